@@ -23,8 +23,10 @@ require (
 	github.com/icholy/digest v1.2.0 // indirect
 	github.com/pion/logging v0.2.2 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
-	github.com/pion/rtcp v1.2.12 // indirect
-	github.com/pion/transport/v2 v2.2.4 // indirect
+	github.com/pion/rtcp v1.2.16 // indirect
+	github.com/pion/transport/v2 v2.2.10 // indirect
+	github.com/prometheus/client_golang v1.23.2 // indirect
+	go.etcd.io/bbolt v1.4.3 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
