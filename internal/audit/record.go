@@ -1,0 +1,108 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/tonewall/tonewall/internal/card"
+)
+
+// Type says what happened. Other packages may define more.
+type Type string
+
+// Record types written by tonewall.
+const (
+	CaptureStarted Type = "capture_started"
+	CaptureEnded   Type = "capture_ended" // Outcome: tokenized, failed, cancelled, timed_out, call_ended
+	Detokenized    Type = "detokenized"   // Actor: the admin key's name; Token: what was revealed
+	AccessDenied   Type = "access_denied" // an API call refused for its role
+)
+
+// Record is one line of the log. Append fills Seq, Time (when zero), Prev and
+// Hash. No field may hold card data.
+type Record struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Type      Type      `json:"type"`
+	Actor     string    `json:"actor,omitempty"`      // API key name, "system", …
+	CallID    string    `json:"call_id,omitempty"`    // tonewall's call id
+	CaptureID string    `json:"capture_id,omitempty"` //
+	Token     string    `json:"token,omitempty"`      // a vault token, never a PAN
+	Outcome   string    `json:"outcome,omitempty"`    // tokenized, failed, ok, denied, …
+	Reason    string    `json:"reason,omitempty"`     // e.g. vault_unavailable
+	Prev      string    `json:"prev"`                 // hex SHA-256 of the previous record; Genesis for the first
+	Hash      string    `json:"hash"`                 // hex SHA-256 of this record encoded with Hash ""
+}
+
+// Genesis is the Prev of the first record.
+var Genesis = strings.Repeat("0", 64)
+
+// encode is the canonical form of a record: encoding/json of the struct
+// (fixed field order, no spaces), without a trailing newline.
+func (r Record) encode() ([]byte, error) { return json.Marshal(r) }
+
+// sum is the hash a record should carry: over its canonical form with Hash
+// empty, which includes Prev and so chains it to the one before.
+func (r Record) sum() (string, error) {
+	r.Hash = ""
+	b, err := r.encode()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// clean makes the record safe and canonical before it is hashed: valid UTF-8
+// (so decoding gives back the same strings), UTC time with no monotonic
+// reading, and no card numbers.
+func (r *Record) clean() {
+	r.Time = r.Time.UTC().Round(0)
+	for _, s := range []*string{&r.Actor, &r.CallID, &r.CaptureID, &r.Token, &r.Outcome, &r.Reason} {
+		*s = scrub(strings.ToValidUTF8(*s, "\uFFFD"))
+	}
+	r.Type = Type(scrub(strings.ToValidUTF8(string(r.Type), "\uFFFD")))
+}
+
+// scrub replaces every run of digits holding a valid card number with
+// card.Redacted.
+func scrub(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == i {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		if holdsPAN(s[i:j]) {
+			b.WriteString(card.Redacted)
+		} else {
+			b.WriteString(s[i:j])
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// holdsPAN reports whether any 12- to 19-digit stretch of run validates as a
+// card number.
+func holdsPAN(run string) bool {
+	for n := 12; n <= 19 && n <= len(run); n++ {
+		for i := 0; i+n <= len(run); i++ {
+			p := card.NewPAN([]byte(run[i : i+n]))
+			ok := p.Validate() == nil
+			p.Wipe()
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
