@@ -1,0 +1,77 @@
+// Package config reads tonewall's YAML configuration into one typed struct,
+// rejects unknown keys, fills defaults and validates, naming the file and line
+// of every error.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+// Default is the shipped configs/tonewall.yaml, embedded so that
+// `tonewall run` works with no file at all.
+//
+//go:embed default.yaml
+var Default []byte
+
+// Config is the whole of tonewall's configuration.
+type Config struct {
+	SIP    SIP          `yaml:"sip"`
+	Media  media.Config `yaml:"media"`
+	Trunks []Trunk      `yaml:"trunks"`
+	Routes []Route      `yaml:"routes"`
+	API    API          `yaml:"api"`
+	Log    Log          `yaml:"log"`
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b)
+}
+
+// Parse decodes and validates YAML; name is used in error messages.
+// The bytes are decoded twice: strictly into the struct (yaml.v3 names the
+// line of unknown keys and type errors), and into a node tree that maps the
+// paths of validation errors back to their lines.
+func Parse(name string, b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(b, &root) // it decoded above, so it decodes here
+	if err := c.validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s:%d: %s: %s", name, lineOf(&root, fe.Path), fe.Path, fe.Msg)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// FieldError is a validation failure at a YAML path such as "trunks[1].sources[0]".
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+func fieldErr(path, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,77 @@
+package config
+
+import "time"
+
+// SIP is the `sip` section: listeners, TLS and B2BUA behaviour.
+type SIP struct {
+	Listeners     []Listener    `yaml:"listeners"`
+	TLS           TLS           `yaml:"tls"`
+	UserAgent     string        `yaml:"user_agent"`     // Server/User-Agent header value; default "tonewall"
+	MaxForwards   int           `yaml:"max_forwards"`   // Max-Forwards on requests tonewall originates; default 70
+	HeaderPass    []string      `yaml:"header_pass"`    // headers relayed between legs; a trailing * matches a prefix
+	InviteTimeout time.Duration `yaml:"invite_timeout"` // no final answer from a target this long: try the next; default 32s
+	RingTimeout   time.Duration `yaml:"ring_timeout"`   // a ringing call unanswered this long is cancelled; default 180s
+	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // on SIGTERM, calls get this long to end before BYE; default 30s
+}
+
+// Listener is one SIP socket.
+type Listener struct {
+	Name      string `yaml:"name"`      // referred to by trunks
+	Transport string `yaml:"transport"` // udp | tcp | tls
+	Address   string `yaml:"address"`   // host:port to bind
+	Advertise string `yaml:"advertise"` // host:port written in Via/Contact/Record-Route; default Address
+}
+
+// TLS holds the certificate tonewall presents and how it checks peers.
+type TLS struct {
+	CertFile   string `yaml:"cert_file"`   // PEM; empty: a self-signed certificate is made at start (development only)
+	KeyFile    string `yaml:"key_file"`    // PEM
+	CAFile     string `yaml:"ca_file"`     // CAs trusted for peers (servers we call, clients with mutual TLS); empty: system roots
+	MinVersion string `yaml:"min_version"` // "1.2" (default) or "1.3"
+	// VerifyServer checks the certificates of trunks tonewall connects to;
+	// default true. Turn it off only for a lab peer with a self-signed certificate.
+	VerifyServer *bool `yaml:"verify_server"`
+}
+
+// Trunk is a SIP peer: a carrier or a contact center.
+type Trunk struct {
+	Name         string   `yaml:"name"`
+	Role         string   `yaml:"role"`     // carrier | contact_center
+	Listener     string   `yaml:"listener"` // name of the listener its requests arrive on and ours leave from
+	Sources      []string `yaml:"sources"`  // CIDRs its requests may come from
+	Targets      []string `yaml:"targets"`  // SIP URIs in priority order, e.g. sip:10.0.0.5:5060;transport=tcp
+	MutualTLS    bool     `yaml:"mutual_tls"`
+	InboundAuth  *Digest  `yaml:"inbound_auth"`  // challenge its INVITEs with these credentials
+	OutboundAuth *Digest  `yaml:"outbound_auth"` // answer its challenges with these credentials
+	SRTP         string   `yaml:"srtp"`          // off | optional | required; default off
+	SRTPSuites   []string `yaml:"srtp_suites"`   // default: all supported
+	KeyExchange  string   `yaml:"key_exchange"`  // sdes | dtls; default sdes
+	DTMF         string   `yaml:"dtmf"`          // rfc4733 | inband | info; default rfc4733
+	Codecs       []string `yaml:"codecs"`        // allowed codecs in preference order; default any
+	Latch        bool     `yaml:"latch"`         // behind NAT: accept media from the first source seen
+}
+
+// Digest holds digest-authentication credentials.
+type Digest struct {
+	Realm    string `yaml:"realm"` // inbound only; default "tonewall"
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// Route sends calls arriving on one trunk to another.
+type Route struct {
+	From    string `yaml:"from"`    // trunk name
+	To      string `yaml:"to"`      // trunk name
+	Capture string `yaml:"capture"` // api | always | off; default api
+}
+
+// API is the control API's HTTP listener.
+type API struct {
+	Address string `yaml:"address"` // host:port; default 127.0.0.1:8080
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error; default info
+	Format string `yaml:"format"` // json | console; default json
+}

@@ -1,0 +1,252 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func (c *Config) validate() error {
+	for _, f := range []func() error{c.SIP.validate, c.validateMedia, c.validateTrunks, c.validateRoutes, c.API.validate, c.Log.validate} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateMedia() error {
+	if err := c.Media.Validate(); err != nil {
+		return fieldErr("media", "%v", err)
+	}
+	return nil
+}
+
+func (s *SIP) validate() error {
+	if s.UserAgent == "" {
+		s.UserAgent = "tonewall"
+	}
+	if s.MaxForwards == 0 {
+		s.MaxForwards = 70
+	}
+	setDuration(&s.InviteTimeout, 32*time.Second)
+	setDuration(&s.RingTimeout, 180*time.Second)
+	setDuration(&s.DrainTimeout, 30*time.Second)
+	if len(s.Listeners) == 0 {
+		return fieldErr("sip.listeners", "at least one listener is required")
+	}
+	seen := map[string]bool{}
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		p := fmt.Sprintf("sip.listeners[%d]", i)
+		if err := l.validate(p); err != nil {
+			return err
+		}
+		if seen[l.Name] {
+			return fieldErr(p+".name", "duplicate listener name %q", l.Name)
+		}
+		seen[l.Name] = true
+	}
+	return s.TLS.validate()
+}
+
+func setDuration(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+func (l *Listener) validate(p string) error {
+	if l.Name == "" {
+		return fieldErr(p+".name", "required")
+	}
+	switch l.Transport {
+	case "udp", "tcp", "tls":
+	default:
+		return fieldErr(p+".transport", "must be udp, tcp or tls, not %q", l.Transport)
+	}
+	if _, err := netip.ParseAddrPort(l.Address); err != nil {
+		return fieldErr(p+".address", "want ip:port: %v", err)
+	}
+	if l.Advertise == "" {
+		l.Advertise = l.Address
+	}
+	return nil
+}
+
+func (t *TLS) validate() error {
+	switch t.MinVersion {
+	case "":
+		t.MinVersion = "1.2"
+	case "1.2", "1.3":
+	default:
+		return fieldErr("sip.tls.min_version", "must be \"1.2\" or \"1.3\", not %q", t.MinVersion)
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return fieldErr("sip.tls", "cert_file and key_file go together")
+	}
+	if t.VerifyServer == nil {
+		v := true
+		t.VerifyServer = &v
+	}
+	return nil
+}
+
+func (c *Config) validateTrunks() error {
+	names := map[string]bool{}
+	for i := range c.Trunks {
+		t := &c.Trunks[i]
+		p := fmt.Sprintf("trunks[%d]", i)
+		if err := t.validate(p, c.SIP.Listeners); err != nil {
+			return err
+		}
+		if names[t.Name] {
+			return fieldErr(p+".name", "duplicate trunk name %q", t.Name)
+		}
+		names[t.Name] = true
+	}
+	return nil
+}
+
+func (t *Trunk) validate(p string, ls []Listener) error {
+	if t.Name == "" {
+		return fieldErr(p+".name", "required")
+	}
+	if t.Role != "carrier" && t.Role != "contact_center" {
+		return fieldErr(p+".role", "must be carrier or contact_center, not %q", t.Role)
+	}
+	if !hasListener(ls, t.Listener) {
+		return fieldErr(p+".listener", "no listener named %q", t.Listener)
+	}
+	for j, s := range t.Sources {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return fieldErr(fmt.Sprintf("%s.sources[%d]", p, j), "want a CIDR such as 10.0.0.0/24: %v", err)
+		}
+	}
+	for j, s := range t.Targets {
+		var u sip.Uri
+		if err := sip.ParseUri(s, &u); err != nil || u.Host == "" {
+			return fieldErr(fmt.Sprintf("%s.targets[%d]", p, j), "want a SIP URI such as sip:10.0.0.5:5060;transport=tcp")
+		}
+	}
+	if err := t.validateMedia(p); err != nil {
+		return err
+	}
+	return t.validateAuth(p)
+}
+
+func (t *Trunk) validateMedia(p string) error {
+	if err := oneOf(p+".srtp", &t.SRTP, "off", "optional", "required"); err != nil {
+		return err
+	}
+	if err := oneOf(p+".key_exchange", &t.KeyExchange, "sdes", "dtls"); err != nil {
+		return err
+	}
+	if err := oneOf(p+".dtmf", &t.DTMF, "rfc4733", "inband", "info"); err != nil {
+		return err
+	}
+	for j, s := range t.SRTPSuites {
+		switch s {
+		case "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM":
+		default:
+			return fieldErr(fmt.Sprintf("%s.srtp_suites[%d]", p, j), "unsupported suite %q", s)
+		}
+	}
+	return nil
+}
+
+func (t *Trunk) validateAuth(p string) error {
+	for name, d := range map[string]*Digest{"inbound_auth": t.InboundAuth, "outbound_auth": t.OutboundAuth} {
+		if d == nil {
+			continue
+		}
+		if d.Username == "" || d.Password == "" {
+			return fieldErr(p+"."+name, "username and password are required")
+		}
+		if d.Realm == "" {
+			d.Realm = "tonewall"
+		}
+	}
+	return nil
+}
+
+// oneOf checks *v against allowed values; empty takes the first.
+func oneOf(path string, v *string, allowed ...string) error {
+	if *v == "" {
+		*v = allowed[0]
+		return nil
+	}
+	for _, a := range allowed {
+		if *v == a {
+			return nil
+		}
+	}
+	return fieldErr(path, "must be one of %s, not %q", strings.Join(allowed, ", "), *v)
+}
+
+func hasListener(ls []Listener, name string) bool {
+	for _, l := range ls {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) trunk(name string) *Trunk {
+	for i := range c.Trunks {
+		if c.Trunks[i].Name == name {
+			return &c.Trunks[i]
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateRoutes() error {
+	from := map[string]bool{}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		p := fmt.Sprintf("routes[%d]", i)
+		src, dst := c.trunk(r.From), c.trunk(r.To)
+		if src == nil {
+			return fieldErr(p+".from", "no trunk named %q", r.From)
+		}
+		if dst == nil {
+			return fieldErr(p+".to", "no trunk named %q", r.To)
+		}
+		if src.Role == dst.Role {
+			return fieldErr(p, "a route joins a carrier and a contact center; both are %s", src.Role)
+		}
+		if len(dst.Targets) == 0 {
+			return fieldErr(p+".to", "trunk %q has no targets to send calls to", r.To)
+		}
+		if from[r.From] {
+			return fieldErr(p+".from", "trunk %q already has a route", r.From)
+		}
+		from[r.From] = true
+		if err := oneOf(p+".capture", &r.Capture, "api", "always", "off"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *API) validate() error {
+	if a.Address == "" {
+		a.Address = "127.0.0.1:8080"
+	}
+	if _, err := netip.ParseAddrPort(a.Address); err != nil {
+		return fieldErr("api.address", "want ip:port: %v", err)
+	}
+	return nil
+}
+
+func (l *Log) validate() error {
+	if err := oneOf("log.level", &l.Level, "info", "debug", "warn", "error"); err != nil {
+		return err
+	}
+	return oneOf("log.format", &l.Format, "json", "console")
+}

@@ -1,0 +1,170 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+type callState int
+
+const (
+	stateTrying callState = iota
+	stateEarly
+	stateConfirmed
+	stateTerminated
+)
+
+func (s callState) String() string {
+	return [...]string{"trying", "early", "confirmed", "terminated"}[s]
+}
+
+// Call joins leg A (the dialog with whoever sent the INVITE) and leg B (the
+// dialog tonewall opened toward the routed trunk).
+type Call struct {
+	id      string
+	srv     *Server
+	log     *zap.Logger
+	route   *route
+	a, b    *Leg
+	sess    *media.Session
+	created time.Time
+
+	mu      sync.Mutex
+	state   callState     // guarded by mu
+	acks    chan *sip.Request // 2xx ACKs from leg A (initial INVITE or re-INVITE)
+	ended   chan struct{}
+	endOnce sync.Once
+}
+
+// CallInfo is what the control API shows of a call.
+type CallInfo struct {
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	FromTrunk    string    `json:"from_trunk"`
+	ToTrunk      string    `json:"to_trunk"`
+	CarrierCall  string    `json:"-"`
+	ContactCall  string    `json:"contact_center_call_id"`
+	Capture      string    `json:"capture_policy"`
+	Created      time.Time `json:"created"`
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *Call) getState() callState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+func (c *Call) setState(s callState) {
+	c.mu.Lock()
+	if c.state != stateTerminated {
+		c.state = s
+	}
+	c.mu.Unlock()
+}
+
+// other returns the leg opposite l.
+func (c *Call) other(l *Leg) *Leg {
+	if l == c.a {
+		return c.b
+	}
+	return c.a
+}
+
+// Info describes the call for the control API.
+func (c *Call) Info() CallInfo {
+	return CallInfo{
+		ID: c.id, State: c.getState().String(),
+		FromTrunk: c.a.trunk.cfg.Name, ToTrunk: c.b.trunk.cfg.Name,
+		CarrierCall: c.a.callID, ContactCall: c.b.callID,
+		Capture: c.route.capture, Created: c.created,
+	}
+}
+
+// end tears the call down once: both dialogs forgotten, media closed, and a
+// BYE sent on every confirmed leg except skip (the leg that said BYE).
+func (c *Call) end(reason string, skip *Leg) {
+	c.endOnce.Do(func() {
+		c.mu.Lock()
+		wasConfirmed := c.state == stateConfirmed
+		c.state = stateTerminated
+		c.mu.Unlock()
+		c.srv.dialogs.remove(c.a)
+		c.srv.dialogs.remove(c.b)
+		if c.sess != nil {
+			_ = c.sess.Close()
+		}
+		close(c.ended)
+		if wasConfirmed {
+			for _, l := range []*Leg{c.a, c.b} {
+				if l != skip {
+					c.sendBye(l)
+				}
+			}
+		}
+		c.srv.calls.remove(c.id)
+		c.log.Info("call ended", zap.String("reason", reason), zap.Duration("duration", time.Since(c.created)))
+	})
+}
+
+func (c *Call) sendBye(l *Leg) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := l.newRequest(sip.BYE)
+	req.AppendHeader(sip.NewHeader("User-Agent", c.srv.cfg.SIP.UserAgent))
+	if _, err := l.send(ctx, req); err != nil {
+		c.log.Debug("BYE failed", zap.String("leg", l.side.String()), zap.Error(err))
+	}
+}
+
+// watchMedia ends the call when its media session ends by itself.
+func (c *Call) watchMedia() {
+	select {
+	case <-c.sess.Done():
+		c.end("media: "+errString(c.sess.Err()), nil)
+	case <-c.ended:
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ended"
+	}
+	return err.Error()
+}
+
+// hangupAll ends every call, sending BYE on both legs.
+func (s *Server) hangupAll(reason string) {
+	var wg sync.WaitGroup
+	for _, c := range s.calls.all() {
+		wg.Add(1)
+		go func(c *Call) {
+			defer wg.Done()
+			c.end(reason, nil)
+		}(c)
+	}
+	wg.Wait()
+}
+
+// Calls lists the calls in progress.
+func (s *Server) Calls() []CallInfo {
+	all := s.calls.all()
+	out := make([]CallInfo, 0, len(all))
+	for _, c := range all {
+		out = append(out, c.Info())
+	}
+	return out
+}

@@ -1,0 +1,342 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+// onInvite handles a new INVITE (or a re-INVITE, which has a To tag).
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		s.onReinvite(req, tx)
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	s.handlers.Add(1)
+	defer s.handlers.Done()
+	c, err := s.admit(req, tx)
+	if err != nil {
+		s.reject(req, tx, err)
+		return
+	}
+	c.run(req, tx)
+}
+
+// reject answers a request with the status its error maps to.
+func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error) {
+	code, reason := statusOf(err)
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	var ch *challengeError
+	if errors.As(err, &ch) {
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", ch.header))
+	}
+	if code == 503 {
+		res.AppendHeader(sip.NewHeader("Retry-After", "30"))
+	}
+	if code == 420 {
+		res.AppendHeader(sip.NewHeader("Unsupported", unsupported(req)))
+	}
+	s.addServerHeaders(res)
+	_ = tx.Respond(res)
+}
+
+// admit checks an initial INVITE and builds its call: hop count, drain,
+// trunk, authentication, route, extensions, media.
+func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (*Call, error) {
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return nil, statusErr(483, "Too Many Hops", nil)
+	}
+	if s.draining.Load() {
+		return nil, statusErr(503, "Service Unavailable", errDraining)
+	}
+	t, err := s.trunkOf(req, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authenticate(req, t); err != nil {
+		return nil, err
+	}
+	if t.route == nil {
+		return nil, statusErr(404, "Not Found", errNoRoute)
+	}
+	if unsupported(req) != "" {
+		return nil, statusErr(420, "Bad Extension", nil)
+	}
+	return s.newCall(req, t)
+}
+
+// trunkOf matches the request to a trunk or refuses it with 403.
+func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, error) {
+	l := s.listenerOf(tx, req)
+	src := sourceAddr(req)
+	var t *trunk
+	if l != nil {
+		t = matchTrunk(s.trunks, l, src)
+	}
+	if t == nil {
+		s.log.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
+			zap.String("source", req.Source()), zap.String("transport", req.Transport()))
+		return nil, statusErr(403, "Forbidden", errNoTrunk)
+	}
+	return t, nil
+}
+
+// unsupported lists the option tags of Require that tonewall does not do.
+// Neither 100rel nor timer is offered end to end: each leg stands alone.
+func unsupported(req *sip.Request) string {
+	var out []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			if tag = strings.TrimSpace(tag); tag != "" {
+				out = append(out, tag)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// newCall builds the call and leg A from an admitted INVITE.
+func (s *Server) newCall(req *sip.Request, t *trunk) (*Call, error) {
+	id := newID()
+	c := &Call{
+		id: id, srv: s, route: t.route, created: time.Now(),
+		acks: make(chan *sip.Request, 1), ended: make(chan struct{}),
+		log: s.log.With(zap.String("call_id", id)),
+	}
+	c.a = s.uasLeg(c, req, t)
+	c.b = s.uacLeg(c, req, t.route.to)
+	carrier, cc := c.a, c.b
+	if carrier.side != media.Carrier {
+		carrier, cc = cc, carrier
+	}
+	sess, err := s.media.NewSession(id, carrier.trunk.policy(), cc.trunk.policy())
+	if err != nil {
+		return nil, err
+	}
+	c.sess = sess
+	return c, nil
+}
+
+// uasLeg is the dialog with the INVITE's sender, per RFC 3261 12.1.1.
+func (s *Server) uasLeg(c *Call, req *sip.Request, t *trunk) *Leg {
+	from := req.From()
+	tag, _ := from.Params.Get("tag")
+	l := &Leg{
+		call: c, trunk: t, listener: t.listener, side: t.role(),
+		callID: req.CallID().Value(), localTag: sip.GenerateTagN(16),
+		localURI: req.To().Address, remoteURI: from.Address, remoteTag: tag,
+		routeSet: recordRoutes(req), cseq: uint32(time.Now().UnixNano() & 0x7fff),
+	}
+	if ct := req.Contact(); ct != nil {
+		l.remoteTarget = ct.Address
+	}
+	if sip.IsReliable(req.Transport()) {
+		l.flow = req.Source()
+	}
+	return l
+}
+
+// uacLeg is the dialog tonewall opens toward the routed trunk. The caller's
+// number and the dialled number cross; hosts, tags and ids do not.
+func (s *Server) uacLeg(c *Call, req *sip.Request, t *trunk) *Leg {
+	adv := t.listener.advertise
+	fromUser := req.From().Address.User
+	return &Leg{
+		call: c, trunk: t, listener: t.listener, side: t.role(),
+		callID: newID() + "@tonewall", localTag: sip.GenerateTagN(16),
+		localURI:  sip.Uri{Scheme: "sip", User: fromUser, Host: adv.Host},
+		remoteURI: sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: adv.Host},
+		cseq:      1,
+	}
+}
+
+// recordRoutes returns the Record-Route URIs of a message in order.
+func recordRoutes(m interface{ GetHeaders(string) []sip.Header }) []sip.Uri {
+	var out []sip.Uri
+	for _, h := range m.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			out = append(out, rr.Address)
+			continue
+		}
+		for _, v := range strings.Split(h.Value(), ",") {
+			var u sip.Uri
+			if sip.ParseUri(strings.Trim(strings.TrimSpace(v), "<>"), &u) == nil {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+func reversed(us []sip.Uri) []sip.Uri {
+	out := make([]sip.Uri, len(us))
+	for i, u := range us {
+		out[len(us)-1-i] = u
+	}
+	return out
+}
+
+// run places leg B and joins it to leg A.
+func (c *Call) run(req *sip.Request, tx sip.ServerTransaction) {
+	s := c.srv
+	s.calls.add(c)
+	c.log.Info("call", zap.String("from_trunk", c.a.trunk.cfg.Name), zap.String("to_trunk", c.b.trunk.cfg.Name))
+	cancelled := make(chan struct{})
+	var once = make(chan struct{}, 1)
+	tx.OnCancel(func(*sip.Request) {
+		select {
+		case once <- struct{}{}:
+			close(cancelled)
+		default:
+		}
+	})
+	o := &outbound{c: c, aReq: req, aTx: tx, cancelled: cancelled, lateOffer: len(req.Body()) == 0}
+	res, err := o.place()
+	if err != nil {
+		c.fail(req, tx, err)
+		return
+	}
+	c.answer(o, res)
+}
+
+// fail ends a call that was never answered and tells leg A why.
+func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
+	if !errors.Is(err, errCancelled) {
+		c.srv.reject(req, tx, err)
+	}
+	c.end(errString(err), nil)
+}
+
+// answer completes the call after leg B's 2xx: 2xx to leg A, then waits for
+// its ACK (retransmitting on UDP) and, for a late offer, ACKs leg B with
+// leg A's answer.
+func (c *Call) answer(o *outbound, bRes *sip.Response) {
+	sdp, err := o.sdpForA(bRes)
+	if err != nil {
+		c.log.Warn("leg B answer unusable", zap.Error(err))
+		_ = o.ackB(nil)
+		c.setState(stateConfirmed)
+		c.fail(o.aReq, o.aTx, err)
+		return
+	}
+	if !o.lateOffer {
+		_ = o.ackB(nil)
+	}
+	c.srv.dialogs.add(c.a)
+	c.setState(stateConfirmed)
+	res := c.responseToA(o.aReq, bRes, sdp)
+	ack, ok := c.awaitAck(o.aTx, res)
+	if !ok {
+		c.end("no ACK from leg A", nil)
+		return
+	}
+	if o.lateOffer {
+		c.ackLateOffer(o, ack)
+	}
+	if c.getState() == stateConfirmed {
+		go c.watchMedia()
+	}
+}
+
+// ackLateOffer finishes a late offer: leg A's answer arrives in its ACK and
+// goes on in the ACK to leg B.
+func (c *Call) ackLateOffer(o *outbound, ack *sip.Request) {
+	var body []byte
+	if len(ack.Body()) > 0 {
+		b, err := c.sess.Answer(c.a.side, ack.Body())
+		if err != nil {
+			c.log.Warn("leg A answer in ACK unusable", zap.Error(err))
+			_ = o.ackB(nil)
+			c.end("bad SDP in ACK", nil)
+			return
+		}
+		body = b
+	}
+	_ = o.ackB(body)
+}
+
+// awaitAck sends a 2xx on a server transaction and waits for the ACK,
+// retransmitting the 2xx over UDP (RFC 3261 13.3.1.4: T1 doubling to T2,
+// giving up after 64*T1).
+func (c *Call) awaitAck(tx sip.ServerTransaction, res *sip.Response) (*sip.Request, bool) {
+	if err := tx.Respond(res); err != nil {
+		return nil, false
+	}
+	interval, deadline := sip.T1, time.NewTimer(64*sip.T1)
+	defer deadline.Stop()
+	reliable := sip.IsReliable(res.Transport())
+	for {
+		retry := time.NewTimer(interval)
+		select {
+		case ack := <-c.acks:
+			retry.Stop()
+			return ack, true
+		case <-c.ended:
+			retry.Stop()
+			return nil, false
+		case <-deadline.C:
+			retry.Stop()
+			return nil, false
+		case <-retry.C:
+			if !reliable {
+				_ = c.srv.srv.WriteResponse(res)
+			}
+			interval = min(interval*2, sip.T2)
+		}
+	}
+}
+
+// responseToA builds leg A's response from leg B's: status, the pass-listed
+// headers, the rewritten SDP and tonewall's own tag and Contact.
+func (c *Call) responseToA(aReq *sip.Request, bRes *sip.Response, sdp []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(aReq, bRes.StatusCode, bRes.Reason, nil)
+	c.a.stamp(res)
+	c.srv.copyPassHeaders(bRes, res)
+	if len(sdp) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.SetBody(sdp)
+	}
+	return res
+}
+
+// stamp puts this leg's tag and Contact on a response tonewall sends on it.
+func (l *Leg) stamp(res *sip.Response) {
+	if to := res.To(); to != nil {
+		to.Params.Add("tag", l.localTag)
+	}
+	if res.StatusCode > 100 && res.StatusCode < 300 {
+		res.AppendHeader(&sip.ContactHeader{Address: l.listener.contact()})
+	}
+	l.call.srv.addServerHeaders(res)
+}
+
+func (s *Server) addServerHeaders(res *sip.Response) {
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.SIP.UserAgent))
+	if res.StatusCode >= 200 && res.StatusCode < 300 || res.StatusCode == 405 {
+		res.AppendHeader(sip.NewHeader("Allow", allowed))
+	}
+}
+
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK"
+
+var errCancelled = errors.New("sip: cancelled by caller")
+
+// ctxFor is a context bounded by the call's end.
+func (c *Call) ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	go func() {
+		select {
+		case <-c.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}

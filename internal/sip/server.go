@@ -1,0 +1,344 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+// Server is the B2BUA: it owns the SIP listeners and every call.
+type Server struct {
+	cfg       *config.Config
+	log       *zap.Logger
+	media     *media.Manager
+	ua        *sipgo.UserAgent
+	srv       *sipgo.Server
+	cli       *sipgo.Client
+	listeners []*listener
+	trunks    []*trunk
+	serverTLS *tls.Config
+	nonceKey  []byte
+
+	draining atomic.Bool
+	ready    chan struct{}
+	calls    callTable
+	dialogs  dialogTable
+	handlers sync.WaitGroup // INVITE handlers in flight
+}
+
+// New builds the B2BUA from configuration; it binds nothing until Run.
+func New(cfg *config.Config, mm *media.Manager, log *zap.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, media: mm, ready: make(chan struct{})}
+	s.calls.m = map[string]*Call{}
+	s.dialogs.m = map[string]*Leg{}
+	s.nonceKey = make([]byte, 32)
+	if _, err := rand.Read(s.nonceKey); err != nil {
+		return nil, err
+	}
+	serverTLS, clientTLS, selfSigned, err := tlsConfigs(cfg.SIP.TLS)
+	if err != nil {
+		return nil, err
+	}
+	if selfSigned && s.hasTLSListener() {
+		log.Warn("no TLS certificate configured: using a self-signed one (development only)")
+	}
+	s.serverTLS = serverTLS
+	if err := s.buildUA(clientTLS); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) hasTLSListener() bool {
+	for _, l := range s.cfg.SIP.Listeners {
+		if l.Transport == "tls" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) buildUA(clientTLS *tls.Config) error {
+	sl := sipLogger(s.log)
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
+		sipgo.WithUserAgenTLSConfig(clientTLS),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sl)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sl)),
+	)
+	if err != nil {
+		return err
+	}
+	s.ua = ua
+	if s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(sl)); err != nil {
+		return err
+	}
+	if s.cli, err = sipgo.NewClient(ua, sipgo.WithClientLogger(sl)); err != nil {
+		return err
+	}
+	s.register()
+	return nil
+}
+
+// register installs a handler per method, each behind recovery.
+func (s *Server) register() {
+	on := func(m sip.RequestMethod, h sipgo.RequestHandler) { s.srv.OnRequest(m, s.withRecovery(h)) }
+	on(sip.INVITE, s.onInvite)
+	on(sip.ACK, s.onAck)
+	on(sip.BYE, s.onBye)
+	on(sip.CANCEL, s.onStrayCancel)
+	on(sip.OPTIONS, s.onOptions)
+	on(sip.INFO, s.onRelay)
+	on(sip.UPDATE, s.onRelay)
+	on(sip.PRACK, s.onPrack)
+	on(sip.REFER, s.onRefer)
+	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.SUBSCRIBE, sip.NOTIFY, sip.MESSAGE, sip.PUBLISH} {
+		on(m, s.onNotAllowed)
+	}
+	s.srv.OnNoRoute(s.withRecovery(s.onUnknown))
+}
+
+// withRecovery turns a panic in a handler into a 500 and a log line.
+func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("sip handler panic", zap.String("method", string(req.Method)), zap.String("panic", fmt.Sprint(r)))
+				if tx != nil {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+				}
+			}
+		}()
+		h(req, tx)
+	}
+}
+
+// Run binds every listener and serves until ctx ends; then it ends every
+// call at once (Drain first for a graceful stop).
+func (s *Server) Run(ctx context.Context) error {
+	closers, err := s.bind()
+	if err != nil {
+		closeAll(closers)
+		return err
+	}
+	var err2 error
+	trunks, err2 := buildTrunks(s.cfg, s.listenerMap())
+	if err2 != nil {
+		closeAll(closers)
+		return err2
+	}
+	s.trunks = trunks
+	close(s.ready)
+	<-ctx.Done()
+	s.hangupAll("shutdown")
+	s.handlers.Wait()
+	closeAll(closers)
+	return s.ua.Close()
+}
+
+// Ready is closed once every listener is bound.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addr returns the bound address of a listener, for tests and logs.
+func (s *Server) Addr(name string) netip.AddrPort {
+	for _, l := range s.listeners {
+		if l.cfg.Name == name {
+			return l.addr
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// Drain refuses new calls and waits for the current ones to end, until ctx
+// ends; then it hangs up what is left.
+func (s *Server) Drain(ctx context.Context) {
+	s.draining.Store(true)
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for s.calls.len() > 0 {
+		select {
+		case <-ctx.Done():
+			s.hangupAll("drain deadline")
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Draining reports whether new calls are refused.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// ActiveCalls is the number of calls in progress.
+func (s *Server) ActiveCalls() int { return s.calls.len() }
+
+func (s *Server) listenerMap() map[string]*listener {
+	m := map[string]*listener{}
+	for _, l := range s.listeners {
+		m[l.cfg.Name] = l
+	}
+	return m
+}
+
+// bind opens each listener's socket and starts sipgo serving it.
+func (s *Server) bind() ([]func(), error) {
+	var closers []func()
+	for _, lc := range s.cfg.SIP.Listeners {
+		l := &listener{cfg: lc}
+		closer, err := s.listen(l)
+		if err != nil {
+			return closers, fmt.Errorf("sip listener %s (%s %s): %w", lc.Name, lc.Transport, lc.Address, err)
+		}
+		closers = append(closers, closer)
+		s.listeners = append(s.listeners, l)
+		s.log.Info("sip listening", zap.String("listener", lc.Name), zap.String("transport", lc.Transport), zap.Stringer("addr", l.addr))
+	}
+	return closers, nil
+}
+
+func (s *Server) listen(l *listener) (func(), error) {
+	switch l.cfg.Transport {
+	case "udp":
+		c, err := net.ListenPacket("udp", l.cfg.Address)
+		if err != nil {
+			return nil, err
+		}
+		l.setAddr(c.LocalAddr())
+		go func() { _ = s.srv.ServeUDP(c) }()
+		return func() { _ = c.Close() }, nil
+	default:
+		ln, err := net.Listen("tcp", l.cfg.Address)
+		if err != nil {
+			return nil, err
+		}
+		l.setAddr(ln.Addr())
+		if l.cfg.Transport == "tls" {
+			ln = tls.NewListener(ln, s.serverTLS)
+			go func() { _ = s.srv.ServeTLS(ln) }()
+		} else {
+			go func() { _ = s.srv.ServeTCP(ln) }()
+		}
+		return func() { _ = ln.Close() }, nil
+	}
+}
+
+// setAddr records the bound address and the address to advertise (the
+// configured one, with the bound port when it was 0).
+func (l *listener) setAddr(a net.Addr) {
+	l.addr = netip.MustParseAddrPort(a.String())
+	adv := netip.MustParseAddrPort(l.cfg.Advertise)
+	port := adv.Port()
+	if port == 0 {
+		port = l.addr.Port()
+	}
+	l.advertise = sip.Uri{Host: adv.Addr().String(), Port: int(port)}
+}
+
+func (l *listener) transport() string {
+	switch l.cfg.Transport {
+	case "tls":
+		return "TLS"
+	case "tcp":
+		return "TCP"
+	}
+	return "UDP"
+}
+
+// contact is tonewall's Contact URI on this listener.
+func (l *listener) contact() sip.Uri {
+	u := sip.Uri{Scheme: "sip", User: "tonewall", Host: l.advertise.Host, Port: l.advertise.Port}
+	if l.cfg.Transport == "tls" {
+		u.Scheme = "sips"
+	}
+	if l.cfg.Transport != "udp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", l.cfg.Transport)
+	}
+	return u
+}
+
+// via is a fresh Via header for a request leaving on this listener.
+func (l *listener) via() *sip.ViaHeader {
+	v := &sip.ViaHeader{
+		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: l.transport(),
+		Host: l.advertise.Host, Port: l.advertise.Port, Params: sip.NewParams(),
+	}
+	v.Params.Add("branch", sip.GenerateBranchN(16))
+	v.Params.Add("rport", "")
+	return v
+}
+
+// listenerOf finds the listener a request arrived on.
+func (s *Server) listenerOf(tx sip.ServerTransaction, req *sip.Request) *listener {
+	stx, ok := tx.(*sip.ServerTx)
+	if !ok || stx.Connection() == nil {
+		return nil
+	}
+	la, err := netip.ParseAddrPort(stx.Connection().LocalAddr().String())
+	if err != nil {
+		return nil
+	}
+	tp := sip.NetworkToLower(req.Transport())
+	for _, l := range s.listeners {
+		if l.cfg.Transport != tp || l.addr.Port() != la.Port() {
+			continue
+		}
+		if l.addr.Addr().IsUnspecified() || l.addr.Addr() == la.Addr().Unmap() {
+			return l
+		}
+	}
+	return nil
+}
+
+func sourceAddr(req *sip.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+func closeAll(fs []func()) {
+	for _, f := range fs {
+		f()
+	}
+}
+
+// sipLogger hands sipgo a slog logger that keeps only the message text at
+// debug level: sipgo's attributes can hold whole SIP messages, and a SIP INFO
+// body may carry a digit typed inside a capture window.
+func sipLogger(log *zap.Logger) *slog.Logger {
+	return slog.New(&msgOnlyHandler{log: log.Named("sipgo")})
+}
+
+type msgOnlyHandler struct{ log *zap.Logger }
+
+func (h *msgOnlyHandler) Enabled(context.Context, slog.Level) bool {
+	return h.log.Core().Enabled(zap.DebugLevel)
+}
+func (h *msgOnlyHandler) Handle(_ context.Context, r slog.Record) error {
+	h.log.Debug(r.Message, zap.String("sipgo_level", r.Level.String()))
+	return nil
+}
+func (h *msgOnlyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *msgOnlyHandler) WithGroup(string) slog.Handler      { return h }
+
+var errNoListener = errors.New("sip: request on an unknown listener")
+
+func itoa(i int) string { return strconv.Itoa(i) }
