@@ -31,6 +31,6 @@
 // earlier). The PAN confirmation, when enabled, completes at the first
 // entry's length; a mismatch wipes both entries and costs an attempt.
 //
-// One key press may arrive from several sources; press.go gives the rule that
+// One key press may arrive from several sources; Press documents the rule that
 // drops the repeats.
 package collect

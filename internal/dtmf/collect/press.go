@@ -32,6 +32,22 @@ func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // the source can tell (RFC 4733: the event's start; in-band: the first tone
 // sample; INFO: arrival). Duration is the tone's length, or 0 when not known
 // yet. Formatting a Press never shows its key.
+//
+// Duplicates. One physical press can reach us twice: as RFC 4733 events
+// and as the tone left in the audio, maybe also as SIP INFO. Each source
+// starts the press at its own moment: the gateway's detector, jitter buffers
+// and signalling put tens of milliseconds (INFO: up to ~150 ms) between them.
+// A human cannot press two keys with less than ~40 ms of silence between the
+// tones (Q.24's minimum pause; in practice 80 ms or more).
+//
+// So each press is a span [At, At+max(Duration, MinTone)]. A press from source
+// S is a duplicate when its span comes closer than the tolerance to the span
+// of a press already accepted from another source — whatever the keys (one
+// keypad cannot sound two keys at once; the first source to report wins).
+// The tolerance is Options.Skew (60 ms), or Options.InfoSkew (150 ms) when
+// either press came by INFO. Presses from the same source are never
+// duplicates of each other: each source's decoder already merges its own
+// retransmissions (RFC 4733's three end packets).
 type Press struct {
 	Key      byte
 	Source   Source
@@ -55,21 +71,7 @@ func isLetterKey(k byte) bool                { return (k >= 'A' && k <= 'D') || 
 // not known (ITU-T Q.24: receivers accept tones from 40 ms).
 const MinTone = 40 * time.Millisecond
 
-// Duplicate rule. One physical press can reach us twice: as RFC 4733 events
-// and as the tone left in the audio, maybe also as SIP INFO. Each source
-// starts the press at its own moment: the gateway's detector, jitter buffers
-// and signalling put tens of milliseconds (INFO: up to ~150 ms) between them.
-// A human cannot press two keys with less than ~40 ms of silence between the
-// tones (Q.24's minimum pause; in practice 80 ms or more).
-//
-// So each press is a span [At, At+max(Duration, MinTone)]. A press from source
-// S is a duplicate when its span comes closer than the tolerance to the span
-// of a press already accepted from another source — whatever the keys (one
-// keypad cannot sound two keys at once; the first source to report wins).
-// The tolerance is Options.Skew (60 ms), or Options.InfoSkew (150 ms) when
-// either press came by INFO. Presses from the same source are never
-// duplicates of each other: each source's decoder already merges its own
-// retransmissions (RFC 4733's three end packets).
+// span is the time a press takes; see Press for the duplicate rule.
 type span struct {
 	src        Source
 	start, end time.Time
