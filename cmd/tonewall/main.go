@@ -1,0 +1,146 @@
+// Command tonewall is a session border controller that keeps payment-card
+// numbers out of contact centers. See README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tonewall/tonewall/internal/app"
+	"github.com/tonewall/tonewall/internal/config"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `usage: tonewall <command> [flags]
+
+commands:
+  run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
+  check   [--config FILE]   validate a configuration
+  dtmf    detect|mask ...   find or mask keypad tones in recordings
+  version                   print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runSBC(args[1:], stderr)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
+	case "dtmf":
+		return runDTMF(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "tonewall", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "tonewall: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+const defaultConfig = "configs/tonewall.yaml"
+
+// loadConfig reads --config, or the default path, or the embedded default.
+func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, string, error) {
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	if *path != "" {
+		c, err := config.Load(*path)
+		return c, *path, err
+	}
+	if _, err := os.Stat(defaultConfig); err == nil {
+		c, err := config.Load(defaultConfig)
+		return c, defaultConfig, err
+	}
+	c, err := config.Parse("embedded default", config.Default)
+	return c, "embedded default", err
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	_, name, err := loadConfig(fs, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "tonewall check:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", name)
+	return 0
+}
+
+func runSBC(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, name, err := loadConfig(fs, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "tonewall run:", err)
+		return 1
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tonewall run:", err)
+		return 1
+	}
+	defer func() { _ = log.Sync() }()
+	log.Info("starting", zap.String("version", version), zap.String("config", name))
+	a, err := app.New(cfg, log)
+	if err != nil {
+		log.Error("start failed", zap.Error(err))
+		return 1
+	}
+	// SIGINT stops now; SIGTERM drains calls first.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	drain := make(chan struct{})
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
+	go func() {
+		select {
+		case <-term:
+			close(drain)
+		case <-ctx.Done():
+		}
+	}()
+	if err := a.Run(ctx, drain); err != nil {
+		log.Error("stopped with error", zap.Error(err))
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, err
+	}
+	ec := zap.NewProductionEncoderConfig()
+	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc := zapcore.NewJSONEncoder(ec)
+	if c.Format == "console" {
+		enc = zapcore.NewConsoleEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}

@@ -1,0 +1,103 @@
+// Package app builds every part of tonewall from one configuration, starts
+// them and stops them: the only place that reads the whole config.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/api"
+	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/sip"
+)
+
+// App is a running tonewall.
+type App struct {
+	cfg   *config.Config
+	log   *zap.Logger
+	media *media.Manager
+	SIP   *sip.Server
+	API   *api.Server
+	ready chan struct{}
+}
+
+// New builds every part; nothing listens until Run.
+func New(cfg *config.Config, log *zap.Logger) (*App, error) {
+	mm, err := media.NewManager(cfg.Media, log.Named("media"))
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	s, err := sip.New(cfg, mm, log.Named("sip"))
+	if err != nil {
+		_ = mm.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, media: mm, SIP: s, ready: make(chan struct{})}
+	a.API = api.New(cfg.API.Address, a, log.Named("api"))
+	return a, nil
+}
+
+// Ready reports whether tonewall takes calls.
+func (a *App) Ready() bool {
+	select {
+	case <-a.SIP.Ready():
+		return !a.SIP.Draining()
+	default:
+		return false
+	}
+}
+
+// ActiveCalls is the number of calls in progress.
+func (a *App) ActiveCalls() int { return a.SIP.ActiveCalls() }
+
+// Started is closed when every listener is bound.
+func (a *App) Started() <-chan struct{} { return a.ready }
+
+// Run serves until ctx ends. When drain is non-nil and ends first, tonewall
+// drains: no new calls, current ones get DrainTimeout, then BYE.
+func (a *App) Run(ctx context.Context, drain <-chan struct{}) error {
+	if err := a.API.Listen(); err != nil {
+		return fmt.Errorf("api listener %s: %w", a.cfg.API.Address, err)
+	}
+	sipCtx, stopSIP := context.WithCancel(context.Background())
+	defer stopSIP()
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	defer stopAPI()
+	sipErr := make(chan error, 1)
+	apiErr := make(chan error, 1)
+	go func() { sipErr <- a.SIP.Run(sipCtx) }()
+	go func() { apiErr <- a.API.Run(apiCtx) }()
+	select {
+	case <-a.SIP.Ready():
+		close(a.ready)
+		a.log.Info("tonewall ready", zap.String("api", a.API.Addr()))
+	case err := <-sipErr:
+		stopAPI()
+		return errors.Join(err, <-apiErr, a.media.Close())
+	}
+	a.wait(ctx, drain)
+	stopSIP()
+	err := <-sipErr
+	stopAPI()
+	return errors.Join(err, <-apiErr, a.media.Close())
+}
+
+// wait blocks until ctx ends, or drain fires and the drain completes.
+func (a *App) wait(ctx context.Context, drain <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+	case <-drain:
+		a.log.Info("draining", zap.Int("calls", a.SIP.ActiveCalls()), zap.Duration("deadline", a.cfg.SIP.DrainTimeout))
+		dctx, cancel := context.WithTimeout(ctx, a.cfg.SIP.DrainTimeout)
+		defer cancel()
+		a.SIP.Drain(dctx)
+	}
+}
+
+// shutdownGrace bounds how long Run waits for parts to stop.
+const shutdownGrace = 10 * time.Second
