@@ -1,0 +1,36 @@
+// Package media relays a call's RTP/SRTP between its two legs, the carrier
+// trunk and the contact-center trunk. Every packet of a call passes through
+// it, each way:
+//
+//	leg X socket → source check (signalled, or latched) → SRTP open (X's key)
+//	  → payload-type map (by codec name) → [Stage: Carrier→ContactCenter only]
+//	  → renumber (Y's SSRC, sequence, timestamp) → SRTP seal (Y's key) → leg Y socket
+//
+// RTCP takes the same path without the stage, its SSRCs renamed into the
+// other leg's numbering.
+//
+// A Manager owns the port pool; a Session is one call. The B2BUA drives a
+// Session with SDP: Offer from one leg returns the offer for the other leg,
+// Answer from that leg returns the answer for the first; Rollback forgets an
+// offer that was rejected. Each leg gets tonewall's address and ports in its
+// SDP, codecs both trunks allow, and crypto of its own: keys are never the
+// same on the two legs, and are never logged (they format as "[redacted]").
+//
+// Ports: each leg holds an even RTP port and the odd RTCP port above it
+// (one socket when the leg offered rtcp-mux). Ports are bound at the first
+// Offer and released by Close; a released pair waits Config.Drain before it
+// is handed out again.
+//
+// Goroutines: after the first Answer a Session owns one goroutine per bound
+// socket (2 to 4) and one inactivity monitor; Close closes the sockets and
+// waits for all of them. Negotiation takes the Session's mutex; the packet
+// path takes no lock, reading an immutable route swapped atomically on every
+// Answer.
+//
+// Stage: SetStage installs a Stage on the Carrier→ContactCenter direction,
+// the customer's audio, whichever side placed the call. It sees each RTP
+// packet decrypted, in the carrier's numbering, and forwards it by calling
+// emit: zero times to drop, once to pass or replace, more to inject; it may
+// keep copies and emit them during a later call to delay them. The pipeline
+// renumbers what it emits, so the contact center sees no gaps.
+package media

@@ -1,0 +1,11 @@
+package media
+
+import (
+	"net/netip"
+
+	"go.uber.org/zap"
+)
+
+func legField(l Leg) zap.Field { return zap.Stringer("leg", l) }
+
+func addrField(a netip.AddrPort) zap.Field { return zap.String("addr", a.String()) }

@@ -1,0 +1,171 @@
+package media
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var nextRange atomic.Int32
+
+// newTestManager gives each test its own port range and closes it after.
+func newTestManager(t testing.TB, cfg Config) *Manager {
+	t.Helper()
+	base := 40000 + int(nextRange.Add(1)%100)*200
+	if cfg.PortMin == 0 {
+		cfg.PortMin, cfg.PortMax = base, base+199
+	}
+	if cfg.Drain == 0 {
+		cfg.Drain = time.Millisecond
+	}
+	m, err := NewManager(cfg, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, m.Close())
+		require.Equal(t, 0, m.PortsInUse())
+	})
+	return m
+}
+
+// phone is a test endpoint: an RTP and an RTCP socket on loopback and a
+// reader goroutine delivering what they receive.
+type phone struct {
+	t          testing.TB
+	rtp, rtcp  *net.UDPConn
+	rtpIn      chan []byte
+	rtcpIn     chan []byte
+	wg         sync.WaitGroup
+}
+
+func newPhone(t testing.TB) *phone {
+	t.Helper()
+	p := &phone{t: t, rtpIn: make(chan []byte, 1024), rtcpIn: make(chan []byte, 1024)}
+	for {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		require.NoError(t, err)
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
+		if err != nil || port%2 == 1 {
+			c.Close()
+			if r != nil {
+				r.Close()
+			}
+			continue
+		}
+		p.rtp, p.rtcp = c, r
+		break
+	}
+	p.read(p.rtp, p.rtpIn)
+	p.read(p.rtcp, p.rtcpIn)
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *phone) read(c *net.UDPConn, ch chan []byte) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		buf := make([]byte, 2000)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			select {
+			case ch <- append([]byte(nil), buf[:n]...):
+			default:
+			}
+		}
+	}()
+}
+
+func (p *phone) close() {
+	p.rtp.Close()
+	p.rtcp.Close()
+	p.wg.Wait()
+}
+
+func (p *phone) port() int { return p.rtp.LocalAddr().(*net.UDPAddr).Port }
+
+// sdp writes a minimal SDP for this phone; extra lines go at the media level.
+func (p *phone) sdp(formats string, extra ...string) []byte {
+	return sdpAt("127.0.0.1", p.port(), "RTP/AVP", formats, extra...)
+}
+
+func sdpAt(addr string, port int, proto, formats string, extra ...string) []byte {
+	lines := []string{
+		"v=0", "o=- 1 1 IN IP4 " + addr, "s=-", "c=IN IP4 " + addr, "t=0 0",
+		fmt.Sprintf("m=audio %d %s %s", port, proto, formats),
+	}
+	lines = append(lines, extra...)
+	return []byte(strings.Join(lines, "\r\n") + "\r\n")
+}
+
+// send writes one RTP packet to addr from the phone's RTP socket.
+func (p *phone) send(to netip.AddrPort, h rtp.Header, payload []byte) {
+	b, err := (&rtp.Packet{Header: h, Payload: payload}).Marshal()
+	require.NoError(p.t, err)
+	_, err = p.rtp.WriteToUDPAddrPort(b, to)
+	require.NoError(p.t, err)
+}
+
+// recv waits for one RTP packet.
+func (p *phone) recv() *rtp.Packet {
+	p.t.Helper()
+	select {
+	case b := <-p.rtpIn:
+		var pkt rtp.Packet
+		require.NoError(p.t, pkt.Unmarshal(b))
+		return &pkt
+	case <-time.After(2 * time.Second):
+		p.t.Fatal("no packet relayed")
+		return nil
+	}
+}
+
+// quiet asserts nothing arrives for a short while.
+func (p *phone) quiet(d time.Duration) {
+	p.t.Helper()
+	select {
+	case <-p.rtpIn:
+		p.t.Fatal("unexpected packet")
+	case <-time.After(d):
+	}
+}
+
+// remote reads tonewall's address and port out of an SDP it wrote.
+func remote(t testing.TB, raw []byte) netip.AddrPort {
+	t.Helper()
+	var sd sdp.SessionDescription
+	require.NoError(t, sd.Unmarshal(raw))
+	addr := netip.MustParseAddr(sd.ConnectionInformation.Address.Address)
+	return netip.AddrPortFrom(addr, uint16(sd.MediaDescriptions[0].MediaName.Port.Value))
+}
+
+// call sets up a call carrier → contact center and returns tonewall's
+// addresses facing each phone.
+func call(t testing.TB, s *Session, c, cc *phone, cOffer, ccAnswer []byte) (toC, toCC netip.AddrPort) {
+	t.Helper()
+	offer, err := s.Offer(Carrier, cOffer)
+	require.NoError(t, err)
+	answer, err := s.Answer(ContactCenter, ccAnswer)
+	require.NoError(t, err)
+	return remote(t, answer), remote(t, offer)
+}
+
+func hdr(pt uint8, seq uint16, ts uint32) rtp.Header {
+	return rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0x11223344}
+}

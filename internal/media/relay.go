@@ -1,0 +1,250 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+const bufSize = 1500 + 64 // one Ethernet MTU plus room for the SRTP tag
+
+// pump reads one socket of leg `leg` and relays what it reads to the other
+// leg. It owns its buffers; only its goroutine touches them.
+type pump struct {
+	s        *Session
+	leg      Leg
+	conn     *net.UDPConn
+	rtcpOnly bool
+
+	buf, plain, out, sealed []byte
+	hdr, outHdr, sealHdr    rtp.Header
+	rtcpHdr                 rtcp.Header
+	pkt                     Packet
+	rt                      *route        // route of the packet being relayed
+	renum                   renumberer    // sequence/timestamp state toward the other leg
+	emitFn                  func(*Packet) // p.emit, bound once so emitting does not allocate
+}
+
+func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
+	p := &pump{s: s, leg: leg, conn: conn, rtcpOnly: rtcpOnly,
+		buf: make([]byte, bufSize), plain: make([]byte, bufSize), out: make([]byte, bufSize),
+		sealed: make([]byte, bufSize)}
+	p.emitFn = p.emit
+	return p
+}
+
+// run reads until the socket is closed.
+func (p *pump) run() {
+	for {
+		n, from, err := p.conn.ReadFromUDPAddrPort(p.buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || p.stopped() {
+				return
+			}
+			continue
+		}
+		p.handle(p.buf[:n], from)
+	}
+}
+
+func (p *pump) stopped() bool {
+	select {
+	case <-p.s.stop:
+		return true
+	case <-p.s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *pump) handle(b []byte, from netip.AddrPort) {
+	st := &p.s.stats[p.leg]
+	rt := p.s.routes[p.leg].Load()
+	if rt == nil {
+		st.dropped.Add(1)
+		return
+	}
+	isRTCP := p.rtcpOnly || looksLikeRTCP(b)
+	if !p.accept(rt, from.Addr().Unmap(), from.Port(), isRTCP) {
+		st.wrongSource.Add(1)
+		return
+	}
+	st.received.Add(1)
+	p.rt = rt
+	if isRTCP {
+		p.relayRTCP(b)
+	} else {
+		p.relayRTP(b)
+	}
+}
+
+// looksLikeRTCP demultiplexes RTCP on the RTP port (RFC 5761 section 4).
+func looksLikeRTCP(b []byte) bool { return len(b) >= 2 && b[1] >= 192 && b[1] <= 223 }
+
+// accept enforces symmetric RTP: only the signalled source, or with
+// LegPolicy.Latch the first source seen since the last SDP change.
+func (p *pump) accept(rt *route, addr netip.Addr, port uint16, isRTCP bool) bool {
+	from := netip.AddrPortFrom(addr, port)
+	if !rt.latchSrc {
+		return rt.srcRTP.IsValid() && (from == rt.srcRTP || (isRTCP && from == rt.srcRTCP))
+	}
+	slot := &p.s.latched[p.leg].rtp
+	if isRTCP && p.rtcpOnly {
+		slot = &p.s.latched[p.leg].rtcp
+	}
+	if l := slot.Load(); l != nil {
+		return *l == from
+	}
+	if slot.CompareAndSwap(nil, &from) {
+		p.s.log.Info("media source latched", legField(p.leg), addrField(from))
+		return true
+	}
+	return *slot.Load() == from
+}
+
+func (p *pump) relayRTP(b []byte) {
+	st := &p.s.stats[p.leg]
+	payload, ok := p.open(b)
+	if !ok {
+		return
+	}
+	c, ok := p.rt.inCodec(p.hdr.PayloadType)
+	if !ok || !p.rt.forward {
+		st.dropped.Add(1)
+		return
+	}
+	p.pkt.Header, p.pkt.Payload, p.pkt.Codec, p.pkt.ClockRate = p.hdr, payload, c.Name, c.Rate
+	if p.hdr.SSRC != p.renum.inSSRC || !p.renum.started {
+		p.s.inSSRC[p.leg].Store(p.hdr.SSRC)
+	}
+	p.renum.begin(&p.hdr)
+	if box := p.stageFor(); box != nil {
+		box.st.Process(&p.pkt, p.emitFn)
+	} else {
+		p.emit(&p.pkt)
+	}
+	if !p.renum.end() {
+		st.dropped.Add(1)
+	}
+}
+
+func (p *pump) stageFor() *stageBox {
+	if p.leg != Carrier {
+		return nil
+	}
+	return p.s.stage.Load()
+}
+
+// open parses and, on an SRTP leg, authenticates and decrypts one packet.
+func (p *pump) open(b []byte) ([]byte, bool) {
+	st := &p.s.stats[p.leg]
+	hn, err := p.hdr.Unmarshal(b)
+	if err != nil || p.hdr.Version != 2 {
+		st.malformed.Add(1)
+		return nil, false
+	}
+	if rx := p.rt.rx; rx != nil {
+		dec, err := rx.rtp.DecryptRTP(p.plain[:0], b, &p.hdr)
+		if err != nil {
+			countCryptoError(st, err)
+			return nil, false
+		}
+		b = dec
+	}
+	return stripPadding(&p.hdr, b[hn:])
+}
+
+func stripPadding(h *rtp.Header, payload []byte) ([]byte, bool) {
+	if !h.Padding {
+		return payload, true
+	}
+	if len(payload) == 0 || int(payload[len(payload)-1]) > len(payload) || payload[len(payload)-1] == 0 {
+		return nil, false
+	}
+	h.Padding = false
+	return payload[:len(payload)-int(payload[len(payload)-1])], true
+}
+
+func countCryptoError(st *legCounters, err error) {
+	if strings.Contains(err.Error(), "duplicated") {
+		st.replayed.Add(1)
+		return
+	}
+	st.authFailed.Add(1)
+}
+
+// emit renumbers, re-encrypts and sends one packet to the other leg.
+func (p *pump) emit(pkt *Packet) {
+	rt, st := p.rt, &p.s.stats[p.leg]
+	pt, ok := rt.outPT(pkt.Codec, pkt.ClockRate)
+	if !ok {
+		st.dropped.Add(1)
+		return
+	}
+	h := &p.outHdr
+	h.Version, h.Padding, h.Extension, h.Marker = 2, false, false, pkt.Header.Marker
+	h.PayloadType, h.SSRC, h.CSRC, h.Extensions = pt, rt.ssrc, h.CSRC[:0], h.Extensions[:0]
+	h.SequenceNumber, h.Timestamp = p.renum.next(pkt.Header.Timestamp)
+	n, err := h.MarshalTo(p.out)
+	if err != nil || n+len(pkt.Payload) > len(p.out) {
+		st.dropped.Add(1)
+		return
+	}
+	n += copy(p.out[n:], pkt.Payload)
+	p.send(p.out[:n], false)
+}
+
+// send seals b for the other leg when it uses SRTP and writes it there.
+func (p *pump) send(b []byte, isRTCP bool) {
+	rt := p.rt
+	if tx := rt.tx; tx != nil {
+		var err error
+		if isRTCP {
+			b, err = tx.rtcp.EncryptRTCP(p.sealed[:0], b, &p.rtcpHdr)
+		} else {
+			b, err = tx.rtp.EncryptRTP(p.sealed[:0], b, &p.sealHdr)
+		}
+		if err != nil {
+			p.s.stats[p.leg].dropped.Add(1)
+			return
+		}
+	}
+	conn, to := p.s.destination(rt, isRTCP)
+	if conn == nil || !to.IsValid() || to.Addr().IsUnspecified() {
+		p.s.stats[p.leg].dropped.Add(1)
+		return
+	}
+	if _, err := conn.WriteToUDPAddrPort(b, to); err == nil {
+		p.s.stats[rt.dst].sent.Add(1)
+	}
+}
+
+// destination is where packets for rt.dst go: the latched source when the
+// leg latches and one was seen, else its signalled address.
+func (s *Session) destination(rt *route, isRTCP bool) (*net.UDPConn, netip.AddrPort) {
+	ports := s.legs[rt.dst].ports
+	l := &s.latched[rt.dst]
+	if !isRTCP || rt.dstMux {
+		return ports.rtp, latchedOr(rt.latchDst, &l.rtp, rt.dstRTP)
+	}
+	conn := ports.rtcp
+	if conn == nil {
+		conn = ports.rtp
+	}
+	return conn, latchedOr(rt.latchDst, &l.rtcp, rt.dstRTCP)
+}
+
+func latchedOr(latch bool, slot *atomic.Pointer[netip.AddrPort], signalled netip.AddrPort) netip.AddrPort {
+	if latch {
+		if a := slot.Load(); a != nil {
+			return *a
+		}
+	}
+	return signalled
+}

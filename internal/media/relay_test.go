@@ -1,0 +1,302 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const pcmuWithEvents = "0 101"
+
+var (
+	carrierEvents = []string{"a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=sendrecv"}
+	ccEvents      = []string{"a=rtpmap:0 PCMU/8000", "a=rtpmap:96 telephone-event/8000", "a=sendrecv"}
+)
+
+func TestRelayForwardsRTPBothWays(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-1", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	// The contact center renumbers telephone-event to 96 in its answer.
+	toC, toCC := call(t, s, c, cc, c.sdp(pcmuWithEvents, carrierEvents...), cc.sdp("0 96", ccEvents...))
+
+	c.send(toC, hdr(0, 1000, 8000), []byte("voice"))
+	got := cc.recv()
+	assert.Equal(t, uint8(0), got.PayloadType)
+	assert.Equal(t, []byte("voice"), got.Payload)
+	assert.NotEqual(t, uint32(0x11223344), got.SSRC, "SSRC is tonewall's own per leg")
+
+	c.send(toC, hdr(101, 1001, 8000), []byte{1, 0x80, 0, 160})
+	ev := cc.recv()
+	assert.Equal(t, uint8(96), ev.PayloadType, "telephone-event 101 → 96")
+	assert.Equal(t, got.SequenceNumber+1, ev.SequenceNumber)
+	assert.Equal(t, got.Timestamp, ev.Timestamp)
+
+	cc.send(toCC, hdr(96, 5, 100), []byte{2, 0x80, 0, 160})
+	assert.Equal(t, uint8(101), c.recv().PayloadType, "telephone-event 96 → 101")
+	assert.Equal(t, uint64(2), s.Stats(Carrier).Received)
+	assert.Equal(t, uint64(1), s.Stats(Carrier).Sent)
+}
+
+// TestRelayRTPBleed: a third party that learns tonewall's port must not get
+// its packets into the call ("RTP bleed").
+func TestRelayRTPBleed(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-bleed", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc, attacker := newPhone(t), newPhone(t), newPhone(t)
+	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+
+	attacker.send(toC, hdr(0, 1, 1), []byte("injected"))
+	attacker.send(toCC, hdr(0, 1, 1), []byte("injected"))
+	c.send(toC, hdr(0, 1, 160), []byte("real"))
+	assert.Equal(t, []byte("real"), cc.recv().Payload)
+	cc.quiet(50 * time.Millisecond)
+	c.quiet(10 * time.Millisecond)
+	attacker.quiet(10 * time.Millisecond)
+	assert.Equal(t, uint64(1), s.Stats(Carrier).WrongSource)
+	assert.Equal(t, uint64(1), s.Stats(ContactCenter).WrongSource)
+}
+
+func TestRelayLatchesFirstSource(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-nat", LegPolicy{Latch: true}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc, other := newPhone(t), newPhone(t), newPhone(t)
+	// Behind NAT, the carrier's SDP names a private address it can't be reached on.
+	offer := sdpAt("10.9.9.9", 4000, "RTP/AVP", "0")
+	toC, toCC := call(t, s, c, cc, offer, cc.sdp("0"))
+
+	c.send(toC, hdr(0, 1, 160), []byte("first"))
+	assert.Equal(t, []byte("first"), cc.recv().Payload)
+	other.send(toC, hdr(0, 2, 320), []byte("second source"))
+	cc.quiet(50 * time.Millisecond)
+	assert.Equal(t, uint64(1), s.Stats(Carrier).WrongSource)
+
+	cc.send(toCC, hdr(0, 9, 9), []byte("back"))
+	assert.Equal(t, []byte("back"), c.recv().Payload, "answers go to the latched source")
+}
+
+func TestRelayRTCP(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-rtcp", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+
+	cc.send(toCC, hdr(0, 1, 1), []byte("x")) // so tonewall knows the cc leg's SSRC
+	c.recv()
+	rr := make([]byte, 32) // RR with one report block
+	rr[0], rr[1] = 0x81, 201
+	binary.BigEndian.PutUint16(rr[2:], 7)
+	binary.BigEndian.PutUint32(rr[4:], 0xaaaaaaaa)
+	binary.BigEndian.PutUint32(rr[8:], 0xbbbbbbbb)
+	rtcpTo := netip.AddrPortFrom(toC.Addr(), toC.Port()+1)
+	_, err = c.rtcp.WriteToUDPAddrPort(rr, rtcpTo)
+	require.NoError(t, err)
+	select {
+	case got := <-cc.rtcpIn:
+		require.Len(t, got, 32)
+		assert.NotEqual(t, uint32(0xaaaaaaaa), binary.BigEndian.Uint32(got[4:]))
+		assert.Equal(t, uint32(0x11223344), binary.BigEndian.Uint32(got[8:]), "report block names the cc leg's own SSRC")
+	case <-time.After(2 * time.Second):
+		t.Fatal("no RTCP relayed")
+	}
+}
+
+func TestRelayRTCPMux(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-mux", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	offer, err := s.Offer(Carrier, c.sdp("0", "a=rtcp-mux"))
+	require.NoError(t, err)
+	assert.Contains(t, string(offer), "a=rtcp-mux")
+	answer, err := s.Answer(ContactCenter, cc.sdp("0", "a=rtcp-mux"))
+	require.NoError(t, err)
+	assert.Contains(t, string(answer), "a=rtcp-mux")
+	assert.NotContains(t, string(answer), "a=rtcp:")
+	toC := remote(t, answer)
+
+	rr := make([]byte, 8)
+	rr[0], rr[1], rr[3] = 0x80, 201, 1
+	_, err = c.rtp.WriteToUDPAddrPort(rr, toC)
+	require.NoError(t, err)
+	select {
+	case got := <-cc.rtpIn:
+		assert.Equal(t, byte(201), got[1], "muxed RTCP arrives on the RTP port")
+	case <-time.After(2 * time.Second):
+		t.Fatal("no RTCP relayed")
+	}
+}
+
+func TestInactivityEndsSession(t *testing.T) {
+	m := newTestManager(t, Config{Inactivity: 100 * time.Millisecond})
+	s, err := m.NewSession("call-idle", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	select {
+	case <-s.Done():
+		assert.ErrorIs(t, s.Err(), ErrInactive)
+	case <-time.After(2 * time.Second):
+		t.Fatal("session did not time out")
+	}
+}
+
+func TestInactivityPausedOnHold(t *testing.T) {
+	m := newTestManager(t, Config{Inactivity: 60 * time.Millisecond})
+	s, err := m.NewSession("call-hold", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	call(t, s, c, cc, c.sdp("0", "a=sendonly"), cc.sdp("0", "a=recvonly"))
+	select {
+	case <-s.Done():
+		t.Fatal("a call on hold timed out")
+	case <-time.After(300 * time.Millisecond):
+	}
+	assert.NoError(t, s.Err())
+}
+
+func TestHoldStopsMediaTowardHeldLeg(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-hold2", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	// Re-INVITE from the carrier puts the contact center on hold.
+	_, err = s.Offer(Carrier, c.sdp("0", "a=sendonly"))
+	require.NoError(t, err)
+	answer, err := s.Answer(ContactCenter, cc.sdp("0", "a=recvonly"))
+	require.NoError(t, err)
+	assert.Contains(t, string(answer), "a=recvonly")
+	assert.Equal(t, toC, remote(t, answer), "ports stay the same on re-INVITE")
+
+	c.send(toC, hdr(0, 1, 160), []byte("music on hold"))
+	assert.Equal(t, []byte("music on hold"), cc.recv().Payload)
+	cc.send(toCC, hdr(0, 1, 160), []byte("not sent: carrier is sendonly"))
+	c.quiet(50 * time.Millisecond)
+}
+
+func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
+	m := newTestManager(t, Config{PortMin: 39000, PortMax: 39003, Drain: 50 * time.Millisecond})
+	c, cc := newPhone(t), newPhone(t)
+	s1, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	_, err = s1.Offer(Carrier, c.sdp("0"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, m.PortsInUse())
+
+	s2, err := m.NewSession("b", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	_, err = s2.Offer(Carrier, c.sdp("0"))
+	var se *SDPError
+	require.True(t, errors.As(err, &se))
+	assert.Equal(t, 503, se.Code)
+	assert.ErrorIs(t, err, ErrPortsExhausted)
+	assert.Equal(t, 4, m.PortsInUse(), "a failed offer holds no port")
+
+	require.NoError(t, s1.Close())
+	require.NoError(t, s1.Close(), "Close is idempotent")
+	assert.Equal(t, 0, m.PortsInUse())
+	assert.Equal(t, 4, m.PortsDraining())
+	_, err = s2.Offer(Carrier, c.sdp("0"))
+	assert.ErrorIs(t, err, ErrPortsExhausted, "released ports drain first")
+	require.Eventually(t, func() bool { return m.PortsDraining() == 0 }, 2*time.Second, 5*time.Millisecond)
+	_, err = s2.Offer(Carrier, cc.sdp("0"))
+	require.NoError(t, err)
+	require.NoError(t, s2.Close())
+}
+
+func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 39100})
+	require.NoError(t, err)
+	defer busy.Close()
+	m := newTestManager(t, Config{PortMin: 39100, PortMax: 39105})
+	s, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	offer, err := s.Offer(Carrier, newPhone(t).sdp("0"))
+	require.NoError(t, err)
+	assert.NotEqual(t, 39100, int(remote(t, offer).Port()))
+}
+
+func TestCloseStopsRelayAndRejectsNegotiation(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	c, cc := newPhone(t), newPhone(t)
+	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	require.NoError(t, s.Close())
+	c.send(toC, hdr(0, 1, 1), []byte("late"))
+	cc.quiet(30 * time.Millisecond)
+	_, err = s.Offer(Carrier, c.sdp("0"))
+	assert.ErrorIs(t, err, ErrClosed)
+}
+
+func TestLateOfferFromContactCenter(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("late", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	// INVITE without SDP: the contact center's 200 carries the offer, the carrier's ACK the answer.
+	offer, err := s.Offer(ContactCenter, cc.sdp("8 0", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000"))
+	require.NoError(t, err)
+	answer, err := s.Answer(Carrier, c.sdp("8"))
+	require.NoError(t, err)
+	assert.Contains(t, string(answer), "m=audio")
+	toC := remote(t, offer)
+	c.send(toC, hdr(8, 1, 1), []byte("pcma"))
+	got := cc.recv()
+	assert.Equal(t, uint8(8), got.PayloadType)
+	_ = rtp.Header{}
+}
+
+func TestRollbackKeepsPreviousState(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("rb", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	_, err = s.Offer(Carrier, c.sdp("0", "a=inactive"))
+	require.NoError(t, err)
+	s.Rollback() // the contact center answered 488
+	_, err = s.Answer(ContactCenter, cc.sdp("0"))
+	assert.ErrorIs(t, err, ErrNoOffer)
+	c.send(toC, hdr(0, 1, 1), []byte("still flowing"))
+	assert.Equal(t, []byte("still flowing"), cc.recv().Payload)
+}
+
+func TestRollbackAfterEarlyAnswer(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("rb2", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	_, err = s.Offer(Carrier, c.sdp("0"))
+	require.NoError(t, err)
+	_, err = s.Answer(ContactCenter, cc.sdp("0", "a=inactive")) // 183, then 488
+	require.NoError(t, err)
+	s.Rollback()
+	c.send(toC, hdr(0, 1, 1), []byte("restored"))
+	assert.Equal(t, []byte("restored"), cc.recv().Payload)
+}
