@@ -44,6 +44,15 @@ type driver struct {
 	m   *Machine
 	now time.Time
 	evs []Event
+	// after, when set, sees the machine after every step (for the leak scan).
+	after func(*Machine)
+}
+
+func (d *driver) add(evs []Event) {
+	d.evs = append(d.evs, evs...)
+	if d.after != nil {
+		d.after(d.m)
+	}
 }
 
 func newDriver(t *testing.T, o Options) *driver {
@@ -65,7 +74,7 @@ func (d *driver) keys(s string) *driver {
 			continue
 		}
 		d.now = d.now.Add(250 * time.Millisecond)
-		d.evs = append(d.evs, d.m.Press(Press{Key: s[i], Source: SourceRFC4733, At: d.now, Duration: 100 * time.Millisecond})...)
+		d.add(d.m.Press(Press{Key: s[i], Source: SourceRFC4733, At: d.now, Duration: 100 * time.Millisecond}))
 	}
 	return d
 }
@@ -76,11 +85,11 @@ func (d *driver) expire() {
 		d.t.Fatal("no deadline to wait for")
 	}
 	d.now = dl
-	d.evs = append(d.evs, d.m.Tick(d.now)...)
+	d.add(d.m.Tick(d.now))
 }
 
 func (d *driver) run(f func(*Machine) []Event) *driver {
-	d.evs = append(d.evs, f(d.m)...)
+	d.add(f(d.m))
 	return d
 }
 
