@@ -43,11 +43,11 @@ func newTestManager(t testing.TB, cfg Config) *Manager {
 // phone is a test endpoint: an RTP and an RTCP socket on loopback and a
 // reader goroutine delivering what they receive.
 type phone struct {
-	t          testing.TB
-	rtp, rtcp  *net.UDPConn
-	rtpIn      chan []byte
-	rtcpIn     chan []byte
-	wg         sync.WaitGroup
+	t         testing.TB
+	rtp, rtcp *net.UDPConn
+	rtpIn     chan []byte
+	rtcpIn    chan []byte
+	wg        sync.WaitGroup
 }
 
 func newPhone(t testing.TB) *phone {

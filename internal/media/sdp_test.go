@@ -10,8 +10,7 @@ import (
 )
 
 const (
-	aesKey = "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"     // 30 bytes
-	gcmKey = "inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3OA==" // 28 bytes? checked in test
+	aesKey = "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz" // 30 bytes
 )
 
 func TestOfferRewrite(t *testing.T) {
