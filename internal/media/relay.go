@@ -215,14 +215,23 @@ func (p *pump) send(b []byte, isRTCP bool) {
 			return
 		}
 	}
-	conn, to := p.s.destination(rt, isRTCP)
-	if conn == nil || !to.IsValid() || to.Addr().IsUnspecified() {
+	var w packetWriter
+	w, to := p.s.destination(rt, isRTCP)
+	if !to.IsValid() || to.Addr().IsUnspecified() {
 		p.s.stats[p.leg].dropped.Add(1)
 		return
 	}
-	if _, err := conn.WriteToUDPAddrPort(b, to); err == nil {
+	if p.s.sink != nil {
+		w = p.s.sink
+	}
+	if _, err := w.WriteToUDPAddrPort(b, to); err == nil {
 		p.s.stats[rt.dst].sent.Add(1)
 	}
+}
+
+// packetWriter is the sending half of *net.UDPConn.
+type packetWriter interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
 }
 
 // destination is where packets for rt.dst go: the latched source when the

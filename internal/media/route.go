@@ -84,12 +84,19 @@ func (r *route) outPT(name string, rate int) (uint8, bool) {
 
 // String describes the pipeline, e.g.
 // "carrier udp(10.0.0.1:4000) -> srtp-open(AES_CM_128_HMAC_SHA1_80) -> pt-map(0>0 101>96) -> renumber -> srtp-seal(AEAD_AES_128_GCM) -> contact_center udp(10.0.0.2:5000)".
-func (r *route) String() string {
+func (r *route) String() string { return r.describe("") }
+
+// describe names the stages in order; stage is the installed Stage's name.
+func (r *route) describe(stage string) string {
 	parts := []string{fmt.Sprintf("%s udp(%s)", r.src, addrString(r.srcRTP, r.latchSrc))}
 	if r.rx != nil {
 		parts = append(parts, "srtp-open("+r.rx.attr.Suite.Name+")")
 	}
-	parts = append(parts, "pt-map("+r.ptMapString()+")", "stage", "renumber")
+	parts = append(parts, "pt-map("+r.ptMapString()+")")
+	if stage != "" {
+		parts = append(parts, stage)
+	}
+	parts = append(parts, "renumber")
 	if r.tx != nil {
 		parts = append(parts, "srtp-seal("+r.tx.attr.Suite.Name+")")
 	}

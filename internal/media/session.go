@@ -30,6 +30,7 @@ type Session struct {
 	held    atomic.Bool              // some leg is not sendrecv: inactivity timer paused
 	stats   [2]legCounters
 	stage   atomic.Pointer[stageBox]
+	sink    packetWriter // tests and benchmarks only: replaces the sockets for sending
 
 	wg        sync.WaitGroup
 	stop      chan struct{} // closed by Close
@@ -85,6 +86,23 @@ func (s *Session) SetStage(st Stage) {
 		return
 	}
 	s.stage.Store(&stageBox{st: st})
+}
+
+// Pipeline describes the path of packets from leg `from` to the other leg,
+// for logs and tests, e.g.
+// "carrier udp(192.0.2.1:4000) -> srtp-open(AES_CM_128_HMAC_SHA1_80) ->
+// pt-map(0>0 101>96) -> dtmf-mask -> renumber -> srtp-seal(AEAD_AES_128_GCM) ->
+// contact_center udp(198.51.100.2:5000)". It is "" before the first answer.
+func (s *Session) Pipeline(from Leg) string {
+	rt := s.routes[from&1].Load()
+	if rt == nil {
+		return ""
+	}
+	stage := ""
+	if box := s.stage.Load(); box != nil && from == Carrier {
+		stage = box.st.String()
+	}
+	return rt.describe(stage)
 }
 
 // Close stops the relay, waits for its goroutines and releases the ports.
