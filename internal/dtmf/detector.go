@@ -1,0 +1,423 @@
+package dtmf
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// DetectorConfig tunes the in-band detector. The zero value gives the
+// defaults, which meet ITU-T Q.24 (AT&T/Bellcore); see docs/dtmf.md.
+type DetectorConfig struct {
+	MinLevel      float64 // dBm0 per tone; default -28 (Q.24: detect to -25, reject at -55)
+	FreqTolerance float64 // fraction of nominal; default 0.02 (Q.24: detect ±1.5 %, reject ±3.5 %)
+	HighTwist     float64 // dB the column (high) tone may exceed the row; default 6 (Q.24: detect +4)
+	LowTwist      float64 // dB the row (low) tone may exceed the column; default 10 (Q.24: detect 8)
+	MinEnergy     float64 // share of window energy the two tones must hold; default 0.7
+	MinWindows    int     // valid 20 ms windows (5 ms apart) to report a key; default 5
+	EndWindows    int     // consecutive invalid windows that release a key; default 7
+}
+
+// Validate rejects out-of-range values; zero values mean "default".
+func (c DetectorConfig) Validate() error {
+	switch {
+	case c.MinLevel > 0,
+		c.FreqTolerance < 0 || c.FreqTolerance > 0.05,
+		c.HighTwist < 0 || c.LowTwist < 0,
+		c.MinEnergy < 0 || c.MinEnergy >= 1,
+		c.MinWindows < 0 || c.MinWindows > 40,
+		c.EndWindows < 0 || c.EndWindows > 40:
+		return fmt.Errorf("detector config: %w", ErrBadConfig)
+	}
+	return nil
+}
+
+func (c DetectorConfig) withDefaults() DetectorConfig {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MinLevel, -28)
+	def(&c.FreqTolerance, 0.02)
+	def(&c.HighTwist, 6)
+	def(&c.LowTwist, 10)
+	def(&c.MinEnergy, 0.7)
+	if c.MinWindows == 0 {
+		c.MinWindows = 5
+	}
+	if c.EndWindows == 0 {
+		c.EndWindows = 7
+	}
+	return c
+}
+
+// Digit is one detector event. A key press gives two: one when the key is
+// recognised (End false, Duration 0) and one when it is released (End true).
+// Sample positions count from the first sample the detector was given,
+// including samples announced with Lost.
+type Digit struct {
+	Key      Key
+	Start    int64 // first sample of the tone (estimated to about 1 ms)
+	Duration int64 // samples, on the End event
+	End      bool
+	At       int64 // stream position when the event was decided (latency = At - Start)
+}
+
+// StartTime is Start as a time offset.
+func (d Digit) StartTime() time.Duration { return samplesToDuration(d.Start) }
+
+// DurationTime is Duration as a time.Duration.
+func (d Digit) DurationTime() time.Duration { return samplesToDuration(d.Duration) }
+
+func samplesToDuration(n int64) time.Duration { return time.Duration(n) * time.Second / SampleRate }
+
+// windowSlots is the detection window: 4 slots, 20 ms, 160 samples.
+const (
+	windowSlots = 4
+	windowLen   = windowSlots * slotLen
+)
+
+// Detector finds DTMF keys in 8 kHz linear PCM. It takes any number of
+// samples per call; tones need not align with calls. Not safe for concurrent use.
+type Detector struct {
+	cfg    DetectorConfig
+	lim    limits
+	bank   bank
+	hist   [windowSlots]slot // ring of the last slots
+	head   int               // next write position in hist
+	filled int               // contiguous slots in hist (capped at windowSlots)
+	pows   [powRing]slotPow  // longer ring of bin powers, for tone edges
+	npows  int64             // slots ever written to pows
+	cur    press             // the key currently down, if any
+	cand   press             // a key being confirmed
+}
+
+// powRing slots (160 ms) of bin powers are kept to find a tone's edges.
+const powRing = 32
+
+// slotPow is one slot's bin powers |X|².
+type slotPow struct {
+	start int64
+	pw    [numBins]float32
+}
+
+// limits are the config in the units the hot path compares.
+type limits struct {
+	minAmp2     float64 // squared amplitude of a tone at MinLevel
+	highTwist   float64 // power ratio col/row
+	lowTwist    float64 // power ratio row/col
+	minEnergy   float64
+	floorEnergy float32 // window energy below which nothing is evaluated
+}
+
+// press tracks one key through its valid windows.
+type press struct {
+	key    Key
+	n      int     // valid windows
+	miss   int     // invalid windows since the last valid one
+	lastWs int64   // start of the latest valid window
+	ref    float32 // slot amplitude of the full tone
+	start  int64
+}
+
+// NewDetector returns a detector; zero config fields take defaults.
+func NewDetector(cfg DetectorConfig) *Detector {
+	cfg = cfg.withDefaults()
+	a := Amplitude(cfg.MinLevel)
+	return &Detector{cfg: cfg, lim: limits{
+		minAmp2:     a * a,
+		highTwist:   math.Pow(10, cfg.HighTwist/10),
+		lowTwist:    math.Pow(10, cfg.LowTwist/10),
+		minEnergy:   cfg.MinEnergy,
+		floorEnergy: float32(a * a * windowLen / 2),
+	}}
+}
+
+// Config returns the effective configuration.
+func (d *Detector) Config() DetectorConfig { return d.cfg }
+
+// Position is the stream index of the next sample.
+func (d *Detector) Position() int64 { return d.bank.position() }
+
+// Process consumes pcm and appends any events to out, which it returns.
+// It allocates nothing when out has room.
+func (d *Detector) Process(pcm []int16, out []Digit) []Digit {
+	for len(pcm) > 0 {
+		n, done := d.bank.feed(pcm, &d.hist[d.head])
+		pcm = pcm[n:]
+		if done {
+			out = d.slotDone(out)
+		}
+	}
+	return out
+}
+
+// Lost tells the detector that n samples went missing (a lost packet). The
+// missing stretch neither starts nor ends a key: a key held across it is
+// reported once.
+func (d *Detector) Lost(n int) {
+	if n <= 0 {
+		return
+	}
+	d.bank.reset(d.bank.position() + int64(n))
+	d.filled = 0
+}
+
+// Flush ends a key still down (end of a file) and appends its End event.
+func (d *Detector) Flush(out []Digit) []Digit {
+	if d.cur.key != 0 {
+		out = d.release(out, d.bank.position())
+	}
+	d.cand = press{}
+	return out
+}
+
+// Reset forgets all state and restarts sample positions at zero.
+func (d *Detector) Reset() {
+	*d = Detector{cfg: d.cfg, lim: d.lim}
+}
+
+// lastSlot is the slot that completed most recently.
+func (d *Detector) lastSlot() *slot {
+	return &d.hist[(d.head+windowSlots-1)%windowSlots]
+}
+
+// slotDone advances the rings and evaluates the window ending at this slot.
+func (d *Detector) slotDone(out []Digit) []Digit {
+	s := &d.hist[d.head]
+	p := &d.pows[d.npows%powRing]
+	p.start = s.start
+	for k := range numBins {
+		p.pw[k] = s.re[k]*s.re[k] + s.im[k]*s.im[k]
+	}
+	d.npows++
+	end := s.start + slotLen
+	d.head = (d.head + 1) % windowSlots
+	d.filled = min(d.filled+1, windowSlots)
+	if d.filled < windowSlots {
+		return out
+	}
+	return d.track(d.evaluate(), end-windowLen, end, out)
+}
+
+// track runs the key state machine for one window starting at ws.
+func (d *Detector) track(key Key, ws, now int64, out []Digit) []Digit {
+	if d.cur.key != 0 && key == d.cur.key {
+		d.cur.valid(ws)
+		d.cand = press{}
+		return out
+	}
+	if d.cur.key != 0 {
+		d.cur.miss++
+	}
+	d.candidate(key, ws)
+	if d.cand.key != 0 && d.cand.n >= d.cfg.MinWindows {
+		if d.cur.key != 0 {
+			out = d.release(out, now)
+		}
+		return d.begin(out, now)
+	}
+	if d.cur.key != 0 && d.cur.miss >= d.cfg.EndWindows {
+		out = d.release(out, now)
+	}
+	return out
+}
+
+// candidate counts valid windows of a key not yet reported; one invalid
+// window inside the run is tolerated.
+func (d *Detector) candidate(key Key, ws int64) {
+	switch {
+	case key == 0:
+		if d.cand.key != 0 {
+			d.cand.miss++
+			if d.cand.miss > 1 {
+				d.cand = press{}
+			}
+		}
+	case key == d.cand.key:
+		d.cand.valid(ws)
+	default:
+		d.cand = press{key: key}
+		d.cand.valid(ws)
+	}
+}
+
+// valid records a valid window of this press.
+func (p *press) valid(ws int64) {
+	p.n++
+	p.miss = 0
+	p.lastWs = ws
+}
+
+// begin reports the candidate as the key now down.
+func (d *Detector) begin(out []Digit, now int64) []Digit {
+	p := d.cand
+	p.miss = 0
+	p.ref = d.refAmp(p.key, p.lastWs)
+	p.start = d.edgeStart(p)
+	d.cur, d.cand = p, press{}
+	return append(out, Digit{Key: p.key, Start: p.start, At: now})
+}
+
+// release reports the current key's end.
+func (d *Detector) release(out []Digit, now int64) []Digit {
+	p := d.cur
+	d.cur = press{}
+	end := d.edgeEnd(p)
+	return append(out, Digit{Key: p.key, Start: p.start, Duration: max(end-p.start, 0), End: true, At: now})
+}
+
+// slotAmp is the key's row plus column amplitude in a slot (|X| units).
+func slotAmp(p *slotPow, k Key) float32 {
+	r, c, _ := k.position()
+	return float32(math.Sqrt(float64(p.pw[r])) + math.Sqrt(float64(p.pw[4+c])))
+}
+
+// findPow returns the ring entry for the slot starting at start, if kept.
+func (d *Detector) findPow(start int64) *slotPow {
+	for i := int64(1); i <= min(d.npows, powRing); i++ {
+		p := &d.pows[(d.npows-i)%powRing]
+		if p.start == start {
+			return p
+		}
+		if p.start < start {
+			return nil
+		}
+	}
+	return nil
+}
+
+// refAmp is the mean slot amplitude over a fully covered window at ws.
+func (d *Detector) refAmp(k Key, ws int64) float32 {
+	var sum float32
+	for i := range int64(windowSlots) {
+		if p := d.findPow(ws + i*slotLen); p != nil {
+			sum += slotAmp(p, k)
+		}
+	}
+	return sum / windowSlots
+}
+
+// fraction is how much of slot sp the tone fills, from its amplitude between
+// the floor (the slot at outside, beyond the edge, when kept) and the full
+// tone's reference.
+func (d *Detector) fraction(sp *slotPow, outside int64, p press) float32 {
+	a, floor := slotAmp(sp, p.key), float32(0)
+	if o := d.findPow(outside); o != nil && slotAmp(o, p.key) < p.ref/2 {
+		floor = min(slotAmp(o, p.key), a)
+	}
+	if p.ref <= floor {
+		return 0
+	}
+	return min(max((a-floor)/(p.ref-floor), 0), 1)
+}
+
+// edgeStart walks back from the latest valid window to the first slot where
+// the tone's amplitude is below half. The onset lies in that slot or the next
+// (newer) one; a tone filling the last L samples of a slot has L/N of the
+// full amplitude, so the two fractions add up to the tone's share of them.
+func (d *Detector) edgeStart(p press) int64 {
+	at, inner := p.lastWs, float32(1)
+	for {
+		sp := d.findPow(at - slotLen)
+		if sp == nil {
+			return at
+		}
+		f := d.fraction(sp, sp.start-slotLen, p)
+		if f < 0.5 {
+			return at + slotLen - int64(min(f+inner, 2)*slotLen)
+		}
+		at, inner = sp.start, min(f, 1)
+	}
+}
+
+// edgeEnd walks forward from the latest valid window in the same way.
+func (d *Detector) edgeEnd(p press) int64 {
+	at, inner := p.lastWs, float32(1)
+	for {
+		sp := d.findPow(at + slotLen)
+		if sp == nil {
+			return at + slotLen
+		}
+		f := d.fraction(sp, sp.start+slotLen, p)
+		if f < 0.5 {
+			return at + int64(min(f+inner, 2)*slotLen)
+		}
+		at, inner = sp.start, min(f, 1)
+	}
+}
+
+// evaluate checks the 20 ms window of the last four slots against the Q.24
+// criteria and returns its key (0 for none) and the two tones' energy share.
+func (d *Detector) evaluate() Key {
+	var s [windowSlots]*slot
+	var energy float32
+	for i := range windowSlots {
+		s[i] = &d.hist[(d.head+i)%windowSlots]
+		energy += s[i].energy
+	}
+	if energy < d.lim.floorEnergy {
+		return 0
+	}
+	var h1, h2 [numBins]complex64
+	var pw [numBins]float32
+	for k := range numBins {
+		rot := complex(coef.rotRe[k], coef.rotIm[k])
+		h1[k] = complex(s[0].re[k], s[0].im[k]) + complex(s[1].re[k], s[1].im[k])*rot
+		h2[k] = complex(s[2].re[k], s[2].im[k]) + complex(s[3].re[k], s[3].im[k])*rot
+		w := h1[k] + h2[k]*rot*rot
+		pw[k] = real(w)*real(w) + imag(w)*imag(w)
+	}
+	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
+	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
+		return 0
+	}
+	ar2, ok1 := toneAmp2(h1[r], h2[r], pw[r], r, d.cfg.FreqTolerance)
+	ac2, ok2 := toneAmp2(h1[c], h2[c], pw[c], c, d.cfg.FreqTolerance)
+	if !ok1 || !ok2 || !d.lim.accept(ar2, ac2, float64(energy)) {
+		return 0
+	}
+	return keypad[r][c-4]
+}
+
+// accept applies the level, twist and energy-share checks.
+func (l *limits) accept(ar2, ac2, energy float64) bool {
+	return ar2 >= l.minAmp2 && ac2 >= l.minAmp2 &&
+		ac2 <= ar2*l.highTwist && ar2 <= ac2*l.lowTwist &&
+		(ar2+ac2)*windowLen/2 >= l.minEnergy*energy
+}
+
+// toneAmp2 estimates the tone's frequency from the phase advance between the
+// window's two 10 ms halves, rejects it outside tol, and returns its squared
+// amplitude corrected for the window's off-frequency loss.
+func toneAmp2(h1, h2 complex64, pw float32, k int, tol float64) (float64, bool) {
+	rot := complex(coef.rotRe[k], coef.rotIm[k])
+	z := h2 * complex(real(h1), -imag(h1)) * rot * rot
+	dw := math.Atan2(float64(imag(z)), float64(real(z))) / (windowLen / 2) // rad/sample
+	df := dw * SampleRate / (2 * math.Pi)
+	if math.Abs(df) > tol*binHz[k] {
+		return 0, false
+	}
+	g := windowGain(dw)
+	a := 2 * math.Sqrt(float64(pw)) / windowLen / g
+	return a * a, true
+}
+
+// windowGain is |Σ e^{jΔω n}|/N over the 160-sample window.
+func windowGain(dw float64) float64 {
+	if math.Abs(dw) < 1e-9 {
+		return 1
+	}
+	return math.Abs(math.Sin(dw*windowLen/2) / (windowLen * math.Sin(dw/2)))
+}
+
+func argmax4(p []float32) int {
+	best := 0
+	for i := 1; i < 4; i++ {
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,127 @@
+package dtmf
+
+import "math"
+
+// slotLen is the analysis step: 5 ms at 8 kHz. Everything downstream (the
+// detector's 20 ms windows, the suppressor's suspicion) works in slots, so
+// tones need not line up with packets.
+const slotLen = 40
+
+// numBins is the 8 DTMF frequencies: 4 rows then 4 columns.
+const numBins = 8
+
+// binHz are the Goertzel frequencies, rows first.
+var binHz = [numBins]float64{697, 770, 852, 941, 1209, 1336, 1477, 1633}
+
+// slot is the analysis of one 5 ms slot: for each DTMF frequency the complex
+// Goertzel (DFT) value of the slot's samples, referenced to the slot's first
+// sample up to a per-frequency constant, and the slot's energy.
+type slot struct {
+	re, im [numBins]float32
+	energy float32
+	start  int64 // index of the slot's first sample in the stream
+}
+
+// power is 2|X|²/N for a slot: the energy of a tone that fills the slot.
+func (s *slot) power(k int) float32 {
+	return 2 * (s.re[k]*s.re[k] + s.im[k]*s.im[k]) / slotLen
+}
+
+// bankCoef are per-frequency constants: 2cos(ω), cos(ω), sin(ω) and the
+// rotation e^{-jωN} that moves a slot's value one slot later.
+type bankCoef struct {
+	twoCos, cos, sin [numBins]float32
+	rotRe, rotIm     [numBins]float32
+}
+
+var coef = newBankCoef()
+
+func newBankCoef() bankCoef {
+	var c bankCoef
+	for k, f := range binHz {
+		w := 2 * math.Pi * f / SampleRate
+		c.twoCos[k] = float32(2 * math.Cos(w))
+		c.cos[k] = float32(math.Cos(w))
+		c.sin[k] = float32(math.Sin(w))
+		c.rotRe[k] = float32(math.Cos(w * slotLen))
+		c.rotIm[k] = float32(-math.Sin(w * slotLen))
+	}
+	return c
+}
+
+// bank runs the 8 Goertzel recursions over a stream, slot by slot, carrying
+// partial-slot state across calls.
+type bank struct {
+	s1, s2 [numBins]float32
+	energy float32
+	fill   int   // samples of the current slot seen so far
+	start  int64 // stream index of the current slot's first sample
+}
+
+// feed consumes samples until the current slot completes or pcm runs out. It
+// returns how many samples it used and whether a slot completed (then out is
+// filled and the bank starts the next slot).
+func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
+	n := min(len(pcm), slotLen-b.fill)
+	b.run(pcm[:n])
+	b.fill += n
+	if b.fill < slotLen {
+		return n, false
+	}
+	b.finish(out)
+	return n, true
+}
+
+// run is the inner loop: two passes of four recursions keep state in registers.
+func (b *bank) run(pcm []int16) {
+	b.run4(pcm, 0)
+	b.run4(pcm, 4)
+	e := b.energy
+	for _, v := range pcm {
+		x := float32(v)
+		e += x * x
+	}
+	b.energy = e
+}
+
+func (b *bank) run4(pcm []int16, o int) {
+	c0, c1, c2, c3 := coef.twoCos[o], coef.twoCos[o+1], coef.twoCos[o+2], coef.twoCos[o+3]
+	a1, a2 := b.s1[o], b.s2[o]
+	b1, b2 := b.s1[o+1], b.s2[o+1]
+	d1, d2 := b.s1[o+2], b.s2[o+2]
+	e1, e2 := b.s1[o+3], b.s2[o+3]
+	for _, v := range pcm {
+		x := float32(v)
+		a1, a2 = x+c0*a1-a2, a1
+		b1, b2 = x+c1*b1-b2, b1
+		d1, d2 = x+c2*d1-d2, d1
+		e1, e2 = x+c3*e1-e2, e1
+	}
+	b.s1[o], b.s2[o] = a1, a2
+	b.s1[o+1], b.s2[o+1] = b1, b2
+	b.s1[o+2], b.s2[o+2] = d1, d2
+	b.s1[o+3], b.s2[o+3] = e1, e2
+}
+
+// finish turns the recursion state into the slot's values and resets for the
+// next slot. X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the
+// same for every slot, so windows built from slots keep their magnitudes and
+// phase differences.
+func (b *bank) finish(out *slot) {
+	for k := range numBins {
+		out.re[k] = b.s1[k] - coef.cos[k]*b.s2[k]
+		out.im[k] = coef.sin[k] * b.s2[k]
+	}
+	out.energy = b.energy
+	out.start = b.start
+	b.reset(b.start + slotLen)
+}
+
+// reset drops any partial slot and starts the next one at stream index at.
+func (b *bank) reset(at int64) {
+	b.s1, b.s2 = [numBins]float32{}, [numBins]float32{}
+	b.energy, b.fill, b.start = 0, 0, at
+}
+
+// position is the stream index of the next sample the bank expects.
+func (b *bank) position() int64 { return b.start + int64(b.fill) }
