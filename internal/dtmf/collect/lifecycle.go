@@ -26,8 +26,7 @@ func (m *Machine) Retry(field string, now time.Time) ([]Event, error) {
 		return nil, ErrFieldNotReached
 	}
 	m.now = later(m.now, now)
-	m.slots[m.cur].wipe()
-	m.confirming = false
+	m.abandon()
 	m.reset(i)
 	m.slots[i].failures = 0
 	m.cur = i

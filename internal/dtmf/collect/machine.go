@@ -187,14 +187,9 @@ func (m *Machine) firstUndone() int {
 // fail is a failed attempt at the current field: its digits are wiped, the
 // attempt counted, and the field prompted again, or the capture fails.
 func (m *Machine) fail(r Reason, b card.Brand) []Event {
-	s := &m.slots[m.cur]
-	_, e := m.entry()
+	s, e := m.entry()
 	count := e.Len()
-	s.wipe()
-	m.confirming = false
-	if s.Kind == KindPAN {
-		m.brand = card.Unknown
-	}
+	m.abandon()
 	s.failures++
 	left := m.opts.MaxAttempts - s.failures
 	ev := Event{Type: EventError, Field: s.Name, Count: count, Reason: r, AttemptsLeft: left, Brand: b}
@@ -202,6 +197,17 @@ func (m *Machine) fail(r Reason, b card.Brand) []Event {
 		return append([]Event{ev}, m.end(StateFailed, r)...)
 	}
 	return append([]Event{ev}, m.prompt()...)
+}
+
+// abandon wipes what was keyed into the current field (both PAN entries)
+// and forgets a brand that came from it.
+func (m *Machine) abandon() {
+	s := &m.slots[m.cur]
+	s.wipe()
+	m.confirming = false
+	if s.Kind == KindPAN {
+		m.brand = card.Unknown
+	}
 }
 
 func (m *Machine) prompt() []Event {

@@ -245,6 +245,25 @@ func TestRetry(t *testing.T) {
 			t.Fatalf("attempts left %d", st.AttemptsLeft)
 		}
 	})
+	t.Run("during the PAN confirmation, back to expiry", func(t *testing.T) {
+		d := newDriver(t, Options{Fields: fields(KindPAN, KindExpiry, KindCVV), ConfirmPAN: true})
+		d.keys(visa16 + "#" + visa16 + expiryOK + "1")
+		if _, err := d.m.Retry("pan", d.now); err != nil {
+			t.Fatal(err)
+		}
+		d.keys(mc16 + "5555")
+		if _, err := d.m.Retry("expiry", d.now); err != nil {
+			t.Fatal(err)
+		}
+		if st := d.m.Status(); st.Field != "expiry" || st.Brand != "" || st.Fields[0].Complete || !allZero(buffers(d.m)) {
+			t.Fatalf("status %+v", st)
+		}
+		d.keys("1231" + amex15 + amex15 + "4321")
+		r, err := d.m.Result()
+		if err != nil || string(r.PAN.Bytes()) != amex15 || string(r.Expiry.Bytes()) != "1231" || string(r.CVV.Bytes()) != "4321" {
+			t.Fatalf("after retries: %v %v", err, d.errs())
+		}
+	})
 	errs := []struct {
 		name  string
 		field string
