@@ -81,7 +81,7 @@ func (m *Machine) Tick(now time.Time) []Event {
 }
 
 // Press takes one key press. A press that repeats one accepted from another
-// source is dropped (see the duplicate rule in press.go) with an
+// source is dropped (see Press for the duplicate rule) with an
 // EventDuplicate. Timers due by p.At fire first, so a late digit is a timeout
 // and then the first digit of the next attempt. Keys: digits append, '#' ends
 // the field now (ignored on an empty entry, so a habitual '#' after a field
