@@ -22,7 +22,7 @@ type pump struct {
 	rtcpOnly bool
 
 	buf, plain, out, sealed []byte
-	hdr, outHdr, sealHdr    rtp.Header
+	hdr, outHdr             rtp.Header
 	rtcpHdr                 rtcp.Header
 	pkt                     Packet
 	rt                      *route        // route of the packet being relayed
@@ -33,7 +33,7 @@ type pump struct {
 func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
 	p := &pump{s: s, leg: leg, conn: conn, rtcpOnly: rtcpOnly,
 		buf: make([]byte, bufSize), plain: make([]byte, bufSize), out: make([]byte, bufSize),
-		sealed: make([]byte, bufSize)}
+		sealed: make([]byte, bufSize+32)}
 	p.emitFn = p.emit
 	return p
 }
@@ -101,6 +101,11 @@ func (p *pump) accept(rt *route, addr netip.Addr, port uint16, isRTCP bool) bool
 	if l := slot.Load(); l != nil {
 		return *l == from
 	}
+	return p.latch(slot, from)
+}
+
+// latch records the first source; kept apart so that only this path allocates.
+func (p *pump) latch(slot *atomic.Pointer[netip.AddrPort], from netip.AddrPort) bool {
 	if slot.CompareAndSwap(nil, &from) {
 		p.s.log.Info("media source latched", legField(p.leg), addrField(from))
 		return true
@@ -150,7 +155,7 @@ func (p *pump) open(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	if rx := p.rt.rx; rx != nil {
-		dec, err := rx.rtp.DecryptRTP(p.plain[:0], b, &p.hdr)
+		dec, err := rx.open.open(p.plain, b, hn, p.hdr.SSRC, p.hdr.SequenceNumber)
 		if err != nil {
 			countCryptoError(st, err)
 			return nil, false
@@ -172,7 +177,7 @@ func stripPadding(h *rtp.Header, payload []byte) ([]byte, bool) {
 }
 
 func countCryptoError(st *legCounters, err error) {
-	if strings.Contains(err.Error(), "duplicated") {
+	if errors.Is(err, errSRTPReplay) || strings.Contains(err.Error(), "duplicated") {
 		st.replayed.Add(1)
 		return
 	}
@@ -196,25 +201,34 @@ func (p *pump) emit(pkt *Packet) {
 		st.dropped.Add(1)
 		return
 	}
+	hn := n
 	n += copy(p.out[n:], pkt.Payload)
-	p.send(p.out[:n], false)
+	p.sendRTP(p.out[:n], hn, h.SequenceNumber)
 }
 
-// send seals b for the other leg when it uses SRTP and writes it there.
-func (p *pump) send(b []byte, isRTCP bool) {
-	rt := p.rt
-	if tx := rt.tx; tx != nil {
+// sendRTP seals an RTP packet for the other leg when it uses SRTP.
+func (p *pump) sendRTP(b []byte, hdrLen int, seq uint16) {
+	if tx := p.rt.tx; tx != nil {
+		b = tx.seal.seal(p.sealed, b, hdrLen, p.rt.ssrc, seq)
+	}
+	p.write(b, false)
+}
+
+// sendRTCP seals an RTCP compound packet for the other leg when it uses SRTP.
+func (p *pump) sendRTCP(b []byte) {
+	if tx := p.rt.tx; tx != nil {
 		var err error
-		if isRTCP {
-			b, err = tx.rtcp.EncryptRTCP(p.sealed[:0], b, &p.rtcpHdr)
-		} else {
-			b, err = tx.rtp.EncryptRTP(p.sealed[:0], b, &p.sealHdr)
-		}
-		if err != nil {
+		if b, err = tx.rtcp.EncryptRTCP(p.sealed[:0], b, &p.rtcpHdr); err != nil {
 			p.s.stats[p.leg].dropped.Add(1)
 			return
 		}
 	}
+	p.write(b, true)
+}
+
+// write sends b to the other leg's RTP or RTCP destination.
+func (p *pump) write(b []byte, isRTCP bool) {
+	rt := p.rt
 	var w packetWriter
 	w, to := p.s.destination(rt, isRTCP)
 	if !to.IsValid() || to.Addr().IsUnspecified() {

@@ -19,7 +19,7 @@ func (p *pump) relayRTCP(b []byte) {
 		st.malformed.Add(1)
 		return
 	}
-	p.send(b, true)
+	p.sendRTCP(b)
 }
 
 // rewriteRTCP walks a compound packet in place: sender SSRCs become ours

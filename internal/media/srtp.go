@@ -112,31 +112,37 @@ func newCrypto(tag int, s suite) (cryptoAttr, error) {
 	return cryptoAttr{Tag: tag, Suite: s, Key: key}, nil
 }
 
-// cryptoSet is one direction's SRTP state: separate contexts for RTP and
-// RTCP so that each is only ever used by one goroutine.
+// cryptoSet is one leg's SRTP state for one direction: RTP through the
+// zero-allocation transforms (open for what the leg sends, seal for what
+// it receives), RTCP through pion/srtp. Each part is only ever used by one
+// goroutine at a time.
 type cryptoSet struct {
 	attr cryptoAttr
-	rtp  *srtp.Context
+	open *opener // set when decrypting
+	seal *sealer // set when encrypting
 	rtcp *srtp.Context
 }
 
 const replayWindow = 128
 
 func newCryptoSet(c cryptoAttr, decrypt bool) (*cryptoSet, error) {
+	t, err := newTransform(c)
+	if err != nil {
+		return nil, fmt.Errorf("srtp %s: %w", c.Suite.Name, err)
+	}
+	set := &cryptoSet{attr: c}
 	var opts []srtp.ContextOption
 	if decrypt {
-		opts = []srtp.ContextOption{srtp.SRTPReplayProtection(replayWindow), srtp.SRTCPReplayProtection(replayWindow)}
+		set.open = &opener{t: t}
+		opts = []srtp.ContextOption{srtp.SRTCPReplayProtection(replayWindow)}
+	} else {
+		set.seal = &sealer{t: t}
 	}
 	key, salt := c.Key[:c.Suite.KeyLen], c.Key[c.Suite.KeyLen:]
-	rtpCtx, err := srtp.CreateContext(key, salt, c.Suite.Profile, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("srtp context %s: %w", c.Suite.Name, err)
+	if set.rtcp, err = srtp.CreateContext(key, salt, c.Suite.Profile, opts...); err != nil {
+		return nil, fmt.Errorf("srtcp %s: %w", c.Suite.Name, err)
 	}
-	rtcpCtx, err := srtp.CreateContext(key, salt, c.Suite.Profile, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("srtcp context %s: %w", c.Suite.Name, err)
-	}
-	return &cryptoSet{attr: c, rtp: rtpCtx, rtcp: rtcpCtx}, nil
+	return set, nil
 }
 
 // pickCrypto chooses the first of our preferred suites among offered lines.
