@@ -195,7 +195,7 @@ func TestHoldStopsMediaTowardHeldLeg(t *testing.T) {
 }
 
 func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
-	m := newTestManager(t, Config{PortMin: 39000, PortMax: 39003, Drain: 50 * time.Millisecond})
+	m := newTestManager(t, Config{PortMin: 19000, PortMax: 19003, Drain: 50 * time.Millisecond})
 	c, cc := newPhone(t), newPhone(t)
 	s1, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
 	require.NoError(t, err)
@@ -225,16 +225,16 @@ func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
 }
 
 func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
-	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 39100})
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 19100})
 	require.NoError(t, err)
 	defer busy.Close()
-	m := newTestManager(t, Config{PortMin: 39100, PortMax: 39105})
+	m := newTestManager(t, Config{PortMin: 19100, PortMax: 19105})
 	s, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
 	require.NoError(t, err)
 	defer s.Close()
 	offer, err := s.Offer(Carrier, newPhone(t).sdp("0"))
 	require.NoError(t, err)
-	assert.NotEqual(t, 39100, int(remote(t, offer).Port()))
+	assert.NotEqual(t, 19100, int(remote(t, offer).Port()))
 }
 
 func TestCloseStopsRelayAndRejectsNegotiation(t *testing.T) {
