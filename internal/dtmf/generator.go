@@ -99,11 +99,7 @@ func NewNoise(level float64, seed uint32) *Noise {
 // Read fills dst with noise.
 func (z *Noise) Read(dst []int16) {
 	for i := range dst {
-		var s float32
-		for range 4 {
-			s += z.uniform()
-		}
-		dst[i] = int16(max(min(s*z.scale, 32767), -32768))
+		dst[i] = z.next()
 	}
 }
 

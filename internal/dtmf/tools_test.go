@@ -53,3 +53,5 @@ func fromS16le(b []byte) []int16 {
 	}
 	return pcm
 }
+
+func isCI() bool { return os.Getenv("CI") == "true" }

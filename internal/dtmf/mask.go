@@ -1,0 +1,159 @@
+package dtmf
+
+// The mask plan decides which stretches of the input the suppressor
+// replaces. Its decisions must not depend on which key was pressed, so
+// the edges of a span come from signal energy at 1 ms resolution (the same
+// for every key of the same level and timing), not from per-key bins, and
+// are then widened by a guard and rounded out to the 5 ms slot grid.
+
+const (
+	blockLen   = 8   // 1 ms energy blocks
+	blockRing  = 512 // 512 ms of block energies, more than any lookahead
+	lookback   = 25 * blockLen
+	overrun    = 10 * blockLen // activity followed past the last suspicious slot
+	activeFrac = 0.02          // a block is active above 2 % of the tone's mean block energy...
+	floorMul   = 4             // ...and above 4x the quietest block before the tone
+)
+
+// span is a masked stretch of the input stream: [from, to) once final;
+// until then it has no end.
+type span struct {
+	from, to  int64
+	lastStart int64   // start of the latest suspected slot: inside the tone
+	limit     int64   // activity is followed no further than this
+	thr       float32 // block energy that counts as activity
+	final     bool
+}
+
+// plan holds the block energies and the pending spans.
+type plan struct {
+	blocks  [blockRing]float32
+	acc     float32 // energy of the block being filled
+	pos     int64   // stream index of the next input sample
+	spans   [maxSpans]span
+	head, n int
+	guard   int64
+	tail    int64
+}
+
+const maxSpans = 16
+
+// reset forgets spans and aligns the block grid to stream position pos.
+func (p *plan) reset(pos int64) {
+	p.head, p.n, p.acc, p.pos = 0, 0, 0, pos
+}
+
+// feed accumulates block energies for input samples.
+func (p *plan) feed(in []int16) {
+	for _, v := range in {
+		x := float32(v)
+		p.acc += x * x
+		p.pos++
+		if p.pos%blockLen == 0 {
+			p.blocks[(p.pos/blockLen-1)%blockRing] = p.acc
+			p.acc = 0
+		}
+	}
+}
+
+// skip stands in for n lost samples: they count as silence.
+func (p *plan) skip(n int) {
+	for range n {
+		p.pos++
+		if p.pos%blockLen == 0 {
+			p.blocks[(p.pos/blockLen-1)%blockRing] = p.acc
+			p.acc = 0
+		}
+	}
+}
+
+// block is the energy of the 1 ms block starting at stream index at.
+func (p *plan) block(at int64) float32 { return p.blocks[(at/blockLen)%blockRing] }
+
+// suspect records a suspected tone in [start, end) with the given energy.
+// sent is the first stream index not yet forwarded.
+func (p *plan) suspect(start, end int64, energy float32, sent int64) {
+	thr := p.threshold(start, energy*blockLen/float32(end-start))
+	if p.n > 0 {
+		last := &p.spans[(p.head+p.n-1)%maxSpans]
+		if !last.final || start-p.guard <= last.to || p.n == maxSpans {
+			last.lastStart, last.limit, last.final = max(last.lastStart, start), max(last.limit, end+overrun), false
+			return
+		}
+	}
+	from := max(floorTo(p.onset(start, thr, sent)-p.guard, slotLen), sent)
+	p.spans[(p.head+p.n)%maxSpans] = span{from: from, lastStart: start, limit: end + overrun, thr: thr}
+	p.n++
+}
+
+// threshold is the block energy above which a block belongs to the tone.
+func (p *plan) threshold(start int64, toneBlock float32) float32 {
+	quiet := toneBlock
+	for at := start - lookback; at < start; at += blockLen {
+		if at >= 0 && p.pos-at <= blockRing*blockLen {
+			quiet = min(quiet, p.block(at))
+		}
+	}
+	return max(activeFrac*toneBlock, floorMul*quiet)
+}
+
+// onset walks back from start over active blocks, at most lookback and not
+// past what was already sent.
+func (p *plan) onset(start int64, thr float32, sent int64) int64 {
+	at := floorTo(start, blockLen)
+	for at-blockLen >= max(start-lookback, sent, 0) && p.block(at-blockLen) > thr {
+		at -= blockLen
+	}
+	return at
+}
+
+// masked reports whether stream index tau is to be replaced, retiring spans
+// that are over and settling a span's end once output reaches its last
+// suspected slot (by then the lookahead holds everything after it).
+func (p *plan) masked(tau int64) bool {
+	for p.n > 0 {
+		sp := &p.spans[p.head]
+		if !sp.final && tau >= sp.lastStart {
+			p.settle(sp)
+		}
+		if !sp.final || tau < sp.to {
+			return tau >= sp.from
+		}
+		p.head = (p.head + 1) % maxSpans
+		p.n--
+	}
+	return false
+}
+
+// settle follows the tone's activity forward from its last suspected slot
+// through blocks already received, then fixes the span's end: rounded up to
+// the slot grid, plus the tail.
+func (p *plan) settle(sp *span) {
+	at := floorTo(sp.lastStart, blockLen)
+	for at < sp.limit && at+blockLen <= p.pos && p.block(at) > sp.thr {
+		at += blockLen
+	}
+	sp.to = max(ceilTo(at, slotLen)+p.tail, sp.lastStart+slotLen)
+	sp.final = true
+}
+
+// covered reports whether stream index at lies inside a pending span.
+func (p *plan) covered(at int64) bool {
+	for i := range p.n {
+		sp := &p.spans[(p.head+i)%maxSpans]
+		if at >= sp.from && (at < sp.to || !sp.final) {
+			return true
+		}
+	}
+	return false
+}
+
+func floorTo(v, m int64) int64 {
+	r := v % m
+	if r < 0 {
+		r += m
+	}
+	return v - r
+}
+
+func ceilTo(v, m int64) int64 { return floorTo(v+m-1, m) }

@@ -1,0 +1,373 @@
+package dtmf
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MaskMode is what the suppressor forwards in place of keypad tones.
+type MaskMode int
+
+const (
+	// MaskTone replaces each tone with one flat 1 kHz tone, the same for every key.
+	MaskTone MaskMode = iota
+	// MaskSilence replaces tones with silence.
+	MaskSilence
+	// MaskComfortNoise replaces tones with low-level noise of a fixed level.
+	MaskComfortNoise
+	// MaskWindow replaces everything while the window is open with comfort
+	// noise, hiding even the number of key presses.
+	MaskWindow
+)
+
+var maskModeNames = [...]string{"tone", "silence", "comfort_noise", "window"}
+
+func (m MaskMode) String() string {
+	if m < 0 || int(m) >= len(maskModeNames) {
+		return "unknown"
+	}
+	return maskModeNames[m]
+}
+
+// ParseMaskMode accepts tone, silence, comfort_noise or window.
+func ParseMaskMode(s string) (MaskMode, error) {
+	for i, n := range maskModeNames {
+		if strings.EqualFold(s, n) {
+			return MaskMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("mask mode %q: %w", s, ErrBadConfig)
+}
+
+// SuppressorConfig tunes the suppressor; zero fields take defaults.
+type SuppressorConfig struct {
+	Mode       MaskMode
+	Lookahead  time.Duration // delay while a window is open; default 40 ms, 15-200 ms
+	Guard      time.Duration // masked before a tone's onset; default 20 ms
+	Tail       time.Duration // masked after a tone's end; default 20 ms (4 slots), at least 10 ms
+	ToneLevel  float64       // dBm0 of the 1 kHz masking tone; default -20
+	NoiseLevel float64       // dBm0 rms of comfort noise; default -60
+	Detector   DetectorConfig
+}
+
+func (c SuppressorConfig) withDefaults() SuppressorConfig {
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur(&c.Lookahead, 40*time.Millisecond)
+	defDur(&c.Guard, 20*time.Millisecond)
+	defDur(&c.Tail, 20*time.Millisecond)
+	if c.ToneLevel == 0 {
+		c.ToneLevel = -20
+	}
+	if c.NoiseLevel == 0 {
+		c.NoiseLevel = -60
+	}
+	return c
+}
+
+// Validate checks the configuration after defaults are applied: the
+// lookahead must cover the guard plus the slot in which a tone is first
+// suspected, so the mask can start before the tone's first sample leaves.
+func (c SuppressorConfig) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Mode < MaskTone || c.Mode > MaskWindow,
+		c.Lookahead > 200*time.Millisecond,
+		c.Guard < 0 || c.Tail < 10*time.Millisecond,
+		c.Lookahead < c.Guard+3*slotLen*time.Second/SampleRate,
+		c.ToneLevel > 0 || c.NoiseLevel > 0:
+		return fmt.Errorf("suppressor config: %w", ErrBadConfig)
+	}
+	return c.Detector.Validate()
+}
+
+// Suppressor removes keypad tones from one direction of a call. Outside a
+// capture window it forwards input unchanged with no delay. While a window is
+// open it delays the audio by the lookahead and replaces, from before its
+// first sample to after its last, anything that might be a tone — on
+// suspicion, long before the detector confirms a key. Digits are reported
+// only when the detector confirms them. Not safe for concurrent use.
+type Suppressor struct {
+	cfg      SuppressorConfig
+	det      *Detector
+	delay    []int16 // lookahead line, len = lookahead in samples
+	dpos     int
+	open     bool
+	openedAt int64 // stream index of the first input sample of the window
+	sent     int64 // stream index of the next sample to leave the lookahead line
+	plan     plan
+	toneAmp  float32
+	noise    Noise
+	noise0   Noise
+	stats    SuppressorStats
+}
+
+// SuppressorStats counts what the suppressor did; no digit appears here.
+type SuppressorStats struct {
+	Suspicions  int64 // slots suspected of holding a tone
+	Masked      int64 // samples replaced (excluding window-open priming)
+	Late        int64 // samples of a suspected slot already forwarded when it was suspected (a leak; should stay 0)
+	Unsuspected int64 // confirmed keys that suspicion had not masked (should stay 0)
+}
+
+// NewSuppressor builds a suppressor with the window closed.
+func NewSuppressor(cfg SuppressorConfig) (*Suppressor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Suppressor{
+		cfg:     cfg,
+		det:     NewDetector(cfg.Detector),
+		delay:   make([]int16, durationToSamples(cfg.Lookahead)),
+		plan:    plan{guard: durationToSamples(cfg.Guard), tail: durationToSamples(cfg.Tail)},
+		toneAmp: float32(Amplitude(cfg.ToneLevel)),
+		noise:   *NewNoise(cfg.NoiseLevel, 0),
+	}
+	s.noise0 = s.noise
+	return s, nil
+}
+
+func durationToSamples(d time.Duration) int64 {
+	return int64((d*SampleRate + time.Second/2) / time.Second)
+}
+
+// Config returns the effective configuration.
+func (s *Suppressor) Config() SuppressorConfig { return s.cfg }
+
+// Stats returns counters since creation.
+func (s *Suppressor) Stats() SuppressorStats { return s.stats }
+
+// Lookahead is the delay, in samples, while a window is open.
+func (s *Suppressor) Lookahead() int { return len(s.delay) }
+
+// IsOpen reports whether a capture window is open.
+func (s *Suppressor) IsOpen() bool { return s.open }
+
+// Open starts a capture window. From now on output lags input by the
+// lookahead; the first lookahead of output is fill (silence, or comfort noise
+// in the comfort_noise and window modes), since the audio it would repeat
+// was already forwarded.
+func (s *Suppressor) Open() {
+	if s.open {
+		return
+	}
+	clear(s.delay)
+	s.dpos, s.open, s.openedAt = 0, true, s.det.Position()
+	s.sent = s.openedAt - int64(len(s.delay))
+	s.plan.reset(s.openedAt)
+	s.noise = s.noise0
+}
+
+// Close ends the window. The audio still in the lookahead line is dropped,
+// never forwarded (part of it may be a tone whose analysis is incomplete),
+// and output returns at once to the live input with no added delay.
+func (s *Suppressor) Close() {
+	s.open = false
+	s.plan.reset(s.det.Position())
+	clear(s.delay)
+}
+
+// Process takes one packet of 8 kHz PCM and writes the packet to forward
+// into out, which must have the same length. Confirmed key presses are
+// appended to digits (also outside windows, for interworking). It allocates
+// nothing when digits has room.
+func (s *Suppressor) Process(in, out []int16, digits []Digit) ([]Digit, error) {
+	if len(out) != len(in) {
+		return digits, ErrLengthMismatch
+	}
+	if !s.open {
+		copy(out, in)
+		return s.det.Process(in, digits), nil
+	}
+	first := s.det.Position()
+	digits = s.analyze(in, digits)
+	s.emit(in, out, first)
+	return digits, nil
+}
+
+// Lost stands in for a packet that never arrived: the detector is told (a
+// key held across the loss is reported once) and the len(out) samples due
+// out of the lookahead line are written to out.
+func (s *Suppressor) Lost(out []int16) {
+	first := s.det.Position()
+	s.det.Lost(len(out))
+	if !s.open {
+		clear(out)
+		return
+	}
+	s.plan.skip(len(out))
+	for j := range out {
+		out[j] = s.next(0, first+int64(j))
+	}
+}
+
+// analyze feeds the detector slot by slot and checks every completed slot
+// for a suspected tone.
+func (s *Suppressor) analyze(in []int16, digits []Digit) []Digit {
+	for len(in) > 0 {
+		n := min(len(in), slotLen-s.det.bank.fill)
+		mark := len(digits)
+		s.plan.feed(in[:n])
+		digits = s.det.Process(in[:n], digits)
+		if s.det.bank.fill == 0 {
+			s.onSlot()
+		}
+		for _, d := range digits[mark:] {
+			s.onDigit(d)
+		}
+		in = in[n:]
+	}
+	return digits
+}
+
+// onDigit is a safety net: a confirmed key that suspicion somehow missed is
+// masked from its start (and counted as Unsuspected; if its start was
+// already forwarded, as Late too).
+func (s *Suppressor) onDigit(d Digit) {
+	at := d.Start
+	if d.End {
+		at = max(d.Start+d.Duration-slotLen, s.sent)
+	}
+	if s.plan.covered(at) {
+		return
+	}
+	s.stats.Unsuspected++
+	if at < s.sent {
+		s.stats.Late += s.sent - at
+	}
+	s.plan.suspect(max(at, s.sent), d.At, float32(Amplitude(-10)*Amplitude(-10))*slotLen, s.sent)
+}
+
+// onSlot masks the slot just completed if it, alone or with the slot before
+// it, looks like part of a dual tone.
+func (s *Suppressor) onSlot() {
+	cur := s.det.lastSlot()
+	prev := &s.det.hist[(s.det.head+windowSlots-2)%windowSlots]
+	contiguous := s.det.filled >= 2 && prev.start+slotLen == cur.start
+	switch {
+	case suspicious(cur):
+		s.suspect(cur.start, cur.energy)
+	case contiguous && pairSuspicious(prev, cur):
+		s.suspect(prev.start, prev.energy+cur.energy)
+	}
+}
+
+func (s *Suppressor) suspect(start int64, energy float32) {
+	s.stats.Suspicions++
+	end := s.det.Position()
+	if start < s.sent {
+		s.stats.Late += min(s.sent, end) - start
+	}
+	s.plan.suspect(start, end, energy, s.sent)
+}
+
+// emit writes the packet's output: the input delayed by the lookahead, with
+// masked samples replaced. first is the stream index of in[0].
+func (s *Suppressor) emit(in, out []int16, first int64) {
+	for j, v := range in {
+		out[j] = s.next(v, first+int64(j))
+	}
+}
+
+// next pushes one input sample into the lookahead line and returns the
+// sample leaving it, masked if needed. at is the input sample's stream index.
+func (s *Suppressor) next(v int16, at int64) int16 {
+	tau := at - int64(len(s.delay)) // stream index of the sample leaving
+	s.sent = tau + 1
+	o := v
+	if len(s.delay) > 0 {
+		o = s.delay[s.dpos]
+		s.delay[s.dpos] = v
+		s.dpos++
+		if s.dpos == len(s.delay) {
+			s.dpos = 0
+		}
+	}
+	switch {
+	case tau < s.openedAt:
+		return s.prime()
+	case s.cfg.Mode == MaskWindow || s.masked(tau):
+		s.stats.Masked++
+		return s.fill(tau)
+	}
+	return o
+}
+
+func (s *Suppressor) masked(tau int64) bool { return s.plan.masked(tau) }
+
+// fill is the replacement for the masked sample at stream index tau. It
+// depends only on tau and on how many samples were masked before, never on
+// what was replaced.
+func (s *Suppressor) fill(tau int64) int16 {
+	switch s.cfg.Mode {
+	case MaskTone:
+		return int16(s.toneAmp * maskTone[tau&7])
+	case MaskSilence:
+		return 0
+	}
+	return s.noise.next()
+}
+
+// prime is what goes out while the lookahead line fills after Open.
+func (s *Suppressor) prime() int16 {
+	if s.cfg.Mode == MaskComfortNoise || s.cfg.Mode == MaskWindow {
+		return s.noise.next()
+	}
+	return 0
+}
+
+// suspicion thresholds: the strongest row and column bins hold this share of
+// a slot's energy, the weaker at least minor of it (so twist up to ~16 dB).
+const (
+	suspectShare = 0.45
+	suspectMinor = 0.02
+)
+
+// suspectFloor is the least slot energy examined: a single tone at -65 dBm0.
+var suspectFloor = float32(Amplitude(-65) * Amplitude(-65) / 2 * slotLen)
+
+// suspicious reports whether one 5 ms slot looks like (part of) a dual tone.
+func suspicious(sl *slot) bool {
+	if sl.energy < suspectFloor {
+		return false
+	}
+	var pw [numBins]float32
+	for k := range numBins {
+		pw[k] = sl.power(k)
+	}
+	return dominant(pw, sl.energy)
+}
+
+// pairSuspicious does the same over two adjacent slots (10 ms, finer bins).
+func pairSuspicious(a, b *slot) bool {
+	e := a.energy + b.energy
+	if e < 2*suspectFloor {
+		return false
+	}
+	var pw [numBins]float32
+	for k := range numBins {
+		re := a.re[k] + b.re[k]*coef.rotRe[k] - b.im[k]*coef.rotIm[k]
+		im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
+		pw[k] = 2 * (re*re + im*im) / (2 * slotLen)
+	}
+	return dominant(pw, e)
+}
+
+func dominant(pw [numBins]float32, energy float32) bool {
+	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
+	return pw[r]+pw[c] >= suspectShare*energy && min(pw[r], pw[c]) >= suspectMinor*energy
+}
+
+// next returns one comfort-noise sample.
+func (z *Noise) next() int16 {
+	var v float32
+	for range 4 {
+		v += z.uniform()
+	}
+	return int16(max(min(v*z.scale, 32767), -32768))
+}
