@@ -30,7 +30,7 @@ func spandspDecoder(t testing.TB) string {
 			spandspErr = err
 			return
 		}
-		spandspBin = filepath.Join(t.TempDir(), "dtmf_rx")
+		spandspBin = filepath.Join(testTmp, "dtmf_rx")
 		out, err := exec.Command(cc, "-O2", "-o", spandspBin, filepath.Join(dir, "dtmf_rx.c"), "-lspandsp").CombinedOutput()
 		if err != nil {
 			spandspErr = &buildError{string(out)}

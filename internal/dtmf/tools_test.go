@@ -54,4 +54,17 @@ func fromS16le(b []byte) []int16 {
 	return pcm
 }
 
+// testTmp holds files shared by several tests (the built spandsp helper).
+var testTmp string
+
+func TestMain(m *testing.M) {
+	var err error
+	if testTmp, err = os.MkdirTemp("", "dtmf-test-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(testTmp)
+	os.Exit(code)
+}
+
 func isCI() bool { return os.Getenv("CI") == "true" }
