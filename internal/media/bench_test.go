@@ -16,7 +16,7 @@ func (discard) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error) { ret
 // benchCall negotiates carrier (suite cs, "" = RTP) to contact center
 // (suite ccs, "" = RTP) and returns the carrier-side pump plus a context
 // to make the carrier's packets (nil for RTP).
-func benchCall(b *testing.B, cs, ccs string) (*pump, *srtp.Context, netip.AddrPort) {
+func benchCall(b testing.TB, cs, ccs string) (*pump, *srtp.Context, netip.AddrPort) {
 	m := newTestManager(b, Config{})
 	pol := func(name string) LegPolicy {
 		if name == "" {
