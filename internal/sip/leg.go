@@ -69,6 +69,7 @@ func (l *Leg) newRequest(method sip.RequestMethod) *sip.Request {
 	if method != sip.BYE && method != sip.CANCEL && method != sip.ACK {
 		req.AppendHeader(&sip.ContactHeader{Address: l.listener.contact()})
 	}
+	req.SetBody(nil) // Content-Length: 0 until a body is set; streams need it
 	l.route(req, flow)
 	return req
 }

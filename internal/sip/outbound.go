@@ -260,6 +260,7 @@ func (o *outbound) cancelB() {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	sip.CopyHeaders("Route", o.bReq, req)
+	req.SetBody(nil)
 	req.SetTransport(o.bReq.Transport())
 	req.SetDestination(o.bReq.Destination())
 	req.Laddr = o.bReq.Laddr

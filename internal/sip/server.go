@@ -220,6 +220,7 @@ func (s *Server) listen(l *listener) (func(), error) {
 		}
 		l.setAddr(c.LocalAddr())
 		go func() { _ = s.srv.ServeUDP(c) }()
+		s.awaitUDP(c.LocalAddr().String())
 		return func() { _ = c.Close() }, nil
 	default:
 		ln, err := net.Listen("tcp", l.cfg.Address)
@@ -234,6 +235,18 @@ func (s *Server) listen(l *listener) (func(), error) {
 			go func() { _ = s.srv.ServeTCP(ln) }()
 		}
 		return func() { _ = ln.Close() }, nil
+	}
+}
+
+// awaitUDP waits until sipgo has taken the UDP socket into its pool, so
+// requests leaving from it find it (sipgo registers it in its serving goroutine).
+func (s *Server) awaitUDP(addr string) {
+	for i := 0; i < 200; i++ {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			_, _ = c.TryClose() // Get took a reference; a listener is never closed by it
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,339 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// agent is a SIP user agent on sipgo, standing for a carrier or a contact
+// center. It records every request it receives.
+type agent struct {
+	t       *testing.T
+	tp      string
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	cli     *sipgo.Client
+	addr    string
+	close   func()
+	dc      *sipgo.DialogClientCache
+	ds      *sipgo.DialogServerCache
+	rtp     *net.UDPConn // where this agent's SDP says its media goes
+	plan    func(req *sip.Request) plan
+	mu      sync.Mutex
+	reqs    []*sip.Request
+	calls   chan *sipgo.DialogServerSession
+	byes    chan *sip.Request
+	invites chan *sip.Request
+}
+
+// plan says how an agent answers an INVITE.
+type plan struct {
+	code      int    // final status; 0 = 200
+	ring      bool   // send 180 first
+	silent    bool   // never answer (a dead target)
+	noSDP     bool   // answer 200 without SDP (only valid if the INVITE had an offer)
+	challenge string // username:password to demand with a 401 first
+	delay     time.Duration
+}
+
+func newAgent(t *testing.T, tp string) *agent {
+	t.Helper()
+	a := &agent{t: t, tp: tp, calls: make(chan *sipgo.DialogServerSession, 512),
+		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512)}
+	a.plan = func(*sip.Request) plan { return plan{ring: true} }
+	var err error
+	a.ua, err = sipgo.NewUA(sipgo.WithUserAgent("e2e-"+tp),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true}))
+	must(t, err)
+	a.srv, err = sipgo.NewServer(a.ua)
+	must(t, err)
+	a.listen()
+	a.cli, err = sipgo.NewClient(a.ua, clientOpts(tp, a.addr)...)
+	must(t, err)
+	host, port := splitHostPort(t, a.addr)
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "agent", Host: host, Port: port}}
+	if tp != "udp" {
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", tp)
+	}
+	a.dc = sipgo.NewDialogClientCache(a.cli, contact)
+	a.ds = sipgo.NewDialogServerCache(a.cli, contact)
+	a.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	must(t, err)
+	a.handlers()
+	t.Cleanup(func() {
+		a.close()
+		_ = a.ua.Close()
+		_ = a.rtp.Close()
+	})
+	return a
+}
+
+func clientOpts(tp, addr string) []sipgo.ClientOption {
+	if tp == "udp" {
+		return []sipgo.ClientOption{sipgo.WithClientConnectionAddr(addr)}
+	}
+	h, p, _ := net.SplitHostPort(addr)
+	_ = p
+	return []sipgo.ClientOption{sipgo.WithClientHostname(h)}
+}
+
+func (a *agent) listen() {
+	switch a.tp {
+	case "udp":
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		must(a.t, err)
+		a.addr = c.LocalAddr().String()
+		go func() { _ = a.srv.ServeUDP(c) }()
+		a.close = func() { _ = c.Close() }
+	default:
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		must(a.t, err)
+		a.addr = ln.Addr().String()
+		if a.tp == "tls" {
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(a.t)}, MinVersion: tls.VersionTLS12})
+			go func() { _ = a.srv.ServeTLS(ln) }()
+		} else {
+			go func() { _ = a.srv.ServeTCP(ln) }()
+		}
+		a.close = func() { _ = ln.Close() }
+	}
+}
+
+func (a *agent) record(req *sip.Request) {
+	a.mu.Lock()
+	a.reqs = append(a.reqs, req)
+	a.mu.Unlock()
+}
+
+// received returns the requests of one method this agent got.
+func (a *agent) received(m sip.RequestMethod) []*sip.Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*sip.Request
+	for _, r := range a.reqs {
+		if r.Method == m {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (a *agent) handlers() {
+	a.srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.record(req)
+		if tag, _ := req.To().Params.Get("tag"); tag != "" {
+			a.reinvite(req, tx)
+			return
+		}
+		a.invites <- req
+		a.answer(req, tx)
+	})
+	a.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.record(req)
+		_ = a.ds.ReadAck(req, tx)
+	})
+	a.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.record(req)
+		a.byes <- req
+		if err := a.ds.ReadBye(req, tx); err == nil {
+			return
+		}
+		if err := a.dc.ReadBye(req, tx); err != nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
+		}
+	})
+	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.OPTIONS, sip.CANCEL} {
+		a.srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) {
+			a.record(req)
+			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+			if req.Method == sip.UPDATE && len(req.Body()) > 0 {
+				res.SetBody(a.sdp())
+				res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			}
+			_ = tx.Respond(res)
+		})
+	}
+}
+
+// answer plays the agent's plan for an initial INVITE.
+func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
+	p := a.plan(req)
+	if p.silent {
+		<-tx.Done()
+		return
+	}
+	if p.challenge != "" && !a.authorized(req, p.challenge) {
+		res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+		ch := digest.Challenge{Realm: "cc", Nonce: strconv.FormatInt(time.Now().UnixNano(), 16), Algorithm: "MD5"}
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", ch.String()))
+		_ = tx.Respond(res)
+		return
+	}
+	dlg, err := a.ds.ReadInvite(req, tx)
+	if err != nil {
+		a.t.Errorf("ReadInvite: %v", err)
+		return
+	}
+	defer dlg.Close()
+	if p.ring {
+		_ = dlg.Respond(180, "Ringing", nil)
+	}
+	time.Sleep(p.delay)
+	if p.code != 0 && p.code != 200 {
+		_ = dlg.Respond(p.code, "Busy Here", nil)
+		return
+	}
+	body := a.sdp()
+	if p.noSDP {
+		body = nil
+	}
+	if err := dlg.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+		a.t.Errorf("respond 200: %v", err)
+		return
+	}
+	a.calls <- dlg
+	<-dlg.Context().Done()
+}
+
+// nextCall waits for the agent to answer a call.
+func (a *agent) nextCall(t *testing.T) *sipgo.DialogServerSession {
+	t.Helper()
+	select {
+	case d := <-a.calls:
+		return d
+	case <-time.After(5 * time.Second):
+		t.Fatal("no call reached the agent")
+		return nil
+	}
+}
+
+// authorized checks a digest Authorization against user:pass.
+func (a *agent) authorized(req *sip.Request, userpass string) bool {
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		return false
+	}
+	cred, err := digest.ParseCredentials(h.Value())
+	if err != nil {
+		return false
+	}
+	user, pass := splitUserPass(userpass)
+	want, err := digest.Digest(&digest.Challenge{Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: "MD5"},
+		digest.Options{Method: "INVITE", URI: cred.URI, Username: user, Password: pass})
+	return err == nil && cred.Username == user && want.Response == cred.Response
+}
+
+// reinvite answers a re-INVITE with 200 and this agent's SDP.
+func (a *agent) reinvite(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, 200, "OK", a.sdp())
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: mustPort(a.addr)}})
+	_ = tx.Respond(res)
+	select {
+	case <-tx.Acks():
+	case <-tx.Done():
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// sdp is this agent's offer or answer: G.711 and telephone-event on its RTP socket.
+func (a *agent) sdp() []byte {
+	return sdpFor(a.rtp.LocalAddr().(*net.UDPAddr).Port, "sendrecv")
+}
+
+func sdpFor(port int, dir string) []byte {
+	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n", port, dir))
+}
+
+// call places a call to tonewall's listener and waits for the answer.
+func (a *agent) call(ctx context.Context, to string, body []byte, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	host, port := splitHostPort(a.t, to)
+	u := sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}
+	if a.tp != "udp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", a.tp)
+	}
+	hdrs = append(hdrs, sip.NewHeader("Content-Type", "application/sdp"))
+	sess, err := a.dc.Invite(ctx, u, body, hdrs...)
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	if err := sess.Ack(ctx); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	return sess, nil
+}
+
+func splitHostPort(t *testing.T, hp string) (string, int) {
+	h, p, err := net.SplitHostPort(hp)
+	must(t, err)
+	n, err := strconv.Atoi(p)
+	must(t, err)
+	return h, n
+}
+
+func mustPort(hp string) int {
+	_, p, _ := net.SplitHostPort(hp)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func splitUserPass(s string) (string, string) {
+	for i := range s {
+		if s[i] == ':' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	certOnce sync.Once
+	cert     tls.Certificate
+)
+
+// testCert is a self-signed certificate for the agents' TLS listeners.
+func testCert(t *testing.T) tls.Certificate {
+	certOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(t, err)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		must(t, err)
+		cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	})
+	return cert
+}
