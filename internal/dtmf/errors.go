@@ -5,16 +5,16 @@ import "errors"
 // Errors never carry a key, a digit or a payload byte: inside a capture
 // window those are card data.
 var (
-	ErrShortPayload   = errors.New("dtmf: telephone-event payload shorter than 4 bytes")
+	ErrShortPayload   = errors.New("dtmf: telephone-event payload too short")
 	ErrBadEvent       = errors.New("dtmf: telephone-event code is not a keypad key")
 	ErrBadBody        = errors.New("dtmf: malformed SIP INFO DTMF body")
 	ErrBadSignal      = errors.New("dtmf: SIP INFO signal is not a keypad key")
 	ErrBadDuration    = errors.New("dtmf: SIP INFO duration is not a number in range")
-	ErrRedundancy     = errors.New("dtmf: malformed RFC 2198 redundancy header")
+	ErrRedundancy     = errors.New("dtmf: malformed redundant (RED) payload header")
 	ErrNotWAV         = errors.New("dtmf: not a RIFF/WAVE file")
-	ErrWAVFormat      = errors.New("dtmf: unsupported WAV format (want PCM16, mu-law or A-law, mono or stereo)")
+	ErrWAVFormat      = errors.New("dtmf: unsupported WAV format (want linear PCM, mu-law or A-law; mono or stereo)")
 	ErrWAVTruncated   = errors.New("dtmf: WAV file truncated")
-	ErrBadFormat      = errors.New("dtmf: unknown raw format (want ulaw, alaw or s16)")
+	ErrBadFormat      = errors.New("dtmf: unknown raw format (want ulaw, alaw or signed linear)")
 	ErrBadConfig      = errors.New("dtmf: invalid configuration")
 	ErrLengthMismatch = errors.New("dtmf: output buffer length differs from input")
 )
