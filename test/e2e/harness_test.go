@@ -32,6 +32,7 @@ type sbcOpts struct {
 	extraTrunk  string   // YAML appended to the carrier trunk
 	ccTrunk     string   // YAML appended to the contact-center trunk
 	sipExtra    string   // YAML appended to sip:
+	sources     string   // carrier trunk sources; default 127.0.0.0/8
 }
 
 func targetURIs(tp string, addrs []string) string {
@@ -50,6 +51,10 @@ func (o sbcOpts) yaml() string {
 	tp := o.transport
 	if tp == "" {
 		tp = "udp"
+	}
+	sources := o.sources
+	if sources == "" {
+		sources = "127.0.0.0/8"
 	}
 	carrierTargets := o.carrierTgts
 	if len(carrierTargets) == 0 {
@@ -75,7 +80,7 @@ trunks:
   - name: carrier
     role: carrier
     listener: carrier
-    sources: [127.0.0.0/8]
+    sources: [%[7]s]
     targets: %[3]s
 %[4]s
   - name: contact_center
@@ -88,7 +93,7 @@ routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
 api: {address: "127.0.0.1:0"}
-`, tp, targetURIs(tp, o.ccTargets), targetURIs(tp, carrierTargets), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "))
+`, tp, targetURIs(tp, o.ccTargets), targetURIs(tp, carrierTargets), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources)
 }
 
 func indent(s, pre string) string {

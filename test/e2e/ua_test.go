@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -40,13 +41,13 @@ type agent struct {
 	calls   chan *sipgo.DialogServerSession
 	byes    chan *sip.Request
 	invites chan *sip.Request
+	cancels chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
 }
 
 // plan says how an agent answers an INVITE.
 type plan struct {
 	code      int    // final status; 0 = 200
 	ring      bool   // send 180 first
-	silent    bool   // never answer (a dead target)
 	noSDP     bool   // answer 200 without SDP (only valid if the INVITE had an offer)
 	challenge string // username:password to demand with a 401 first
 	delay     time.Duration
@@ -55,7 +56,8 @@ type plan struct {
 func newAgent(t *testing.T, tp string) *agent {
 	t.Helper()
 	a := &agent{t: t, tp: tp, calls: make(chan *sipgo.DialogServerSession, 512),
-		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512)}
+		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512),
+		cancels: make(chan struct{}, 512)}
 	a.plan = func(*sip.Request) plan { return plan{ring: true} }
 	var err error
 	a.ua, err = sipgo.NewUA(sipgo.WithUserAgent("e2e-"+tp),
@@ -175,10 +177,7 @@ func (a *agent) handlers() {
 // answer plays the agent's plan for an initial INVITE.
 func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 	p := a.plan(req)
-	if p.silent {
-		<-tx.Done()
-		return
-	}
+	tx.OnCancel(func(*sip.Request) { a.cancels <- struct{}{} })
 	if p.challenge != "" && !a.authorized(req, p.challenge) {
 		res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
 		ch := digest.Challenge{Realm: "cc", Nonce: strconv.FormatInt(time.Now().UnixNano(), 16), Algorithm: "MD5"}
@@ -205,11 +204,21 @@ func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		body = nil
 	}
 	if err := dlg.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
-		a.t.Errorf("respond 200: %v", err)
+		if !errors.Is(err, sip.ErrTransactionCanceled) {
+			a.t.Errorf("respond 200: %v", err)
+		}
 		return
 	}
 	a.calls <- dlg
 	<-dlg.Context().Done()
+}
+
+// deadTarget is a UDP address where a socket is bound but nothing answers.
+func deadTarget(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c.LocalAddr().String()
 }
 
 // nextCall waits for the agent to answer a call.
@@ -266,6 +275,11 @@ func sdpFor(port int, dir string) []byte {
 
 // call places a call to tonewall's listener and waits for the answer.
 func (a *agent) call(ctx context.Context, to string, body []byte, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	return a.callAuth(ctx, to, body, sipgo.AnswerOptions{}, hdrs...)
+}
+
+// callAuth is call with digest credentials for a challenge.
+func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo.AnswerOptions, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	host, port := splitHostPort(a.t, to)
 	u := sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}
 	if a.tp != "udp" {
@@ -277,7 +291,7 @@ func (a *agent) call(ctx context.Context, to string, body []byte, hdrs ...sip.He
 	if err != nil {
 		return nil, err
 	}
-	if err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+	if err := sess.WaitAnswer(ctx, opts); err != nil {
 		sess.Close()
 		return nil, err
 	}

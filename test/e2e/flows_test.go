@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+func ctx10(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// statusOf returns the final status of a failed call.
+func statusOf(t *testing.T, err error) int {
+	t.Helper()
+	var de *sipgo.ErrDialogResponse
+	if !errors.As(err, &de) {
+		t.Fatalf("want a SIP failure response, got %v", err)
+	}
+	return de.Res.StatusCode
+}
+
+func TestBusy(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	cc.plan = func(*sip.Request) plan { return plan{ring: true, code: 486} }
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	_, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if got := statusOf(t, err); got != 486 {
+		t.Fatalf("status = %d, want 486", got)
+	}
+	s.waitCalls(t, 0)
+}
+
+// TestCancelBeforeAnswer: the carrier gives up while the contact center
+// rings; the contact center must see the CANCEL and tonewall forget the call.
+func TestCancelBeforeAnswer(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	cc.plan = func(*sip.Request) plan { return plan{ring: true, delay: 3 * time.Second} }
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-cc.invites
+		time.Sleep(300 * time.Millisecond) // let the 180 cross
+		cancel()
+	}()
+	_, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	if err == nil {
+		t.Fatal("call answered, want cancelled")
+	}
+	select {
+	case <-cc.cancels:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the contact center saw no CANCEL")
+	}
+	s.waitCalls(t, 0)
+}
+
+// TestCancelRacesAnswer: the carrier's CANCEL crosses the contact center's
+// 200; tonewall must end up with no call and the contact center with a BYE.
+func TestCancelRacesAnswer(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	cc.plan = func(*sip.Request) plan { return plan{ring: true, delay: 200 * time.Millisecond} }
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-cc.invites
+			time.Sleep(time.Duration(150+i*20) * time.Millisecond)
+			cancel()
+		}()
+		sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+		if err == nil { // the 200 won: hang up like a caller would
+			_ = sess.Bye(ctx10(t))
+			sess.Close()
+		}
+		cancel()
+		s.waitCalls(t, 0)
+	}
+}
+
+func TestFailoverToSecondTarget(t *testing.T) {
+	for _, name := range []string{"no_response", "503"} {
+		t.Run(name, func(t *testing.T) {
+			carrier, down, up := newAgent(t, "udp"), newAgent(t, "udp"), newAgent(t, "udp")
+			down.plan = func(*sip.Request) plan { return plan{code: 503} }
+			first := down.addr
+			if name == "no_response" {
+				first = deadTarget(t)
+			}
+			s := startSBC(t, sbcOpts{ccTargets: []string{first, up.addr}})
+			sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			defer sess.Close()
+			up.nextCall(t)
+			if name == "503" && len(down.received(sip.INVITE)) == 0 {
+				t.Fatal("first target was never tried")
+			}
+			must(t, sess.Bye(ctx10(t)))
+			waitBye(t, up)
+			s.waitCalls(t, 0)
+		})
+	}
+}
+
+func TestDigestInbound(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, extraTrunk: "inbound_auth: {username: carrier1, password: s3cret}"})
+	_, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if got := statusOf(t, err); got != 401 {
+		t.Fatalf("without credentials: status %d, want 401", got)
+	}
+	_, err = carrier.callAuth(ctx10(t), s.addr("carrier"), carrier.sdp(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
+	if err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	sess, err := carrier.callAuth(ctx10(t), s.addr("carrier"), carrier.sdp(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
+	if err != nil {
+		t.Fatalf("with credentials: %v", err)
+	}
+	defer sess.Close()
+	cc.nextCall(t)
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}
+
+func TestDigestOutbound(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	cc.plan = func(*sip.Request) plan { return plan{challenge: "tonewall:pa55"} }
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, ccTrunk: "outbound_auth: {username: tonewall, password: pa55}"})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	defer sess.Close()
+	cc.nextCall(t)
+	if n := len(cc.received(sip.INVITE)); n != 2 {
+		t.Fatalf("contact center got %d INVITEs, want 2 (challenged, then authorized)", n)
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}
+
+func TestReinviteHoldResume(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx := ctx10(t)
+	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	for _, dir := range []string{"sendonly", "sendrecv"} {
+		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
+		req.SetBody(sdpFor(carrier.rtp.LocalAddr().(*net.UDPAddr).Port, dir))
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res, err := sess.Do(ctx, req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s: %v %v", dir, res, err)
+		}
+		ack := sip.NewRequest(sip.ACK, sess.InviteResponse.Contact().Address)
+		ack.AppendHeader(sip.HeaderClone(req.CSeq()))
+		ack.CSeq().MethodName = sip.ACK
+		must(t, sess.WriteRequest(ack))
+		got := cc.received(sip.INVITE)
+		last := got[len(got)-1]
+		if !strings.Contains(string(last.Body()), "a="+dir) {
+			t.Fatalf("contact center re-INVITE does not carry a=%s:\n%s", dir, last.Body())
+		}
+	}
+	must(t, sess.Bye(ctx))
+	s.waitCalls(t, 0)
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
