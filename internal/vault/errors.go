@@ -23,4 +23,7 @@ var (
 	// ErrRejected: the external vault refused the request (HTTP 4xx); retrying
 	// will not help.
 	ErrRejected = errors.New("vault: request rejected")
+	// ErrBadResponse: the external vault answered 2xx with something that is
+	// not a usable answer (not JSON, no token, a token that is a card number).
+	ErrBadResponse = errors.New("vault: unusable response from external vault")
 )
