@@ -40,6 +40,7 @@ type Server struct {
 	calls    callTable
 	dialogs  dialogTable
 	handlers sync.WaitGroup // INVITE handlers in flight
+	udpConns sync.Map       // local address → net.PacketConn, for readFilter's 400s
 }
 
 // New builds the B2BUA from configuration; it binds nothing until Run.
@@ -79,7 +80,7 @@ func (s *Server) buildUA(clientTLS *tls.Config) error {
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
 		sipgo.WithUserAgenTLSConfig(clientTLS),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sl)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sl), sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sl)),
 	)
 	if err != nil {
@@ -125,8 +126,19 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if !wellFormed(req) {
+			if tx != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+			}
+			return
+		}
 		h(req, tx)
 	}
+}
+
+// wellFormed checks the headers every request must carry (RFC 3261 8.1.1).
+func wellFormed(req *sip.Request) bool {
+	return req.Via() != nil && req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil
 }
 
 // Run binds every listener and serves until ctx ends; then it ends every
@@ -219,6 +231,7 @@ func (s *Server) listen(l *listener) (func(), error) {
 			return nil, err
 		}
 		l.setAddr(c.LocalAddr())
+		s.udpConns.Store(c.LocalAddr().String(), c)
 		go func() { _ = s.srv.ServeUDP(c) }()
 		s.awaitUDP(c.LocalAddr().String())
 		return func() { _ = c.Close() }, nil

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// rawRequest sends one datagram to tonewall and returns the status line of
+// the final response ("" when none came in 2s).
+func rawRequest(t *testing.T, to, msg string) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	must(t, err)
+	defer c.Close()
+	ra, err := net.ResolveUDPAddr("udp", to)
+	must(t, err)
+	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
+	_, err = c.WriteTo([]byte(strings.ReplaceAll(msg, "\n", "\r\n")), ra)
+	must(t, err)
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_ = c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			return ""
+		}
+		line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		if !strings.HasPrefix(line, "SIP/2.0 1") {
+			return line
+		}
+	}
+}
+
+func rawMsg(method, extra, body string) string {
+	return fmt.Sprintf(`%[1]s sip:5551000@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP LOCAL;branch=z9hG4bK-%[4]d;rport
+From: <sip:caller@127.0.0.1>;tag=abc
+To: <sip:5551000@127.0.0.1>
+Call-ID: raw-%[4]d@test
+CSeq: 1 %[1]s
+Contact: <sip:caller@LOCAL>
+Max-Forwards: 70
+%[2]sContent-Length: %[3]d
+
+%[5]s`, method, extra, len(body), time.Now().UnixNano(), body)
+}
+
+func TestRawRequests(t *testing.T) {
+	cc := newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	to := s.addr("carrier")
+	tests := []struct {
+		name, msg, want string
+	}{
+		{"OPTIONS answered locally", rawMsg("OPTIONS", "", ""), "SIP/2.0 200 OK"},
+		{"REFER refused", rawMsg("REFER", "Refer-To: <sip:x@y>\n", ""), "SIP/2.0 405 Transfer Not Supported"},
+		{"unknown method", rawMsg("FROBNICATE", "", ""), "SIP/2.0 501 Not Implemented"},
+		{"Max-Forwards exhausted", strings.Replace(rawMsg("INVITE", "", ""), "Max-Forwards: 70", "Max-Forwards: 0", 1), "SIP/2.0 483 Too Many Hops"},
+		{"Require timer refused", rawMsg("INVITE", "Require: timer\n", ""), "SIP/2.0 420 Bad Extension"},
+		{"BYE outside a dialog", rawMsg("BYE", "", ""), "SIP/2.0 481 Call/Transaction Does Not Exist"},
+		{"malformed CSeq", strings.Replace(rawMsg("INVITE", "", ""), "CSeq: 1 INVITE", "CSeq: one INVITE", 1), "SIP/2.0 400 Bad Request"},
+		{"malformed header line", rawMsg("INVITE", "this line has no colon\n", ""), "SIP/2.0 400 Bad Request"},
+		{"missing Call-ID", strings.Replace(rawMsg("INVITE", "", ""), "Call-ID:", "X-Not-Call-ID:", 1), "SIP/2.0 400 Bad Request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rawRequest(t, to, tt.msg); !strings.HasPrefix(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Still serving after all that.
+	if got := rawRequest(t, to, rawMsg("OPTIONS", "", "")); got != "SIP/2.0 200 OK" {
+		t.Fatalf("after bad input: %q", got)
+	}
+	if n := len(cc.received(sip.INVITE)); n != 0 {
+		t.Fatalf("bad requests reached the contact center %d times", n)
+	}
+}
+
+func TestUnknownSourceForbidden(t *testing.T) {
+	cc := newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	if got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
+		t.Fatalf("got %q, want 403", got)
+	}
+	if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+		t.Fatalf("OPTIONS: got %q, want 403", got)
+	}
+	if n := len(cc.received(sip.INVITE)); n != 0 {
+		t.Fatal("a request from no trunk reached the contact center")
+	}
+	found := false
+	for _, e := range s.logs.All() {
+		if e.Message == "request from no trunk refused" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no log line for the refused request")
+	}
+}
