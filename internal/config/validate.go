@@ -50,7 +50,25 @@ func (s *SIP) validate() error {
 		}
 		seen[l.Name] = true
 	}
+	if err := s.validatePass(); err != nil {
+		return err
+	}
 	return s.TLS.validate()
+}
+
+// coreHeaders never cross between legs: they are each dialog's own.
+var coreHeaders = []string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "contact", "m",
+	"record-route", "route", "max-forwards", "content-length", "l", "content-type", "c", "x-tonewall-call-id"}
+
+func (s *SIP) validatePass() error {
+	for i, h := range s.HeaderPass {
+		for _, c := range coreHeaders {
+			if strings.EqualFold(strings.TrimSuffix(h, "*"), c) || h == "*" {
+				return fieldErr(fmt.Sprintf("sip.header_pass[%d]", i), "%q is a header each leg keeps to itself", h)
+			}
+		}
+	}
+	return nil
 }
 
 func setDuration(d *time.Duration, def time.Duration) {

@@ -1,0 +1,35 @@
+# tonewall — the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build test vet bench fuzz sipp clean
+
+run: ## run tonewall on the shipped configuration (loopback, self-signed TLS)
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tonewall run --config configs/tonewall.yaml
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tonewall ./cmd/tonewall
+
+vet:
+	$(GO) vet ./...
+
+test: vet ## go vet, then every test with the race detector
+	$(GO) test -race -timeout 20m ./...
+
+bench: ## micro-benchmarks (see BENCHMARKS.md for the load programs)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+FUZZTIME ?= 30s
+fuzz: ## run each fuzz target for FUZZTIME
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+sipp: ## SIPp scenarios against a local build (needs sipp on PATH)
+	SBC_SIPP=1 bash test/sipp/run.sh
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestShippedConfigIsTheEmbeddedDefault(t *testing.T) {
+	shipped, err := os.ReadFile("../../configs/tonewall.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shipped, Default) {
+		t.Fatal("configs/tonewall.yaml and internal/config/default.yaml differ: copy one onto the other")
+	}
+	c, err := Parse("default", Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Trunks) != 2 || len(c.Routes) != 2 || c.SIP.TLS.MinVersion != "1.2" {
+		t.Fatalf("unexpected default: %+v", c)
+	}
+}
+
+// TestErrorsNameTheLine: every kind of mistake is reported with the line
+// that holds it.
+func TestErrorsNameTheLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(string) string
+		line    string // the text of the offending line in the edited file
+		message string
+	}{
+		{"unknown key", func(s string) string {
+			return strings.Replace(s, "  user_agent: tonewall", "  user_agent: tonewall\n  user_agnet: typo", 1)
+		}, "  user_agnet: typo", "user_agnet"},
+		{"bad CIDR", func(s string) string {
+			return strings.Replace(s, "sources: [127.0.0.1/32]    # CIDRs", "sources: [127.0.0.1/99]    # CIDRs", 1)
+		}, "127.0.0.1/99", "CIDR"},
+		{"bad role", func(s string) string {
+			return strings.Replace(s, "role: carrier              # carrier", "role: carier", 1)
+		}, "role: carier", "carrier or contact_center"},
+		{"bad duration", func(s string) string {
+			return strings.Replace(s, "ring_timeout: 180s", "ring_timeout: forever", 1)
+		}, "ring_timeout: forever", "forever"},
+		{"route to unknown trunk", func(s string) string {
+			return strings.Replace(s, "    to: contact_center\n", "    to: nowhere\n", 1)
+		}, "to: nowhere", "nowhere"},
+		{"bad srtp mode", func(s string) string {
+			return strings.Replace(s, "srtp: off                  # off", "srtp: maybe", 1)
+		}, "srtp: maybe", "maybe"},
+		{"unknown listener", func(s string) string {
+			return strings.Replace(s, "listener: carrier\n", "listener: nope\n", 1)
+		}, "listener: nope", "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.edit(string(Default))
+			if src == string(Default) {
+				t.Fatal("the edit changed nothing: fix the test")
+			}
+			_, err := Parse("t.yaml", []byte(src))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			want := lineNumber(t, src, tt.line)
+			if !strings.Contains(err.Error(), "line "+want) && !strings.Contains(err.Error(), "t.yaml:"+want+":") {
+				t.Fatalf("error %q does not name line %s", err, want)
+			}
+			if !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("error %q does not mention %q", err, tt.message)
+			}
+		})
+	}
+}
+
+func lineNumber(t *testing.T, src, text string) string {
+	t.Helper()
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, text) {
+			return itoa(i + 1)
+		}
+	}
+	t.Fatalf("%q not in the edited file", text)
+	return ""
+}
+
+func itoa(i int) string {
+	return fmtInt(i)
+}
+
+func fmtInt(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return fmtInt(i/10) + string(rune('0'+i%10))
+}
+
+func TestEmptyFileNeedsListeners(t *testing.T) {
+	if _, err := Parse("empty", nil); err == nil || !strings.Contains(err.Error(), "listener") {
+		t.Fatalf("empty config: %v", err)
+	}
+}
+
+func TestPassListRefusesCoreHeaders(t *testing.T) {
+	src := strings.Replace(string(Default), "    - User-to-User\n", "    - User-to-User\n    - Via\n", 1)
+	if _, err := Parse("t", []byte(src)); err == nil || !strings.Contains(err.Error(), "Via") {
+		t.Fatalf("Via on the pass list: %v", err)
+	}
+}
