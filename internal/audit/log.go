@@ -95,6 +95,10 @@ func lastRecord(f *os.File) (*Record, error) {
 // Append fills rec's Seq, Time (when zero), Prev and Hash, writes it as one
 // line and fsyncs. It returns the record as written. After a failed write
 // every later Append fails too: a torn line must not be chained over.
+//
+// The lock is held across the write and the fsync on purpose: the order of
+// the chain is the order of the file, and Append returns only once its
+// record is durable. Nothing else runs under it.
 func (l *Log) Append(rec Record) (Record, error) {
 	if rec.Type == "" {
 		return Record{}, errors.New("audit: record has no type")

@@ -384,3 +384,10 @@ func TestLocalConfigValidate(t *testing.T) {
 	c = LocalConfig{CVVTTL: time.Hour}
 	require.ErrorContains(t, c.Validate(), "cvv_ttl")
 }
+
+func TestStoreLockedByAnotherOpener(t *testing.T) {
+	dir := t.TempDir()
+	newTestLocal(t, LocalConfig{Dir: dir})
+	_, err := NewLocal(LocalConfig{Dir: dir}, nil)
+	require.ErrorContains(t, err, "locked by another process")
+}
