@@ -238,3 +238,9 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestConfigDefault(t *testing.T) {
+	var c Config
+	require.NoError(t, c.Validate())
+	require.Equal(t, DefaultFile, c.File)
+}
