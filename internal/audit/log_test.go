@@ -244,3 +244,5 @@ func TestConfigDefault(t *testing.T) {
 	require.NoError(t, c.Validate())
 	require.Equal(t, DefaultFile, c.File)
 }
+
+func TestGenesisIs64Zeros(t *testing.T) { require.Equal(t, strings.Repeat("0", 64), Genesis) }

@@ -38,7 +38,7 @@ type Record struct {
 }
 
 // Genesis is the Prev of the first record.
-var Genesis = strings.Repeat("0", 64)
+const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // encode is the canonical form of a record: encoding/json of the struct
 // (fixed field order, no spaces), without a trailing newline.
