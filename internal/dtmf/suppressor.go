@@ -321,10 +321,14 @@ func (s *Suppressor) prime() int16 {
 	return 0
 }
 
-// suspicion thresholds: the strongest row and column bins hold this share of
-// a slot's energy, the weaker at least minor of it (so twist up to ~16 dB).
+// Suspicion thresholds: the strongest row and column bins hold this share
+// of a slot's energy (of two slots' for the finer 10 ms test), the weaker at
+// least suspectMinor of it (so twist up to about 17 dB). Lower shares mask
+// more speech; these keep every generated tone hidden (suppressor tests)
+// while masking about 12 % of continuous speech on suspicion (talk-off test).
 const (
-	suspectShare = 0.45
+	suspectShare = 0.7
+	pairShare    = 0.6
 	suspectMinor = 0.02
 )
 
@@ -340,7 +344,7 @@ func suspicious(sl *slot) bool {
 	for k := range numBins {
 		pw[k] = sl.power(k)
 	}
-	return dominant(pw, sl.energy)
+	return dominant(pw, sl.energy, suspectShare)
 }
 
 // pairSuspicious does the same over two adjacent slots (10 ms, finer bins).
@@ -355,12 +359,12 @@ func pairSuspicious(a, b *slot) bool {
 		im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
 		pw[k] = 2 * (re*re + im*im) / (2 * slotLen)
 	}
-	return dominant(pw, e)
+	return dominant(pw, e, pairShare)
 }
 
-func dominant(pw [numBins]float32, energy float32) bool {
+func dominant(pw [numBins]float32, energy, share float32) bool {
 	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
-	return pw[r]+pw[c] >= suspectShare*energy && min(pw[r], pw[c]) >= suspectMinor*energy
+	return pw[r]+pw[c] >= share*energy && min(pw[r], pw[c]) >= suspectMinor*energy
 }
 
 // next returns one comfort-noise sample.

@@ -2,6 +2,7 @@ package dtmf
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -54,6 +55,12 @@ var nonReport = []struct {
 	{"-40 dBm0", func(s *signal, k Key) { s.press(withLevels(k, -40, -40)) }},
 	{"-45 dBm0", func(s *signal, k Key) { s.press(withLevels(k, -45, -45)) }},
 	{"-50 dBm0", func(s *signal, k Key) { s.press(withLevels(k, -50, -50)) }},
+	{"-30 dBm0 in 15 dB S/N noise", func(s *signal, k Key) {
+		s.press(withLevels(k, -30, -30)).silence(30 * ms).noise(dualRMS(-30) / math.Pow(10, 15.0/20))
+	}},
+	{"40 ms -20 dBm0 over speech-level noise at 10 dB S/N", func(s *signal, k Key) {
+		s.press(withLevels(k, -20, -20)).silence(30 * ms).noise(dualRMS(-20) / math.Pow(10, 10.0/20))
+	}},
 	{"stutter 15/15 ms x6", func(s *signal, k Key) {
 		for range 6 {
 			s.press(nominal(k, 15*ms)).silence(15 * ms)

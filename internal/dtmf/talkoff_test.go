@@ -15,7 +15,7 @@ import (
 // band at once are left out: for the moments both sit within tolerance they
 // are a keypad tone by any standard, not talk-off. CI keeps it to about three minutes; the long run is
 //
-//	go test -run TestTalkOffLong -talkoff.minutes=30 -v ./internal/dtmf/
+//	go test ./internal/dtmf/ -run TestTalkOffLong -v -timeout 1h -args -talkoff.minutes=30
 var talkoffMinutes = flag.Float64("talkoff.minutes", 0, "minutes of talk-off corpus for TestTalkOffLong (0 skips)")
 
 var talkoffTexts = []string{
