@@ -55,6 +55,9 @@ func (a *App) Ready() bool {
 // ActiveCalls is the number of calls in progress.
 func (a *App) ActiveCalls() int { return a.SIP.ActiveCalls() }
 
+// PortsInUse is the number of RTP ports held by calls (for leak checks).
+func (a *App) PortsInUse() int { return a.media.PortsInUse() }
+
 // Started is closed when every listener is bound.
 func (a *App) Started() <-chan struct{} { return a.ready }
 

@@ -38,7 +38,7 @@ type Call struct {
 	created time.Time
 
 	mu      sync.Mutex
-	state   callState     // guarded by mu
+	state   callState         // guarded by mu
 	acks    chan *sip.Request // 2xx ACKs from leg A (initial INVITE or re-INVITE)
 	ended   chan struct{}
 	endOnce sync.Once
@@ -46,14 +46,14 @@ type Call struct {
 
 // CallInfo is what the control API shows of a call.
 type CallInfo struct {
-	ID           string    `json:"id"`
-	State        string    `json:"state"`
-	FromTrunk    string    `json:"from_trunk"`
-	ToTrunk      string    `json:"to_trunk"`
-	CarrierCall  string    `json:"-"`
-	ContactCall  string    `json:"contact_center_call_id"`
-	Capture      string    `json:"capture_policy"`
-	Created      time.Time `json:"created"`
+	ID          string    `json:"id"`
+	State       string    `json:"state"`
+	FromTrunk   string    `json:"from_trunk"`
+	ToTrunk     string    `json:"to_trunk"`
+	CarrierCall string    `json:"-"`
+	ContactCall string    `json:"contact_center_call_id"`
+	Capture     string    `json:"capture_policy"`
+	Created     time.Time `json:"created"`
 }
 
 func newID() string {

@@ -256,7 +256,13 @@ func (l *Leg) ack(inv *sip.Request, body []byte) error {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)
 	}
-	return l.call.srv.cli.WriteRequest(req, l.addVia)
+	if err := l.call.srv.cli.WriteRequest(req, l.addVia); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.sentAck = req
+	l.mu.Unlock()
+	return nil
 }
 
 var _ = context.Background

@@ -42,10 +42,11 @@ func statusOf(err error) (int, string) {
 }
 
 var (
-	errNoTrunk       = errors.New("sip: request from no configured trunk")
-	errNoRoute       = errors.New("sip: no route for trunk")
-	errDraining      = errors.New("sip: draining, no new calls")
-	errAllTargets    = errors.New("sip: every target failed")
-	errCallEnded     = errors.New("sip: call ended")
-	errNoDialog      = errors.New("sip: no such dialog")
+	errNoTrunk      = errors.New("sip: request from no configured trunk")
+	errNoClientCert = errors.New("sip: trunk requires a verified TLS client certificate")
+	errNoRoute      = errors.New("sip: no route for trunk")
+	errDraining     = errors.New("sip: draining, no new calls")
+	errAllTargets   = errors.New("sip: every target failed")
+	errCallEnded    = errors.New("sip: call ended")
+	errNoDialog     = errors.New("sip: no such dialog")
 )

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"time"
@@ -85,7 +86,27 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 			zap.String("source", req.Source()), zap.String("transport", req.Transport()))
 		return nil, statusErr(403, "Forbidden", errNoTrunk)
 	}
+	if t.cfg.MutualTLS && !peerVerified(tx) {
+		s.log.Warn("request without a verified client certificate refused", zap.String("trunk", t.cfg.Name),
+			zap.String("source", req.Source()))
+		return nil, statusErr(403, "Forbidden", errNoClientCert)
+	}
 	return t, nil
+}
+
+// peerVerified reports whether the request came over TLS with a client
+// certificate that verified against sip.tls.ca_file.
+func peerVerified(tx sip.ServerTransaction) bool {
+	stx, ok := tx.(*sip.ServerTx)
+	if !ok {
+		return false
+	}
+	tc, ok := stx.Connection().(*sip.TCPConnection)
+	if !ok {
+		return false
+	}
+	c, ok := tc.Conn.(*tls.Conn)
+	return ok && len(c.ConnectionState().VerifiedChains) > 0
 }
 
 // unsupported lists the option tags of Require that tonewall does not do.
@@ -218,6 +239,8 @@ func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
 // its ACK (retransmitting on UDP) and, for a late offer, ACKs leg B with
 // leg A's answer.
 func (c *Call) answer(o *outbound, bRes *sip.Response) {
+	// Retransmissions of B's 2xx now reach onStrayResponse, which re-ACKs.
+	o.bTx.Terminate()
 	sdp, err := o.sdpForA(bRes)
 	if err != nil {
 		c.log.Warn("leg B answer unusable", zap.Error(err))
@@ -227,7 +250,9 @@ func (c *Call) answer(o *outbound, bRes *sip.Response) {
 		return
 	}
 	if !o.lateOffer {
-		_ = o.ackB(nil)
+		if err := o.ackB(nil); err != nil {
+			c.log.Warn("ACK to leg B failed", zap.Error(err))
+		}
 	}
 	c.srv.dialogs.add(c.a)
 	c.setState(stateConfirmed)

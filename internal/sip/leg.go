@@ -24,11 +24,21 @@ type Leg struct {
 
 	mu           sync.Mutex
 	remoteTag    string
-	remoteTarget sip.Uri   // the peer's Contact
-	routeSet     []sip.Uri // guarded by mu
-	cseq         uint32    // our last CSeq on this dialog
-	flow         string    // for a UAS leg on TCP/TLS: where its requests came from
-	transport    string
+	remoteTarget sip.Uri      // the peer's Contact
+	routeSet     []sip.Uri    // guarded by mu
+	cseq         uint32       // our last CSeq on this dialog
+	flow         string       // for a UAS leg on TCP/TLS: where its requests came from
+	sentAck      *sip.Request // the last ACK sent on this leg, for 2xx retransmissions
+}
+
+// lastAck returns the ACK sent for the INVITE with this CSeq, if any.
+func (l *Leg) lastAck(seq uint32) *sip.Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sentAck == nil || l.sentAck.CSeq().SeqNo != seq {
+		return nil
+	}
+	return l.sentAck.Clone()
 }
 
 // nextCSeq returns the CSeq for a new request on this dialog.

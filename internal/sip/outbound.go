@@ -20,9 +20,9 @@ type outbound struct {
 	cancelled chan struct{}
 	lateOffer bool
 
-	offer   []byte       // SDP offer for leg B (nil for a late offer)
-	bReq    *sip.Request // the INVITE in flight to leg B
-	bTx     sip.ClientTransaction
+	offer      []byte       // SDP offer for leg B (nil for a late offer)
+	bReq       *sip.Request // the INVITE in flight to leg B
+	bTx        sip.ClientTransaction
 	early      bool // a provisional with a To tag arrived
 	heard      bool // any provisional arrived: CANCEL may be sent (RFC 3261 9.1)
 	cancelSent bool

@@ -81,7 +81,8 @@ func (s *Server) buildUA(clientTLS *tls.Config) error {
 		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
 		sipgo.WithUserAgenTLSConfig(clientTLS),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sl), sip.WithTransportLayerReadFilter(s.readFilter)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sl)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sl),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)),
 	)
 	if err != nil {
 		return err
@@ -196,6 +197,9 @@ func (s *Server) Drain(ctx context.Context) {
 // Draining reports whether new calls are refused.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
+// Dialogs is the number of dialogs tonewall tracks (for leak checks).
+func (s *Server) Dialogs() int { return s.dialogs.len() }
+
 // ActiveCalls is the number of calls in progress.
 func (s *Server) ActiveCalls() int { return s.calls.len() }
 
@@ -230,6 +234,11 @@ func (s *Server) listen(l *listener) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
+		// A burst of call setups overflows the default ~200 KB buffer and
+		// ACKs, which nobody retransmits, are lost first. The kernel caps
+		// this at net.core.rmem_max.
+		_ = c.(*net.UDPConn).SetReadBuffer(udpBuffer)
+		_ = c.(*net.UDPConn).SetWriteBuffer(udpBuffer)
 		l.setAddr(c.LocalAddr())
 		s.udpConns.Store(c.LocalAddr().String(), c)
 		go func() { _ = s.srv.ServeUDP(c) }()
@@ -248,6 +257,26 @@ func (s *Server) listen(l *listener) (func(), error) {
 			go func() { _ = s.srv.ServeTCP(ln) }()
 		}
 		return func() { _ = ln.Close() }, nil
+	}
+}
+
+const udpBuffer = 4 << 20
+
+// onStrayResponse sees responses that match no transaction. A 2xx to an
+// INVITE that was already answered means leg B did not get our ACK (RFC 3261
+// 13.2.2.4): send the same ACK again.
+func (s *Server) onStrayResponse(res *sip.Response) {
+	cseq, from := res.CSeq(), res.From()
+	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || from == nil || res.CallID() == nil {
+		return
+	}
+	tag, _ := from.Params.Get("tag")
+	l := s.dialogs.get(res.CallID().Value(), tag)
+	if l == nil {
+		return
+	}
+	if ack := l.lastAck(cseq.SeqNo); ack != nil {
+		_ = s.cli.WriteRequest(ack, func(*sipgo.Client, *sip.Request) error { return nil })
 	}
 }
 

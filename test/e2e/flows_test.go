@@ -30,7 +30,7 @@ func statusOf(t *testing.T, err error) int {
 
 func TestBusy(t *testing.T) {
 	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.plan = func(*sip.Request) plan { return plan{ring: true, code: 486} }
+	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, code: 486} })
 	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
 	_, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
 	if got := statusOf(t, err); got != 486 {
@@ -43,7 +43,7 @@ func TestBusy(t *testing.T) {
 // rings; the contact center must see the CANCEL and tonewall forget the call.
 func TestCancelBeforeAnswer(t *testing.T) {
 	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.plan = func(*sip.Request) plan { return plan{ring: true, delay: 3 * time.Second} }
+	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, delay: 3 * time.Second} })
 	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -67,7 +67,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 // 200; tonewall must end up with no call and the contact center with a BYE.
 func TestCancelRacesAnswer(t *testing.T) {
 	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.plan = func(*sip.Request) plan { return plan{ring: true, delay: 200 * time.Millisecond} }
+	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, delay: 200 * time.Millisecond} })
 	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +90,7 @@ func TestFailoverToSecondTarget(t *testing.T) {
 	for _, name := range []string{"no_response", "503"} {
 		t.Run(name, func(t *testing.T) {
 			carrier, down, up := newAgent(t, "udp"), newAgent(t, "udp"), newAgent(t, "udp")
-			down.plan = func(*sip.Request) plan { return plan{code: 503} }
+			down.setPlan(func(*sip.Request) plan { return plan{code: 503} })
 			first := down.addr
 			if name == "no_response" {
 				first = deadTarget(t)
@@ -135,7 +135,7 @@ func TestDigestInbound(t *testing.T) {
 
 func TestDigestOutbound(t *testing.T) {
 	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.plan = func(*sip.Request) plan { return plan{challenge: "tonewall:pa55"} }
+	cc.setPlan(func(*sip.Request) plan { return plan{challenge: "tonewall:pa55"} })
 	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, ccTrunk: "outbound_auth: {username: tonewall, password: pa55}"})
 	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,16 +134,19 @@ func startSBC(t *testing.T, o sbcOpts) *sbc {
 	case <-time.After(5 * time.Second):
 		t.Fatal("tonewall did not start in 5s")
 	}
+	var once sync.Once
 	s.stop = func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("tonewall stopped with error: %v", err)
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-s.done:
+				if err != nil {
+					t.Errorf("tonewall stopped with error: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("tonewall did not stop in 15s")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("tonewall did not stop in 15s")
-		}
+		})
 	}
 	t.Cleanup(s.stop)
 	t.Cleanup(func() {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,23 +26,25 @@ import (
 // agent is a SIP user agent on sipgo, standing for a carrier or a contact
 // center. It records every request it receives.
 type agent struct {
-	t       *testing.T
-	tp      string
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	cli     *sipgo.Client
-	addr    string
-	close   func()
-	dc      *sipgo.DialogClientCache
-	ds      *sipgo.DialogServerCache
-	rtp     *net.UDPConn // where this agent's SDP says its media goes
-	plan    func(req *sip.Request) plan
-	mu      sync.Mutex
-	reqs    []*sip.Request
-	calls   chan *sipgo.DialogServerSession
-	byes    chan *sip.Request
-	invites chan *sip.Request
-	cancels chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
+	t        *testing.T
+	tp       string
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	cli      *sipgo.Client
+	addr     string
+	close    func()
+	dc       *sipgo.DialogClientCache
+	ds       *sipgo.DialogServerCache
+	rtp      *net.UDPConn // where this agent's SDP says its media goes
+	plan     func(req *sip.Request) plan
+	mu       sync.Mutex
+	reqs     []*sip.Request
+	calls    chan *sipgo.DialogServerSession
+	byes     chan *sip.Request
+	invites  chan *sip.Request
+	cancels  chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
+	shutdown func()
+	closed   atomic.Bool // set by shutdown: handlers still running expect errors
 }
 
 // plan says how an agent answers an INVITE.
@@ -65,7 +68,7 @@ func newAgent(t *testing.T, tp string) *agent {
 	must(t, err)
 	a.srv, err = sipgo.NewServer(a.ua)
 	must(t, err)
-	a.listen()
+	serve := a.listen()
 	a.cli, err = sipgo.NewClient(a.ua, clientOpts(tp, a.addr)...)
 	must(t, err)
 	host, port := splitHostPort(t, a.addr)
@@ -79,11 +82,17 @@ func newAgent(t *testing.T, tp string) *agent {
 	a.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	must(t, err)
 	a.handlers()
-	t.Cleanup(func() {
-		a.close()
-		_ = a.ua.Close()
-		_ = a.rtp.Close()
-	})
+	serve() // after every field is set: the serving goroutine reads them
+	var once sync.Once
+	a.shutdown = func() {
+		once.Do(func() {
+			a.closed.Store(true)
+			a.close()
+			_ = a.ua.Close()
+			_ = a.rtp.Close()
+		})
+	}
+	t.Cleanup(a.shutdown)
 	return a
 }
 
@@ -96,25 +105,27 @@ func clientOpts(tp, addr string) []sipgo.ClientOption {
 	return []sipgo.ClientOption{sipgo.WithClientHostname(h)}
 }
 
-func (a *agent) listen() {
+// listen binds the agent's socket and returns the function that starts
+// serving it.
+func (a *agent) listen() (serve func()) {
 	switch a.tp {
 	case "udp":
 		c, err := net.ListenPacket("udp", "127.0.0.1:0")
 		must(a.t, err)
+		_ = c.(*net.UDPConn).SetReadBuffer(4 << 20)
 		a.addr = c.LocalAddr().String()
-		go func() { _ = a.srv.ServeUDP(c) }()
 		a.close = func() { _ = c.Close() }
+		return func() { go func() { _ = a.srv.ServeUDP(c) }() }
 	default:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		must(a.t, err)
 		a.addr = ln.Addr().String()
+		a.close = func() { _ = ln.Close() }
 		if a.tp == "tls" {
 			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(a.t)}, MinVersion: tls.VersionTLS12})
-			go func() { _ = a.srv.ServeTLS(ln) }()
-		} else {
-			go func() { _ = a.srv.ServeTCP(ln) }()
+			return func() { go func() { _ = a.srv.ServeTLS(ln) }() }
 		}
-		a.close = func() { _ = ln.Close() }
+		return func() { go func() { _ = a.srv.ServeTCP(ln) }() }
 	}
 }
 
@@ -176,7 +187,10 @@ func (a *agent) handlers() {
 
 // answer plays the agent's plan for an initial INVITE.
 func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
-	p := a.plan(req)
+	a.mu.Lock()
+	planFor := a.plan
+	a.mu.Unlock()
+	p := planFor(req)
 	tx.OnCancel(func(*sip.Request) { a.cancels <- struct{}{} })
 	if p.challenge != "" && !a.authorized(req, p.challenge) {
 		res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
@@ -204,7 +218,9 @@ func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		body = nil
 	}
 	if err := dlg.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
-		if !errors.Is(err, sip.ErrTransactionCanceled) {
+		// sipgo's dialog can miss an ACK that overtakes its wait; what
+		// matters here is that tonewall sent one.
+		if !errors.Is(err, sip.ErrTransactionCanceled) && !a.closed.Load() && !a.gotACK(req.CallID().Value()) {
 			a.t.Errorf("respond 200: %v", err)
 		}
 		return
@@ -219,6 +235,26 @@ func deadTarget(t *testing.T) string {
 	must(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c.LocalAddr().String()
+}
+
+// setPlan changes how the agent answers INVITEs.
+func (a *agent) setPlan(f func(*sip.Request) plan) {
+	a.mu.Lock()
+	a.plan = f
+	a.mu.Unlock()
+}
+
+// gotACK reports whether an ACK for the Call-ID arrived, allowing a second
+// for its handler goroutine (sipgo runs each message in its own) to record it.
+func (a *agent) gotACK(callID string) bool {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, r := range a.received(sip.ACK) {
+			if r.CallID().Value() == callID {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nextCall waits for the agent to answer a call.

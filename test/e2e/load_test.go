@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestConcurrentCalls sets up and tears down 200 calls at once, then checks
+// that tonewall holds no call, dialog, port or goroutine afterwards.
+func TestConcurrentCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 calls: skipped in -short")
+	}
+	before := goleak.IgnoreCurrent()
+	func() {
+		carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+		s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+		const n = 200
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		up := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("call: %v", err)
+					return
+				}
+				defer sess.Close()
+				<-up
+				if err := sess.Bye(ctx); err != nil {
+					failed.Add(1)
+					t.Errorf("bye: %v", err)
+				}
+			}()
+		}
+		waitFor(t, "200 calls up", func() bool { return s.app.ActiveCalls()+int(failed.Load()) == n })
+		if got := s.app.PortsInUse(); got == 0 {
+			t.Errorf("200 calls hold no RTP port")
+		}
+		close(up)
+		wg.Wait()
+		s.waitCalls(t, 0)
+		waitFor(t, "RTP ports released", func() bool { return s.app.PortsInUse() == 0 })
+		if n := s.app.SIP.Dialogs(); n != 0 {
+			t.Errorf("%d dialogs left", n)
+		}
+		s.stop()
+		carrier.shutdown()
+		cc.shutdown()
+	}()
+	// sipgo keeps finished transactions for their RFC timers (up to 64*T1);
+	// shutting the user agents down terminates them.
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = goleak.Find(before); err == nil {
+			return
+		}
+	}
+	t.Fatal(err)
+}
