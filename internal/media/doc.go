@@ -21,9 +21,18 @@
 // Offer and released by Close; a released pair waits Config.Drain before it
 // is handed out again.
 //
+// Keys: SDES (a=crypto, RFC 4568) or DTLS-SRTP (a=fingerprint/a=setup, RFC
+// 5763/5764) per LegPolicy.KeyExchange. A DTLS leg's handshake runs on its
+// RTP port (records told apart by their first byte, RFC 7983); until it
+// completes that leg's media is dropped, never sent in clear, and a failed
+// handshake ends the session (Err wraps ErrDTLS). RTP is protected by the
+// package's own zero-allocation AES-CM/HMAC-SHA1 and AES-GCM transforms;
+// SRTCP by pion/srtp.
+//
 // Goroutines: after the first Answer a Session owns one goroutine per bound
-// socket (2 to 4) and one inactivity monitor; Close closes the sockets and
-// waits for all of them. Negotiation takes the Session's mutex; the packet
+// socket (2 to 4), one inactivity monitor and, per DTLS leg, one handshake
+// goroutine (plus pion/dtls's own, ended by closing the association); Close
+// closes the sockets and associations and waits for all of them. Negotiation takes the Session's mutex; the packet
 // path takes no lock, reading an immutable route swapped atomically on every
 // Answer.
 //

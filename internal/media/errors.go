@@ -21,6 +21,9 @@ func (e *SDPError) Unwrap() error { return e.Err }
 // ErrInactive is Session.Err after no media arrived for Config.Inactivity.
 var ErrInactive = errors.New("media: inactivity timeout")
 
+// ErrDTLS is Session.Err after a DTLS-SRTP handshake failed on a leg.
+var ErrDTLS = errors.New("media: dtls-srtp handshake failed")
+
 // Causes wrapped in SDPError; match them with errors.Is.
 var (
 	ErrBadSDP         = errors.New("media: malformed sdp")

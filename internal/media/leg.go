@@ -58,7 +58,7 @@ func (p LegPolicy) normalized() (LegPolicy, error) {
 	switch {
 	case p.SRTP != SRTPOff && p.SRTP != SRTPOptional && p.SRTP != SRTPRequired:
 		return p, fmt.Errorf("trunk %q: srtp %q: want off, optional or required", p.Trunk, p.SRTP)
-	case p.KeyExchange != "sdes":
+	case p.KeyExchange != "sdes" && p.KeyExchange != "dtls":
 		return p, fmt.Errorf("trunk %q: key exchange %q: %w", p.Trunk, p.KeyExchange, ErrUnsupported)
 	case p.DTMF != "rfc4733" && p.DTMF != "inband" && p.DTMF != "info":
 		return p, fmt.Errorf("trunk %q: dtmf %q: want rfc4733, inband or info", p.Trunk, p.DTMF)

@@ -54,6 +54,7 @@ type phone struct {
 	rtp, rtcp *net.UDPConn
 	rtpIn     chan []byte
 	rtcpIn    chan []byte
+	dtls      atomic.Pointer[dtlsLink] // DTLS records go here when set
 	wg        sync.WaitGroup
 }
 
@@ -90,6 +91,10 @@ func (p *phone) read(c *net.UDPConn, ch chan []byte) {
 			n, err := c.Read(buf)
 			if err != nil {
 				return
+			}
+			if d := p.dtls.Load(); d != nil && isDTLSRecord(buf[:n]) {
+				d.deliver(buf[:n])
+				continue
 			}
 			select {
 			case ch <- append([]byte(nil), buf[:n]...):

@@ -6,16 +6,19 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 )
 
 // Manager owns the port pool and every Session made from it.
 type Manager struct {
-	cfg       Config
-	advertise netip.Addr
-	pool      *portPool
-	log       *zap.Logger
+	cfg              Config
+	advertise        netip.Addr
+	pool             *portPool
+	id               *identity // DTLS certificate, shared by all sessions
+	handshakeTimeout time.Duration
+	log              *zap.Logger
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{} // guarded by mu; removed on Session.Close
@@ -31,10 +34,15 @@ func NewManager(cfg Config, log *zap.Logger) (*Manager, error) {
 		log = zap.NewNop()
 	}
 	addr := netip.MustParseAddr(cfg.Address)
+	id, err := newIdentity()
+	if err != nil {
+		return nil, err
+	}
 	return &Manager{
-		cfg: cfg, advertise: netip.MustParseAddr(cfg.Advertise), log: log.Named("media"),
-		pool:     newPortPool(addr.Unmap(), cfg.PortMin, cfg.PortMax, cfg.Drain),
-		sessions: map[*Session]struct{}{},
+		cfg: cfg, advertise: netip.MustParseAddr(cfg.Advertise), log: log.Named("media"), id: id,
+		handshakeTimeout: handshakeTimeout,
+		pool:             newPortPool(addr.Unmap(), cfg.PortMin, cfg.PortMax, cfg.Drain),
+		sessions:         map[*Session]struct{}{},
 	}, nil
 }
 

@@ -2,7 +2,6 @@ package media
 
 import (
 	"fmt"
-	"strings"
 
 	"go.uber.org/zap"
 )
@@ -10,12 +9,16 @@ import (
 // negotiated is the agreed media of one leg; a plain value so that an
 // answer can be rolled back by restoring a copy.
 type negotiated struct {
-	remote *mediaDesc // the leg's latest SDP (nil before the first answer)
-	recv   []codec    // payload types the leg sends us
-	send   []codec    // payload types the leg wants from us
-	mux    bool       // RTCP on the RTP port
-	rx, tx *cryptoSet // nil = plain RTP on this leg
+	remote *mediaDesc  // the leg's latest SDP (nil before the first answer)
+	recv   []codec     // payload types the leg sends us
+	send   []codec     // payload types the leg wants from us
+	mux    bool        // RTCP on the RTP port
+	rx, tx *cryptoSet  // nil = plain RTP on this leg (or DTLS handshake pending)
+	dtls   *dtlsParams // DTLS-SRTP on this leg
 }
+
+// secure reports whether the leg negotiated SRTP by either key exchange.
+func (n *negotiated) secure() bool { return n.rx != nil || n.tx != nil || n.dtls != nil }
 
 // offerState is an offer passed on to the other leg, waiting for its answer.
 type offerState struct {
@@ -23,6 +26,8 @@ type offerState struct {
 	offer     *parsedSDP
 	remoteKey *cryptoAttr    // from's key, nil = plain
 	localKey  *cryptoAttr    // our key toward from, nil = plain
+	fromDTLS  *dtlsParams    // DTLS-SRTP with from
+	offerDTLS bool           // DTLS-SRTP offered to from.Other()
 	offered   []codec        // codecs offered to from.Other()
 	crypto    []cryptoAttr   // our a=crypto lines offered to from.Other()
 	proto     string         // RTP/AVP or RTP/SAVP offered to from.Other()
@@ -42,7 +47,7 @@ func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.Err() != nil {
 		return nil, ErrClosed
 	}
 	of, err := s.prepareOffer(from, p)
@@ -63,11 +68,11 @@ func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
 func (s *Session) prepareOffer(from Leg, p *parsedSDP) (*offerState, error) {
 	fromPol, toPol := s.legs[from].policy, s.legs[from.Other()].policy
 	of := &offerState{from: from, offer: p}
-	remote, err := acceptOfferCrypto(p.media, fromPol)
+	remote, fromDTLS, err := acceptOfferCrypto(p.media, fromPol)
 	if err != nil {
 		return nil, err
 	}
-	of.remoteKey = remote
+	of.remoteKey, of.fromDTLS = remote, fromDTLS
 	of.offered = offerCodecs(p.media.Codecs, fromPol, toPol)
 	if !hasVoice(of.offered) {
 		return nil, notAcceptable(ErrNoCommonCodec)
@@ -77,24 +82,42 @@ func (s *Session) prepareOffer(from Leg, p *parsedSDP) (*offerState, error) {
 		return nil, err
 	}
 	of.proto, of.crypto, err = s.offerKeys(from.Other(), changed)
+	of.offerDTLS = of.proto == protoDTLS
 	return of, err
 }
 
-// acceptOfferCrypto picks the offerer's key per its leg's policy.
-func acceptOfferCrypto(m *mediaDesc, pol LegPolicy) (*cryptoAttr, error) {
-	if strings.Contains(m.Proto, "TLS") {
-		return nil, notAcceptable(fmt.Errorf("%w: %s", ErrUnsupported, m.Proto))
-	}
-	if pol.SRTP == SRTPOff {
-		if m.secure() {
-			return nil, notAcceptable(ErrSRTPRefused)
-		}
-		return nil, nil
+const protoDTLS = "UDP/TLS/RTP/SAVP"
+
+// acceptOfferCrypto picks the offerer's SDES key or DTLS role per its leg's policy.
+func acceptOfferCrypto(m *mediaDesc, pol LegPolicy) (*cryptoAttr, *dtlsParams, error) {
+	switch {
+	case pol.SRTP == SRTPOff && m.secure():
+		return nil, nil, notAcceptable(ErrSRTPRefused)
+	case pol.SRTP == SRTPOff:
+		return nil, nil, nil
+	case pol.KeyExchange == "dtls":
+		d, err := acceptOfferDTLS(m, pol)
+		return nil, d, err
+	case m.isDTLS():
+		return nil, nil, notAcceptable(fmt.Errorf("%w: %s", ErrUnsupported, m.Proto))
 	}
 	c, ok := pickCrypto(m.Crypto, pol.Suites)
 	switch {
 	case ok:
-		return &c, nil
+		return &c, nil, nil
+	case m.secure() || pol.SRTP == SRTPRequired:
+		return nil, nil, notAcceptable(ErrSRTPRequired)
+	}
+	return nil, nil, nil
+}
+
+func acceptOfferDTLS(m *mediaDesc, pol LegPolicy) (*dtlsParams, error) {
+	switch {
+	case m.isDTLS() && m.Fingerprint == "":
+		return nil, notAcceptable(fmt.Errorf("%w: dtls offer without a=fingerprint", ErrBadCrypto))
+	case m.isDTLS():
+		_, client := ourSetup(m.Setup)
+		return &dtlsParams{remote: m.Fingerprint, client: client}, nil
 	case m.secure() || pol.SRTP == SRTPRequired:
 		return nil, notAcceptable(ErrSRTPRequired)
 	}
@@ -141,6 +164,9 @@ func (s *Session) offerKeys(to Leg, changed bool) (string, []cryptoAttr, error) 
 	if pol.SRTP == SRTPOff {
 		return "RTP/AVP", nil, nil
 	}
+	if pol.KeyExchange == "dtls" {
+		return protoDTLS, nil, nil
+	}
 	proto := "RTP/AVP" // RFC 8643 opportunistic SRTP
 	if pol.SRTP == SRTPRequired {
 		proto = "RTP/SAVP"
@@ -158,6 +184,9 @@ func (s *Session) writeOffer(of *offerState) ([]byte, error) {
 	om := &outMedia{
 		Proto: of.proto, Port: to.ports.port, RTCPPort: rtcpPort(to.ports), Mux: m.Mux,
 		Codecs: of.offered, Dir: offerDirection(m), Crypto: of.crypto, Keep: m.Keep,
+	}
+	if of.offerDTLS {
+		om.Fingerprint, om.Setup = s.m.id.fingerprint, "actpass"
 	}
 	return buildSDP(&to.origin, s.m.advertise, om, nil)
 }
@@ -193,7 +222,7 @@ func (s *Session) Answer(from Leg, raw []byte) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.Err() != nil {
 		return nil, ErrClosed
 	}
 	of := s.pending
@@ -228,6 +257,10 @@ func (s *Session) readAnswer(of *offerState, p *parsedSDP, next *[2]negotiated) 
 	if err != nil {
 		return err
 	}
+	aDTLS, err := s.answerDTLS(of, ans)
+	if err != nil {
+		return err
+	}
 	agreed := matchCodecs(ans.Codecs, of.offered) // our payload types, their choice
 	if !hasVoice(agreed) {
 		return notAcceptable(ErrNoCommonCodec)
@@ -240,12 +273,32 @@ func (s *Session) readAnswer(of *offerState, p *parsedSDP, next *[2]negotiated) 
 		return err
 	}
 	next[of.from].rx, next[of.from].tx, err = s.cryptoSets(of.from, of.remoteKey, of.localKey)
+	next[answerer].dtls, next[of.from].dtls = aDTLS, of.fromDTLS
 	return err
+}
+
+// answerDTLS reads the answerer's fingerprint and role when DTLS was offered.
+func (s *Session) answerDTLS(of *offerState, ans *mediaDesc) (*dtlsParams, error) {
+	pol := s.legs[of.from.Other()].policy
+	switch {
+	case !of.offerDTLS:
+		return nil, nil
+	case !ans.isDTLS() && pol.SRTP == SRTPRequired:
+		return nil, notAcceptable(ErrSRTPRequired)
+	case !ans.isDTLS():
+		return nil, nil
+	case ans.Fingerprint == "":
+		return nil, notAcceptable(fmt.Errorf("%w: dtls answer without a=fingerprint", ErrBadCrypto))
+	}
+	return &dtlsParams{remote: ans.Fingerprint, client: ans.Setup == "passive"}, nil
 }
 
 // answerCrypto returns the answerer's key and ours toward it.
 func (s *Session) answerCrypto(of *offerState, ans *mediaDesc) (remote, local *cryptoAttr, err error) {
 	pol := s.legs[of.from.Other()].policy
+	if of.offerDTLS {
+		return nil, nil, nil
+	}
 	if len(of.crypto) == 0 || len(ans.Crypto) == 0 {
 		if pol.SRTP == SRTPRequired || (ans.secure() && len(of.crypto) > 0) {
 			return nil, nil, notAcceptable(ErrSRTPRequired)
@@ -317,25 +370,58 @@ func (s *Session) writeAnswer(of *offerState, next *[2]negotiated) ([]byte, erro
 	if of.localKey != nil {
 		om.Crypto = []cryptoAttr{*of.localKey}
 	}
+	if of.fromDTLS != nil {
+		om.Fingerprint = s.m.id.fingerprint
+		om.Setup, _ = ourSetup(offer.Setup)
+	}
 	return buildSDP(&l.origin, s.m.advertise, om, of.offer)
 }
 
 // commit makes next the negotiated state and swaps the relay routes.
 func (s *Session) commit(next [2]negotiated) {
+	var restart [2]bool
 	for i, l := range s.legs {
 		if addrChanged(l.neg.remote, next[i].remote) {
 			s.latched[i].rtp.Store(nil)
 			s.latched[i].rtcp.Store(nil)
 		}
+		restart[i] = s.keepDTLS(Leg(i), &next[i])
 		l.neg = next[i]
 	}
 	s.held.Store(!bothSendRecv(next))
+	s.swapRoutes()
+	s.start()
+	for i, r := range restart {
+		if r {
+			s.startDTLS(Leg(i), *next[i].dtls)
+		}
+	}
+	s.log.Debug("media negotiated", zap.Stringer("carrier", s.routes[Carrier].Load()),
+		zap.Stringer("contact_center", s.routes[ContactCenter].Load()))
+}
+
+// keepDTLS carries the keys of a DTLS association over to next when its
+// peer and roles are unchanged; it reports whether a new handshake is due.
+func (s *Session) keepDTLS(l Leg, next *negotiated) bool {
+	cur := s.links[l].Load()
+	switch {
+	case next.dtls == nil && cur != nil:
+		cur.close()
+		s.links[l].Store(nil)
+		return false
+	case next.dtls == nil:
+		return false
+	case cur != nil && cur.params.client == next.dtls.client && sameFingerprint(cur.params.remote, next.dtls.remote):
+		next.rx, next.tx = s.legs[l].neg.rx, s.legs[l].neg.tx
+		return false
+	}
+	return true
+}
+
+func (s *Session) swapRoutes() {
 	for l := range s.legs {
 		s.routes[l].Store(s.buildRoute(Leg(l)))
 	}
-	s.start()
-	s.log.Debug("media negotiated", zap.Stringer("carrier", s.routes[Carrier].Load()),
-		zap.Stringer("contact_center", s.routes[ContactCenter].Load()))
 }
 
 func addrChanged(a, b *mediaDesc) bool {

@@ -70,6 +70,10 @@ func (p *pump) handle(b []byte, from netip.AddrPort) {
 		st.dropped.Add(1)
 		return
 	}
+	if !p.rtcpOnly && isDTLSRecord(b) {
+		p.relayDTLS(rt, b, from)
+		return
+	}
 	isRTCP := p.rtcpOnly || looksLikeRTCP(b)
 	if !p.accept(rt, from.Addr().Unmap(), from.Port(), isRTCP) {
 		st.wrongSource.Add(1)
@@ -82,6 +86,16 @@ func (p *pump) handle(b []byte, from netip.AddrPort) {
 	} else {
 		p.relayRTP(b)
 	}
+}
+
+// relayDTLS hands a DTLS record from the leg's media source to its association.
+func (p *pump) relayDTLS(rt *route, b []byte, from netip.AddrPort) {
+	d := p.s.links[p.leg].Load()
+	if d == nil || !p.accept(rt, from.Addr().Unmap(), from.Port(), false) {
+		p.s.stats[p.leg].wrongSource.Add(1)
+		return
+	}
+	d.deliver(b)
 }
 
 // looksLikeRTCP demultiplexes RTCP on the RTP port (RFC 5761 section 4).
@@ -154,6 +168,10 @@ func (p *pump) open(b []byte) ([]byte, bool) {
 		st.malformed.Add(1)
 		return nil, false
 	}
+	if p.rt.rx == nil && p.rt.srcSecure {
+		st.dropped.Add(1)
+		return nil, false
+	}
 	if rx := p.rt.rx; rx != nil {
 		dec, err := rx.open.open(p.plain, b, hn, p.hdr.SSRC, p.hdr.SequenceNumber)
 		if err != nil {
@@ -208,6 +226,10 @@ func (p *pump) emit(pkt *Packet) {
 
 // sendRTP seals an RTP packet for the other leg when it uses SRTP.
 func (p *pump) sendRTP(b []byte, hdrLen int, seq uint16) {
+	if p.rt.tx == nil && p.rt.dstSecure {
+		p.s.stats[p.leg].dropped.Add(1)
+		return
+	}
 	if tx := p.rt.tx; tx != nil {
 		b = tx.seal.seal(p.sealed, b, hdrLen, p.rt.ssrc, seq)
 	}
@@ -216,6 +238,10 @@ func (p *pump) sendRTP(b []byte, hdrLen int, seq uint16) {
 
 // sendRTCP seals an RTCP compound packet for the other leg when it uses SRTP.
 func (p *pump) sendRTCP(b []byte) {
+	if p.rt.tx == nil && p.rt.dstSecure {
+		p.s.stats[p.leg].dropped.Add(1)
+		return
+	}
 	if tx := p.rt.tx; tx != nil {
 		var err error
 		if b, err = tx.rtcp.EncryptRTCP(p.sealed[:0], b, &p.rtcpHdr); err != nil {

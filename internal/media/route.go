@@ -9,20 +9,22 @@ import (
 // route is everything one direction's readers need, immutable once built:
 // a new one is swapped in on every answer.
 type route struct {
-	src, dst Leg
-	srcRTP   netip.AddrPort // signalled source; invalid before the leg's SDP
-	srcRTCP  netip.AddrPort
-	latchSrc bool
-	latchDst bool
-	in       [128]int8 // payload type on src → index in inCodecs, -1 = not negotiated
-	inCodecs []codec
-	out      []codec // payload types dst wants
-	rx, tx   *cryptoSet
-	dstRTP   netip.AddrPort
-	dstRTCP  netip.AddrPort
-	dstMux   bool
-	forward  bool // direction attributes allow src→dst
-	ssrc     uint32
+	src, dst  Leg
+	srcRTP    netip.AddrPort // signalled source; invalid before the leg's SDP
+	srcRTCP   netip.AddrPort
+	latchSrc  bool
+	latchDst  bool
+	in        [128]int8 // payload type on src → index in inCodecs, -1 = not negotiated
+	inCodecs  []codec
+	out       []codec // payload types dst wants
+	rx, tx    *cryptoSet
+	srcSecure bool // src negotiated SRTP: without rx yet (DTLS), drop
+	dstSecure bool // dst negotiated SRTP: without tx yet (DTLS), drop
+	dstRTP    netip.AddrPort
+	dstRTCP   netip.AddrPort
+	dstMux    bool
+	forward   bool // direction attributes allow src→dst
+	ssrc      uint32
 }
 
 func (s *Session) buildRoute(src Leg) *route {
@@ -35,6 +37,7 @@ func (s *Session) buildRoute(src Leg) *route {
 	if m := to.neg.remote; m != nil && !m.onHold() {
 		r.dstRTP, r.dstRTCP = m.rtpAddr(), m.RTCP
 	}
+	r.srcSecure, r.dstSecure = from.neg.secure(), to.neg.secure()
 	r.forward = sends(from.neg.remote) && receives(to.neg.remote)
 	r.setInbound(from.neg.recv, from.neg.send)
 	return r
@@ -91,6 +94,8 @@ func (r *route) describe(stage string) string {
 	parts := []string{fmt.Sprintf("%s udp(%s)", r.src, addrString(r.srcRTP, r.latchSrc))}
 	if r.rx != nil {
 		parts = append(parts, "srtp-open("+r.rx.attr.Suite.Name+")")
+	} else if r.srcSecure {
+		parts = append(parts, "drop(dtls-handshake)")
 	}
 	parts = append(parts, "pt-map("+r.ptMapString()+")")
 	if stage != "" {
@@ -99,6 +104,8 @@ func (r *route) describe(stage string) string {
 	parts = append(parts, "renumber")
 	if r.tx != nil {
 		parts = append(parts, "srtp-seal("+r.tx.attr.Suite.Name+")")
+	} else if r.dstSecure {
+		parts = append(parts, "drop(dtls-handshake)")
 	}
 	if !r.forward {
 		return strings.Join(append(parts, "drop(direction)"), " -> ")

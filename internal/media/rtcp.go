@@ -7,6 +7,10 @@ import "encoding/binary"
 // numbers, jitter) pass through unchanged.
 func (p *pump) relayRTCP(b []byte) {
 	st := &p.s.stats[p.leg]
+	if p.rt.rx == nil && p.rt.srcSecure {
+		st.dropped.Add(1)
+		return
+	}
 	if rx := p.rt.rx; rx != nil {
 		dec, err := rx.rtcp.DecryptRTCP(p.plain[:0], b, &p.rtcpHdr)
 		if err != nil {

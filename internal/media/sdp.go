@@ -52,7 +52,12 @@ type mediaDesc struct {
 	Dir    string
 	Crypto []cryptoAttr // acceptable a=crypto lines, in offer order
 	Keep   []sdp.Attribute
+
+	Fingerprint string // a=fingerprint value, "sha-256 AB:CD:…" (media or session level)
+	Setup       string // a=setup: actpass, active, passive
 }
+
+func (m *mediaDesc) isDTLS() bool { return strings.Contains(m.Proto, "TLS") }
 
 func (m *mediaDesc) rtpAddr() netip.AddrPort { return netip.AddrPortFrom(m.Addr, uint16(m.Port)) }
 
@@ -99,6 +104,7 @@ func readMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) (*mediaDesc
 	m.Addr = addr
 	m.RTCP = netip.AddrPortFrom(addr, uint16(m.Port+1))
 	readDirection(sd.Attributes, m)
+	readDTLS(sd.Attributes, m)
 	if err := readAttributes(md, m); err != nil {
 		return nil, err
 	}
@@ -129,8 +135,21 @@ func readDirection(attrs []sdp.Attribute, m *mediaDesc) {
 	}
 }
 
+// readDTLS reads a=fingerprint and a=setup; media level overrides session level.
+func readDTLS(attrs []sdp.Attribute, m *mediaDesc) {
+	for _, a := range attrs {
+		switch a.Key {
+		case "fingerprint":
+			m.Fingerprint = strings.TrimSpace(a.Value)
+		case "setup":
+			m.Setup = strings.ToLower(strings.TrimSpace(a.Value))
+		}
+	}
+}
+
 func readAttributes(md *sdp.MediaDescription, m *mediaDesc) error {
 	readDirection(md.Attributes, m)
+	readDTLS(md.Attributes, m)
 	for _, a := range md.Attributes {
 		var err error
 		switch a.Key {
@@ -281,6 +300,9 @@ type outMedia struct {
 	Dir      string
 	Crypto   []cryptoAttr
 	Keep     []sdp.Attribute
+
+	Fingerprint string // ours, for DTLS-SRTP; "" = none
+	Setup       string // a=setup with Fingerprint
 }
 
 // buildSDP writes a complete SDP with tonewall's address. When tmpl is not
@@ -340,6 +362,9 @@ func buildMedia(m *outMedia, advertise netip.Addr) *sdp.MediaDescription {
 	}
 	for _, c := range m.Crypto {
 		md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", c.sdpValue()))
+	}
+	if m.Fingerprint != "" {
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("fingerprint", m.Fingerprint), sdp.NewAttribute("setup", m.Setup))
 	}
 	md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute(m.Dir))
 	return md

@@ -24,10 +24,11 @@ type Session struct {
 	started bool
 	closed  bool
 
-	routes  [2]atomic.Pointer[route] // by source leg; swapped on every answer
-	latched [2]latch                 // by leg: observed source when LegPolicy.Latch
-	inSSRC  [2]atomic.Uint32         // by leg: SSRC the leg sends with
-	held    atomic.Bool              // some leg is not sendrecv: inactivity timer paused
+	routes  [2]atomic.Pointer[route]    // by source leg; swapped on every answer
+	latched [2]latch                    // by leg: observed source when LegPolicy.Latch
+	links   [2]atomic.Pointer[dtlsLink] // by leg: DTLS-SRTP association
+	inSSRC  [2]atomic.Uint32            // by leg: SSRC the leg sends with
+	held    atomic.Bool                 // some leg is not sendrecv: inactivity timer paused
 	stats   [2]legCounters
 	stage   atomic.Pointer[stageBox]
 	sink    packetWriter // tests and benchmarks only: replaces the sockets for sending
@@ -66,7 +67,8 @@ func newSession(m *Manager, id string, pol [2]LegPolicy) *Session {
 // Done is closed when the session ended by itself (see Err).
 func (s *Session) Done() <-chan struct{} { return s.done }
 
-// Err says why the session ended by itself: ErrInactive, or nil.
+// Err says why the session ended by itself: ErrInactive, ErrDTLS (wrapped),
+// or nil.
 func (s *Session) Err() error {
 	if p := s.err.Load(); p != nil {
 		return *p
@@ -117,6 +119,11 @@ func (s *Session) close() {
 	s.closed, s.pending = true, nil
 	s.mu.Unlock()
 	close(s.stop)
+	for i := range s.links {
+		if d := s.links[i].Load(); d != nil {
+			d.close()
+		}
+	}
 	s.closeSockets()
 	s.wg.Wait()
 	for _, l := range s.legs {
