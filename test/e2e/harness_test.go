@@ -53,6 +53,10 @@ func (o sbcOpts) yaml() string {
 	if tp == "" {
 		tp = "udp"
 	}
+	tlsLine := "  tls: {verify_server: false}"
+	if strings.Contains(o.sipExtra, "tls:") {
+		tlsLine = ""
+	}
 	sources := o.sources
 	if sources == "" {
 		sources = "127.0.0.0/8"
@@ -66,7 +70,7 @@ sip:
   listeners:
     - {name: carrier, transport: %[1]s, address: "127.0.0.1:0"}
     - {name: contact_center, transport: %[1]s, address: "127.0.0.1:0"}
-  tls: {verify_server: false}
+%[8]s
   invite_timeout: 1500ms
   ring_timeout: 20s
   drain_timeout: 2s
@@ -94,7 +98,7 @@ routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
 api: {address: "127.0.0.1:0"}
-`, tp, targetURIs(tp, o.ccTargets), targetURIs(tp, carrierTargets), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources)
+`, tp, targetURIs(tp, o.ccTargets), targetURIs(tp, carrierTargets), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine)
 }
 
 func indent(s, pre string) string {

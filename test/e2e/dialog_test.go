@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// TestLateOffer: an INVITE without SDP (as Genesys sends) gets the offer in
+// the 200 and the answer in the ACK, rewritten on each side, in both
+// directions.
+func TestLateOffer(t *testing.T) {
+	for _, dir := range []string{"carrier_to_cc", "cc_to_carrier"} {
+		t.Run(dir, func(t *testing.T) {
+			caller, callee := newAgent(t, "udp"), newAgent(t, "udp")
+			opts := sbcOpts{ccTargets: []string{callee.addr}}
+			entry := "carrier"
+			if dir == "cc_to_carrier" {
+				opts = sbcOpts{carrierTgts: []string{callee.addr}, ccTargets: []string{"127.0.0.1:9"}}
+				entry = "contact_center"
+			}
+			s := startSBC(t, opts)
+			ctx := ctx10(t)
+			host, port := splitHostPort(t, s.addr(entry))
+			sess, err := caller.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}, nil)
+			must(t, err)
+			defer sess.Close()
+			must(t, sess.WaitAnswer(ctx, sipgo.AnswerOptions{}))
+			offer := string(sess.InviteResponse.Body())
+			if !strings.Contains(offer, "m=audio") {
+				t.Fatalf("200 to a late offer carries no SDP offer:\n%s", offer)
+			}
+			if strings.Contains(offer, fmt.Sprint(callee.rtp.LocalAddr().(*net.UDPAddr).Port)) {
+				t.Fatal("the callee's RTP port crossed tonewall unrewritten")
+			}
+			ack := sip.NewRequest(sip.ACK, sess.InviteResponse.Contact().Address)
+			ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			ack.SetBody(caller.sdp())
+			must(t, sess.WriteAck(ctx, ack))
+			waitFor(t, "ACK with SDP at the callee", func() bool {
+				acks := callee.received(sip.ACK)
+				return len(acks) > 0 && strings.Contains(string(acks[0].Body()), "m=audio")
+			})
+			answer := string(callee.received(sip.ACK)[0].Body())
+			if strings.Contains(answer, fmt.Sprint(caller.rtp.LocalAddr().(*net.UDPAddr).Port)) {
+				t.Fatal("the caller's RTP port crossed tonewall unrewritten")
+			}
+			must(t, sess.Bye(ctx))
+			waitBye(t, callee)
+			s.waitCalls(t, 0)
+		})
+	}
+}
+
+// TestRecordRoute: the carrier's proxies' Record-Route is kept on the
+// carrier leg (BYE toward it follows the route set) and never reaches the
+// contact center.
+func TestRecordRoute(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	rr := fmt.Sprintf("<sip:%s;lr;proxy=carrier-edge>", carrier.addr)
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp(), sip.NewHeader("Record-Route", rr))
+	must(t, err)
+	defer sess.Close()
+	ccCall := cc.nextCall(t)
+	inv := cc.received(sip.INVITE)[0]
+	if strings.Contains(inv.String(), "carrier-edge") {
+		t.Fatal("the carrier's Record-Route reached the contact center")
+	}
+	must(t, ccCall.Bye(ctx10(t)))
+	waitBye(t, carrier)
+	bye := carrier.received(sip.BYE)[0]
+	route := bye.GetHeader("Route")
+	if route == nil || !strings.Contains(route.Value(), "carrier-edge") {
+		t.Fatalf("BYE toward the carrier ignores its route set:\n%s", bye)
+	}
+	s.waitCalls(t, 0)
+}
+
+// TestUpdateAndInfoRelayed: UPDATE (with SDP) and INFO cross to the other leg.
+func TestUpdateAndInfoRelayed(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx := ctx10(t)
+	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	target := sess.InviteResponse.Contact().Address
+
+	upd := sip.NewRequest(sip.UPDATE, target)
+	upd.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	upd.SetBody(carrier.sdp())
+	res, err := sess.Do(ctx, upd)
+	if err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "m=audio") {
+		t.Fatalf("UPDATE: %v %v", res, err)
+	}
+	info := sip.NewRequest(sip.INFO, target)
+	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
+	info.SetBody([]byte("hello"))
+	res, err = sess.Do(ctx, info)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("INFO: %v %v", res, err)
+	}
+	if got := cc.received(sip.UPDATE); len(got) != 1 {
+		t.Fatalf("contact center got %d UPDATEs", len(got))
+	}
+	if got := cc.received(sip.INFO); len(got) != 1 || string(got[0].Body()) != "hello" {
+		t.Fatalf("contact center INFO: %v", got)
+	}
+	must(t, sess.Bye(ctx))
+	s.waitCalls(t, 0)
+}
+
+// TestTLSVersions: TLS 1.2 is accepted by default (Genesys BYOC Cloud speaks
+// nothing else); with min_version 1.3 a 1.2-only client is refused.
+func TestTLSVersions(t *testing.T) {
+	cc := newAgent(t, "tls")
+	dial := func(addr string, max uint16) error {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: max})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	s12 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
+	if err := dial(s12.addr("carrier"), tls.VersionTLS12); err != nil {
+		t.Fatalf("TLS 1.2 refused by default: %v", err)
+	}
+	if err := dial(s12.addr("carrier"), tls.VersionTLS11); err == nil {
+		t.Fatal("TLS 1.1 accepted")
+	}
+	s13 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, sipExtra: `tls: {verify_server: false, min_version: "1.3"}`})
+	if err := dial(s13.addr("carrier"), tls.VersionTLS12); err == nil {
+		t.Fatal("TLS 1.2 accepted with min_version 1.3")
+	}
+	if err := dial(s13.addr("carrier"), tls.VersionTLS13); err != nil {
+		t.Fatalf("TLS 1.3: %v", err)
+	}
+}
+
+// TestDrain: once draining, new calls get 503; a call in progress is ended
+// with BYE on both legs at the deadline.
+func TestDrain(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	drained := make(chan struct{})
+	go func() { s.app.SIP.Drain(ctx); close(drained) }()
+	waitFor(t, "draining", s.app.SIP.Draining)
+	_, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if got := statusOf(t, err); got != 503 {
+		t.Fatalf("new call while draining: %d, want 503", got)
+	}
+	<-drained
+	waitBye(t, carrier)
+	waitBye(t, cc)
+	s.waitCalls(t, 0)
+}
