@@ -72,35 +72,29 @@ func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
 	return n, true
 }
 
-// run is the inner loop: two passes of four recursions keep state in registers.
+// run is the inner loop: the eight recursions are independent, so doing
+// them together keeps the multiply-add latency of one hidden by the others.
 func (b *bank) run(pcm []int16) {
-	b.run4(pcm, 0)
-	b.run4(pcm, 4)
+	c := &coef.twoCos
+	a1, a2, b1, b2 := b.s1[0], b.s2[0], b.s1[1], b.s2[1]
+	d1, d2, e1, e2 := b.s1[2], b.s2[2], b.s1[3], b.s2[3]
+	f1, f2, g1, g2 := b.s1[4], b.s2[4], b.s1[5], b.s2[5]
+	h1, h2, i1, i2 := b.s1[6], b.s2[6], b.s1[7], b.s2[7]
 	e := b.energy
 	for _, v := range pcm {
 		x := float32(v)
 		e += x * x
+		a1, a2 = (x-a2)+c[0]*a1, a1
+		b1, b2 = (x-b2)+c[1]*b1, b1
+		d1, d2 = (x-d2)+c[2]*d1, d1
+		e1, e2 = (x-e2)+c[3]*e1, e1
+		f1, f2 = (x-f2)+c[4]*f1, f1
+		g1, g2 = (x-g2)+c[5]*g1, g1
+		h1, h2 = (x-h2)+c[6]*h1, h1
+		i1, i2 = (x-i2)+c[7]*i1, i1
 	}
+	b.s1, b.s2 = [numBins]float32{a1, b1, d1, e1, f1, g1, h1, i1}, [numBins]float32{a2, b2, d2, e2, f2, g2, h2, i2}
 	b.energy = e
-}
-
-func (b *bank) run4(pcm []int16, o int) {
-	c0, c1, c2, c3 := coef.twoCos[o], coef.twoCos[o+1], coef.twoCos[o+2], coef.twoCos[o+3]
-	a1, a2 := b.s1[o], b.s2[o]
-	b1, b2 := b.s1[o+1], b.s2[o+1]
-	d1, d2 := b.s1[o+2], b.s2[o+2]
-	e1, e2 := b.s1[o+3], b.s2[o+3]
-	for _, v := range pcm {
-		x := float32(v)
-		a1, a2 = x+c0*a1-a2, a1
-		b1, b2 = x+c1*b1-b2, b1
-		d1, d2 = x+c2*d1-d2, d1
-		e1, e2 = x+c3*e1-e2, e1
-	}
-	b.s1[o], b.s2[o] = a1, a2
-	b.s1[o+1], b.s2[o+1] = b1, b2
-	b.s1[o+2], b.s2[o+2] = d1, d2
-	b.s1[o+3], b.s2[o+3] = e1, e2
 }
 
 // finish turns the recursion state into the slot's values and resets for the

@@ -1,5 +1,7 @@
 package dtmf
 
+import "math"
+
 // The mask plan decides which stretches of the input the suppressor
 // replaces. Its decisions must not depend on which key was pressed, so
 // the edges of a span come from signal energy at 1 ms resolution (the same
@@ -45,10 +47,14 @@ func (p *plan) reset(pos int64) {
 
 // feed accumulates block energies for input samples.
 func (p *plan) feed(in []int16) {
-	for _, v := range in {
-		x := float32(v)
-		p.acc += x * x
-		p.pos++
+	for len(in) > 0 {
+		n := min(len(in), int(blockLen-p.pos%blockLen))
+		acc := p.acc
+		for _, v := range in[:n] {
+			x := float32(v)
+			acc += x * x
+		}
+		p.acc, p.pos, in = acc, p.pos+int64(n), in[n:]
 		if p.pos%blockLen == 0 {
 			p.blocks[(p.pos/blockLen-1)%blockRing] = p.acc
 			p.acc = 0
@@ -107,22 +113,28 @@ func (p *plan) onset(start int64, thr float32, sent int64) int64 {
 	return at
 }
 
-// masked reports whether stream index tau is to be replaced, retiring spans
-// that are over and settling a span's end once output reaches its last
-// suspected slot (by then the lookahead holds everything after it).
-func (p *plan) masked(tau int64) bool {
+// run reports whether stream index tau is to be replaced and until where
+// that answer holds, retiring spans that are over and settling a span's end
+// once output reaches its last suspected slot (by then the lookahead holds
+// everything after it).
+func (p *plan) run(tau int64) (masked bool, until int64) {
 	for p.n > 0 {
 		sp := &p.spans[p.head]
 		if !sp.final && tau >= sp.lastStart {
 			p.settle(sp)
 		}
-		if !sp.final || tau < sp.to {
-			return tau >= sp.from
+		switch {
+		case tau < sp.from:
+			return false, sp.from
+		case !sp.final:
+			return true, sp.lastStart
+		case tau < sp.to:
+			return true, sp.to
 		}
 		p.head = (p.head + 1) % maxSpans
 		p.n--
 	}
-	return false
+	return false, math.MaxInt64
 }
 
 // settle follows the tone's activity forward from its last suspected slot

@@ -201,9 +201,8 @@ func (s *Suppressor) Lost(out []int16) {
 		return
 	}
 	s.plan.skip(len(out))
-	for j := range out {
-		out[j] = s.next(0, first+int64(j))
-	}
+	clear(out)
+	s.emit(out, out, first)
 }
 
 // analyze feeds the detector slot by slot and checks every completed slot
@@ -267,58 +266,72 @@ func (s *Suppressor) suspect(start int64, energy float32) {
 }
 
 // emit writes the packet's output: the input delayed by the lookahead, with
-// masked samples replaced. first is the stream index of in[0].
+// masked samples replaced. first is the stream index of in[0]; in and out
+// may be the same slice.
 func (s *Suppressor) emit(in, out []int16, first int64) {
-	for j, v := range in {
-		out[j] = s.next(v, first+int64(j))
-	}
-}
-
-// next pushes one input sample into the lookahead line and returns the
-// sample leaving it, masked if needed. at is the input sample's stream index.
-func (s *Suppressor) next(v int16, at int64) int16 {
-	tau := at - int64(len(s.delay)) // stream index of the sample leaving
-	s.sent = tau + 1
-	o := v
-	if len(s.delay) > 0 {
-		o = s.delay[s.dpos]
-		s.delay[s.dpos] = v
-		s.dpos++
-		if s.dpos == len(s.delay) {
-			s.dpos = 0
+	L := len(s.delay)
+	for len(in) > 0 {
+		n := min(len(in), L-s.dpos)
+		seg := s.delay[s.dpos : s.dpos+n]
+		for i := range n { // swap: works in place too
+			v := in[i]
+			out[i] = seg[i]
+			seg[i] = v
 		}
+		s.dpos = (s.dpos + n) % L
+		s.maskRun(out[:n], first-int64(L))
+		in, out, first = in[n:], out[n:], first+int64(n)
 	}
-	switch {
-	case tau < s.openedAt:
-		return s.prime()
-	case s.cfg.Mode == MaskWindow || s.masked(tau):
-		s.stats.Masked++
-		return s.fill(tau)
-	}
-	return o
 }
 
-func (s *Suppressor) masked(tau int64) bool { return s.plan.masked(tau) }
+// maskRun replaces what must not be forwarded in out, whose first sample
+// is stream index tau.
+func (s *Suppressor) maskRun(out []int16, tau int64) {
+	s.sent = tau + int64(len(out))
+	for len(out) > 0 {
+		n, masked := len(out), true
+		switch {
+		case tau < s.openedAt:
+			n = int(min(int64(n), s.openedAt-tau))
+			s.prime(out[:n])
+			out, tau = out[n:], tau+int64(n)
+			continue
+		case s.cfg.Mode != MaskWindow:
+			var until int64
+			masked, until = s.plan.run(tau)
+			n = int(min(int64(n), until-tau))
+		}
+		if masked {
+			s.stats.Masked += int64(n)
+			s.fill(out[:n], tau)
+		}
+		out, tau = out[n:], tau+int64(n)
+	}
+}
 
-// fill is the replacement for the masked sample at stream index tau. It
-// depends only on tau and on how many samples were masked before, never on
-// what was replaced.
-func (s *Suppressor) fill(tau int64) int16 {
+// fill writes the replacement for out, whose first sample is stream index
+// tau. It depends only on tau and on how many samples were masked before,
+// never on what was replaced.
+func (s *Suppressor) fill(out []int16, tau int64) {
 	switch s.cfg.Mode {
 	case MaskTone:
-		return int16(s.toneAmp * maskTone[tau&7])
+		for i := range out {
+			out[i] = int16(s.toneAmp * maskTone[(tau+int64(i))&7])
+		}
 	case MaskSilence:
-		return 0
+		clear(out)
+	default:
+		s.noise.Read(out)
 	}
-	return s.noise.next()
 }
 
 // prime is what goes out while the lookahead line fills after Open.
-func (s *Suppressor) prime() int16 {
+func (s *Suppressor) prime(out []int16) {
 	if s.cfg.Mode == MaskComfortNoise || s.cfg.Mode == MaskWindow {
-		return s.noise.next()
+		s.noise.Read(out)
+		return
 	}
-	return 0
+	clear(out)
 }
 
 // Suspicion thresholds: the strongest row and column bins hold this share

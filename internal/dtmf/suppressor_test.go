@@ -210,7 +210,7 @@ func TestSuppressorReportsConfirmedDigits(t *testing.T) {
 func TestSuppressorBypassWhenClosed(t *testing.T) {
 	sup, err := NewSuppressor(SuppressorConfig{})
 	require.NoError(t, err)
-	in := newSignal(9).silence(10*ms).press(nominal('5', 60*ms)).silence(100 * ms).pcm()
+	in := newSignal(9).silence(10 * ms).press(nominal('5', 60*ms)).silence(100 * ms).pcm()
 	out := make([]int16, len(in))
 	var digits []Digit
 	for off := 0; off < len(in); off += 160 {
