@@ -114,8 +114,8 @@ func TestQ24Conformance(t *testing.T) {
 				}
 			}
 			if tc.timing {
-				t.Logf("%d runs: max |start error| %.2f ms, max |duration error| %.2f ms, max latency %.2f ms",
-					runs, msOf(worstStart), msOf(worstDur), msOf(worstLatency))
+				t.Logf("%s: %d runs: max |start error| %.2f ms, max |duration error| %.2f ms, max latency %.2f ms",
+					tc.name, runs, msOf(worstStart), msOf(worstDur), msOf(worstLatency))
 			}
 		})
 	}
@@ -221,4 +221,96 @@ func abs64(v int64) int64 {
 
 func msOf(n int64) float64 { return float64(n) / ms }
 
-var _ = fmt.Sprint
+
+
+// The relay hands the detector G.711-decoded audio: quantization noise must
+// not cost detections at the weakest level and shortest duration.
+func TestDetectThroughG711(t *testing.T) {
+	for _, law := range []string{"ulaw", "alaw"} {
+		for _, k := range Keys {
+			for _, lead := range alignments {
+				s := newSignal(uint64(lead)).silence(20*ms + lead)
+				s.press(withLevels(k, -25, -25)).silence(60 * ms) // weakest level
+				s.press(nominal(k, 40*ms)).silence(60 * ms)       // shortest duration
+				pcm := s.pcm()
+				wire := make([]byte, len(pcm))
+				if law == "ulaw" {
+					DecodeUlaw(pcm, EncodeUlaw(wire, pcm))
+				} else {
+					DecodeAlaw(pcm, EncodeAlaw(wire, pcm))
+				}
+				evs := detectAll(NewDetector(DetectorConfig{}), pcm, 160)
+				require.Equal(t, string(repeat(k, 2)), keysOf(evs), "%s key %c lead %d", law, k, lead)
+			}
+		}
+	}
+}
+
+// detectRate is the share of 16 keys x 5 alignments detected exactly once.
+func detectRate(build func(s *signal, k Key)) (hits, runs int) {
+	for _, k := range Keys {
+		for ai, lead := range alignments {
+			s := newSignal(uint64(ai)).silence(20*ms + lead)
+			build(s, k)
+			s.silence(100 * ms)
+			runs++
+			if keysOf(detectAll(NewDetector(DetectorConfig{}), s.pcm(), 160)) == string(k) {
+				hits++
+			}
+		}
+	}
+	return hits, runs
+}
+
+// TestThresholdSweeps measures where the detector's accept/reject edges
+// really are (docs/dtmf.md quotes these), and pins the Q.24 ends.
+func TestThresholdSweeps(t *testing.T) {
+	type point struct {
+		label string
+		build func(s *signal, k Key)
+		want  int // 1 all detected, 0 none, -1 grey zone (logged only)
+	}
+	var pts []point
+	for _, dev := range []float64{1.5, 1.8, 2.0, 2.2, 2.5, 3.0, 3.5} {
+		want := -1
+		if dev <= 1.5 {
+			want = 1
+		} else if dev >= 2.5 {
+			want = 0
+		}
+		for _, sign := range []float64{1, -1} {
+			d := sign * dev / 100
+			pts = append(pts, point{fmt.Sprintf("freq %+.1f%% both tones", sign*dev), func(s *signal, k Key) { s.press(withDev(k, d, d)) }, want})
+		}
+	}
+	for _, lvl := range []float64{-25, -26, -27, -28, -29, -30} {
+		want := -1
+		if lvl >= -25 {
+			want = 1
+		} else if lvl <= -30 {
+			want = 0
+		}
+		l := lvl
+		pts = append(pts, point{fmt.Sprintf("level %.0f dBm0", lvl), func(s *signal, k Key) { s.press(withLevels(k, l, l)) }, want})
+	}
+	for _, tw := range []float64{4, 5, 6, 7, 8, -8, -9, -10, -11, -12} {
+		want := -1
+		if tw <= 4 && tw >= -8 {
+			want = 1
+		} else if tw >= 8 || tw <= -12 {
+			want = 0
+		}
+		w := tw
+		pts = append(pts, point{fmt.Sprintf("twist %+.0f dB", tw), func(s *signal, k Key) { s.press(withLevels(k, -10-w/2, -10+w/2)) }, want})
+	}
+	for _, p := range pts {
+		hits, runs := detectRate(p.build)
+		t.Logf("%-24s detected %3d/%d", p.label, hits, runs)
+		switch p.want {
+		case 1:
+			require.Equal(t, runs, hits, p.label)
+		case 0:
+			require.Zero(t, hits, p.label)
+		}
+	}
+}
