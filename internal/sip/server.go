@@ -314,12 +314,11 @@ func (l *listener) transport() string {
 	return "UDP"
 }
 
-// contact is tonewall's Contact URI on this listener.
+// contact is tonewall's Contact URI on this listener. TLS is said with
+// transport=tls on a sip: URI, as most trunks expect: a sips: Contact demands
+// TLS on every hop, and some user agents (baresip among them) refuse it.
 func (l *listener) contact() sip.Uri {
 	u := sip.Uri{Scheme: "sip", User: "tonewall", Host: l.advertise.Host, Port: l.advertise.Port}
-	if l.cfg.Transport == "tls" {
-		u.Scheme = "sips"
-	}
 	if l.cfg.Transport != "udp" {
 		u.UriParams = sip.NewParams()
 		u.UriParams.Add("transport", l.cfg.Transport)

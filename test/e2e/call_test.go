@@ -27,6 +27,9 @@ func TestBasicCall(t *testing.T) {
 				}
 				defer sess.Close()
 				ccSide := cc.nextCall(t)
+				if !carrier.gotStatus(180) {
+					t.Error("the contact center's 180 Ringing never reached the carrier")
+				}
 				s.waitCalls(t, 1)
 				checkTopologyHidden(t, carrier, cc)
 				if byeFrom == "carrier" {

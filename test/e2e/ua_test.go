@@ -26,25 +26,38 @@ import (
 // agent is a SIP user agent on sipgo, standing for a carrier or a contact
 // center. It records every request it receives.
 type agent struct {
-	t        *testing.T
-	tp       string
-	ua       *sipgo.UserAgent
-	srv      *sipgo.Server
-	cli      *sipgo.Client
-	addr     string
-	close    func()
-	dc       *sipgo.DialogClientCache
-	ds       *sipgo.DialogServerCache
-	rtp      *net.UDPConn // where this agent's SDP says its media goes
-	plan     func(req *sip.Request) plan
-	mu       sync.Mutex
-	reqs     []*sip.Request
-	calls    chan *sipgo.DialogServerSession
-	byes     chan *sip.Request
-	invites  chan *sip.Request
-	cancels  chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
-	shutdown func()
-	closed   atomic.Bool // set by shutdown: handlers still running expect errors
+	t         *testing.T
+	tp        string
+	ua        *sipgo.UserAgent
+	srv       *sipgo.Server
+	cli       *sipgo.Client
+	addr      string
+	close     func()
+	dc        *sipgo.DialogClientCache
+	ds        *sipgo.DialogServerCache
+	rtp       *net.UDPConn // where this agent's SDP says its media goes
+	plan      func(req *sip.Request) plan
+	mu        sync.Mutex
+	reqs      []*sip.Request
+	calls     chan *sipgo.DialogServerSession
+	byes      chan *sip.Request
+	invites   chan *sip.Request
+	cancels   chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
+	shutdown  func()
+	closed    atomic.Bool // set by shutdown: handlers still running expect errors
+	responses []int       // status codes of responses to our INVITEs, in order
+}
+
+// gotStatus reports whether a response with this code arrived for our INVITEs.
+func (a *agent) gotStatus(code int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.responses {
+		if c == code {
+			return true
+		}
+	}
+	return false
 }
 
 // plan says how an agent answers an INVITE.
@@ -61,7 +74,9 @@ func newAgent(t *testing.T, tp string) *agent {
 	a := &agent{t: t, tp: tp, calls: make(chan *sipgo.DialogServerSession, 512),
 		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512),
 		cancels: make(chan struct{}, 512)}
-	a.plan = func(*sip.Request) plan { return plan{ring: true} }
+	// A moment of ringing: sipgo handles each datagram in its own goroutine, so
+	// a 200 hard on the heels of a 180 can overtake it.
+	a.plan = func(*sip.Request) plan { return plan{ring: true, delay: 30 * time.Millisecond} }
 	var err error
 	a.ua, err = sipgo.NewUA(sipgo.WithUserAgent("e2e-"+tp),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true}))
@@ -326,6 +341,14 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 	sess, err := a.dc.Invite(ctx, u, body, hdrs...)
 	if err != nil {
 		return nil, err
+	}
+	if opts.OnResponse == nil {
+		opts.OnResponse = func(res *sip.Response) error {
+			a.mu.Lock()
+			a.responses = append(a.responses, res.StatusCode)
+			a.mu.Unlock()
+			return nil
+		}
 	}
 	if err := sess.WaitAnswer(ctx, opts); err != nil {
 		sess.Close()
