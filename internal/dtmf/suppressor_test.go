@@ -273,3 +273,30 @@ func firstDiff(a, b []int16) int {
 	}
 	return -1
 }
+
+// A packet lost in the middle of a tone: the key is reported once and the
+// tone around the hole is still masked.
+func TestSuppressorLostPacket(t *testing.T) {
+	for _, k := range Keys {
+		pcm := newSignal(5).silence(60*ms).press(nominal(k, 120*ms)).silence(100 * ms).pcm()
+		s, err := NewSuppressor(SuppressorConfig{Mode: MaskSilence})
+		require.NoError(t, err)
+		s.Open()
+		out := make([]int16, len(pcm))
+		var digits []Digit
+		for off := 0; off+160 <= len(pcm); off += 160 {
+			if off == 960 { // inside the tone
+				s.Lost(out[off : off+160])
+				continue
+			}
+			digits, err = s.Process(pcm[off:off+160], out[off:off+160], digits)
+			require.NoError(t, err)
+		}
+		require.Equal(t, string(k), keysOf(digits))
+		require.Zero(t, s.Stats().Late)
+		L := s.Lookahead()
+		for i := 480; i < 480+120*ms && i+L < len(out); i++ {
+			require.Zero(t, out[i+L], "key %c: tone sample %d forwarded", k, i)
+		}
+	}
+}
