@@ -45,13 +45,13 @@ var iinRanges = []iinRange{
 	{"65", "65", Discover, 16, 19},
 	{"62", "62", UnionPay, 16, 19},
 	{"81", "81", UnionPay, 16, 19},
-	{"5018", "5018", Maestro, 12, 19},
-	{"5020", "5020", Maestro, 12, 19},
-	{"5038", "5038", Maestro, 12, 19},
-	{"5893", "5893", Maestro, 12, 19},
-	{"6304", "6304", Maestro, 12, 19},
-	{"6759", "6759", Maestro, 12, 19},
-	{"6761", "6763", Maestro, 12, 19},
+	{"5018", "5018", Maestro, 13, 19},
+	{"5020", "5020", Maestro, 13, 19},
+	{"5038", "5038", Maestro, 13, 19},
+	{"5893", "5893", Maestro, 13, 19},
+	{"6304", "6304", Maestro, 13, 19},
+	{"6759", "6759", Maestro, 13, 19},
+	{"6761", "6763", Maestro, 13, 19},
 	{"4", "4", Visa, 13, 19},
 }
 
@@ -63,12 +63,40 @@ func lookup(d []byte) *iinRange {
 		if len(d) < n {
 			continue
 		}
-		p := string(d[:n]) // compared, never kept
-		if p >= r.lo && p <= r.hi {
+		if between(d[:n], r.lo, r.hi) {
 			return r
 		}
 	}
 	return nil
+}
+
+// between compares digits with bounds of the same length byte by byte, so
+// no string copy of card digits is ever made.
+func between(d []byte, lo, hi string) bool {
+	return cmpDigits(d, lo) >= 0 && cmpDigits(d, hi) <= 0
+}
+
+func cmpDigits(d []byte, s string) int {
+	for i := range d {
+		if d[i] != s[i] {
+			if d[i] < s[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// MaxLength is the longest PAN the brand issues (0 for Unknown).
+func (b Brand) MaxLength() int {
+	max := 0
+	for _, r := range iinRanges {
+		if r.brand == b && r.max > max {
+			max = r.max
+		}
+	}
+	return max
 }
 
 // CVVLength is the security code length for a brand: 4 for Amex, else 3.

@@ -244,3 +244,20 @@ func TestEqual(t *testing.T) {
 		t.Fatal("Equal wrong")
 	}
 }
+
+func TestMaxLength(t *testing.T) {
+	for b, want := range map[Brand]int{Amex: 15, Mastercard: 16, Visa: 19, Unknown: 0} {
+		if got := b.MaxLength(); got != want {
+			t.Errorf("%s.MaxLength() = %d, want %d", b, got, want)
+		}
+	}
+}
+
+func TestExpiryFormatOnly(t *testing.T) {
+	if err := NewExpiry([]byte("0101")).ValidateFormat(); err != nil {
+		t.Fatalf("expired but well-formed: %v", err)
+	}
+	if err := NewExpiry([]byte("1301")).ValidateFormat(); !errors.Is(err, ErrExpiryFormat) {
+		t.Fatalf("month 13: %v", err)
+	}
+}

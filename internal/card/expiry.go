@@ -8,17 +8,31 @@ type Expiry struct{ Secret }
 // NewExpiry copies MMYY digits into an Expiry.
 func NewExpiry(digits []byte) Expiry { return Expiry{NewSecret(digits)} }
 
+// ValidateFormat checks the MMYY form alone.
+func (e Expiry) ValidateFormat() error {
+	_, _, err := e.monthYear()
+	return err
+}
+
+func (e Expiry) monthYear() (month, year int, err error) {
+	d := e.Bytes()
+	if len(d) != 4 || !allDigits(d) {
+		return 0, 0, ErrExpiryFormat
+	}
+	month = int(d[0]-'0')*10 + int(d[1]-'0')
+	year = 2000 + int(d[2]-'0')*10 + int(d[3]-'0')
+	if month < 1 || month > 12 {
+		return 0, 0, ErrExpiryFormat
+	}
+	return month, year, nil
+}
+
 // Validate checks the MMYY form and that the card is valid through the end
 // of its expiry month, in now's location.
 func (e Expiry) Validate(now time.Time) error {
-	d := e.Bytes()
-	if len(d) != 4 || !allDigits(d) {
-		return ErrExpiryFormat
-	}
-	month := int(d[0]-'0')*10 + int(d[1]-'0')
-	year := 2000 + int(d[2]-'0')*10 + int(d[3]-'0')
-	if month < 1 || month > 12 {
-		return ErrExpiryFormat
+	month, year, err := e.monthYear()
+	if err != nil {
+		return err
 	}
 	if year < now.Year() || (year == now.Year() && month < int(now.Month())) {
 		return ErrExpired

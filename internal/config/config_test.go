@@ -19,7 +19,7 @@ func TestShippedConfigIsTheEmbeddedDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Trunks) != 2 || len(c.Routes) != 2 || c.SIP.TLS.MinVersion != "1.2" {
+	if len(c.Trunks) != 3 || len(c.Routes) != 3 || c.SIP.TLS.MinVersion != "1.2" {
 		t.Fatalf("unexpected default: %+v", c)
 	}
 }
