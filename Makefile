@@ -17,8 +17,10 @@ vet:
 test: vet ## go vet, then every test with the race detector
 	$(GO) test -race -timeout 20m ./...
 
-bench: ## micro-benchmarks (see BENCHMARKS.md for the load programs)
+bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64 -hold 1000
+	$(GO) run ./test/sipload -tonewall bin/tonewall -transport tls -calls 2000 -workers 64 -hold 1000
 
 FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for FUZZTIME

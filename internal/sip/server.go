@@ -77,6 +77,9 @@ func (s *Server) hasTLSListener() bool {
 
 func (s *Server) buildUA(clientTLS *tls.Config) error {
 	sl := sipLogger(s.log)
+	// Some sipgo code logs through its package-wide logger rather than the
+	// ones handed to it; route that one through the same filter too.
+	sip.SetDefaultLogger(sl)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
 		sipgo.WithUserAgenTLSConfig(clientTLS),
