@@ -91,3 +91,18 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per packet", allocs)
 	}
 }
+
+// BenchmarkDetectTone is the worst case: a key held down, so every window
+// goes through the full frequency, level and twist measurement.
+func BenchmarkDetectTone(b *testing.B) {
+	pcm := newSignal(1).press(nominal('5', 2*SampleRate)).pcm()
+	d := NewDetector(DetectorConfig{})
+	out := make([]Digit, 0, 8)
+	b.ReportAllocs()
+	b.SetBytes(160 * 2)
+	off := 0
+	for b.Loop() {
+		out = d.Process(pcm[off:off+160], out[:0])
+		off = (off + 160) % (len(pcm) - 160)
+	}
+}

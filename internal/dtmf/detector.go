@@ -3,6 +3,7 @@ package dtmf
 import (
 	"fmt"
 	"math"
+	"math/cmplx"
 	"time"
 )
 
@@ -40,8 +41,8 @@ func (c DetectorConfig) withDefaults() DetectorConfig {
 	}
 	def(&c.MinLevel, -28)
 	def(&c.FreqTolerance, 0.02)
-	def(&c.HighTwist, 6)
-	def(&c.LowTwist, 10)
+	def(&c.HighTwist, 5.5)
+	def(&c.LowTwist, 9.5)
 	def(&c.MinEnergy, 0.7)
 	if c.MinWindows == 0 {
 		c.MinWindows = 5
@@ -373,9 +374,11 @@ func (d *Detector) evaluate() Key {
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
 		return 0
 	}
-	ar2, ok1 := toneAmp2(h1[r], h2[r], pw[r], r, d.cfg.FreqTolerance)
-	ac2, ok2 := toneAmp2(h1[c], h2[c], pw[c], c, d.cfg.FreqTolerance)
-	if !ok1 || !ok2 || !d.lim.accept(ar2, ac2, float64(energy)) {
+	ar2, ac2, ok := tones(h1[r], h2[r], h1[c], h2[c], r, c, d.cfg.FreqTolerance)
+	if !ok {
+		return 0
+	}
+	if !d.lim.accept(ar2, ac2, float64(energy)) {
 		return 0
 	}
 	return keypad[r][c-4]
@@ -388,29 +391,80 @@ func (l *limits) accept(ar2, ac2, energy float64) bool {
 		(ar2+ac2)*windowLen/2 >= l.minEnergy*energy
 }
 
-// toneAmp2 estimates the tone's frequency from the phase advance between the
-// window's two 10 ms halves, rejects it outside tol, and returns its squared
-// amplitude corrected for the window's off-frequency loss.
-func toneAmp2(h1, h2 complex64, pw float32, k int, tol float64) (float64, bool) {
-	rot := complex(coef.rotRe[k], coef.rotIm[k])
-	z := h2 * complex(real(h1), -imag(h1)) * rot * rot
-	dw := math.Atan2(float64(imag(z)), float64(real(z))) / (windowLen / 2) // rad/sample
-	df := dw * SampleRate / (2 * math.Pi)
-	if math.Abs(df) > tol*binHz[k] {
-		return 0, false
+// tones measures the row and column tones of a window from its two 10 ms
+// halves: each tone's frequency from its phase advance between the halves
+// (rejected outside tol), and its squared amplitude. A first frequency
+// estimate from the raw bins sets up a joint solve of both tones in each
+// half, which cancels the strong tone's leakage into the weak tone's bin
+// (otherwise up to ±1 dB of twist error); the frequencies are then measured
+// again on the cleaned values.
+func tones(h1r, h2r, h1c, h2c complex64, r, c int, tol float64) (ar2, ac2 float64, ok bool) {
+	dr, dc := phaseStep(complex128(h1r), complex128(h2r), r), phaseStep(complex128(h1c), complex128(h2c), c)
+	if !within(dr, r, tol+0.01) || !within(dc, c, tol+0.01) {
+		return 0, 0, false
 	}
-	g := windowGain(dw)
-	a := 2 * math.Sqrt(float64(pw)) / windowLen / g
-	return a * a, true
+	k := newKernels(r, c, dr, dc, windowLen/2)
+	a1, b1 := k.solve(h1r, h1c, r, c)
+	a2, b2 := k.solve(h2r, h2c, r, c)
+	dr, dc = phaseStep(a1, a2, r), phaseStep(b1, b2, c)
+	if !within(dr, r, tol) || !within(dc, c, tol) {
+		return 0, 0, false
+	}
+	ar, ac := cmplx.Abs(a1)+cmplx.Abs(a2), cmplx.Abs(b1)+cmplx.Abs(b2) // 2|a| averaged over halves
+	return ar * ar, ac * ac, true
 }
 
-// windowGain is |Σ e^{jΔω n}|/N over the 160-sample window.
-func windowGain(dw float64) float64 {
-	if math.Abs(dw) < 1e-9 {
-		return 1
-	}
-	return math.Abs(math.Sin(dw*windowLen/2) / (windowLen * math.Sin(dw/2)))
+// phaseStep is a tone's offset from bin k (rad/sample) given its complex
+// values in two consecutive 80-sample halves, each referenced to its start.
+func phaseStep(first, second complex128, k int) float64 {
+	rot := complex128(complex(coef.rotRe[k], coef.rotIm[k]))
+	z := second * cmplx.Conj(first) * rot * rot
+	return math.Atan2(imag(z), real(z)) / (windowLen / 2)
 }
+
+func within(dw float64, k int, tol float64) bool {
+	return math.Abs(dw*SampleRate/(2*math.Pi)) <= tol*binHz[k]
+}
+
+// kernels is the 2x2 leakage model of two tones (at row bin r + dr and
+// column bin c + dc) seen through n-sample DFTs at the two bins:
+//
+//	W_r = a·g11 + b·g12,  W_c = a·g21 + b·g22,  g = Σ e^{j(ω_tone-ω_bin)m}
+//
+// with a, b half the tones' complex amplitudes.
+type kernels struct{ g11, g12, g21, g22, det complex128 }
+
+func newKernels(r, c int, dr, dc float64, n int) kernels {
+	w1, w2 := coef.w[r]+dr, coef.w[c]+dc
+	k := kernels{
+		g11: dirichlet(w1-coef.w[r], n), g12: dirichlet(w2-coef.w[r], n),
+		g21: dirichlet(w1-coef.w[c], n), g22: dirichlet(w2-coef.w[c], n),
+	}
+	k.det = k.g11*k.g22 - k.g12*k.g21
+	return k
+}
+
+// solve returns (a, b) for bin values wr, wc (in the bank's phase convention).
+func (k kernels) solve(wr, wc complex64, r, c int) (complex128, complex128) {
+	if cmplx.Abs(k.det) < 1e-9 {
+		return 0, 0
+	}
+	Wr := complex128(wr) * complex128(coef.ref[r])
+	Wc := complex128(wc) * complex128(coef.ref[c])
+	return (Wr*k.g22 - k.g12*Wc) / k.det, (k.g11*Wc - k.g21*Wr) / k.det
+}
+
+// dirichlet is Σ e^{jdm} for m in [0, n).
+func dirichlet(d float64, n int) complex128 {
+	if math.Abs(d) < 1e-12 {
+		return complex(float64(n), 0)
+	}
+	m := math.Sin(d*float64(n)/2) / math.Sin(d/2)
+	s, c := math.Sincos(d * float64(n-1) / 2)
+	return complex(m*c, m*s)
+}
+
+func sq(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
 
 func argmax4(p []float32) int {
 	best := 0

@@ -32,6 +32,8 @@ func (s *slot) power(k int) float32 {
 type bankCoef struct {
 	twoCos, cos, sin [numBins]float32
 	rotRe, rotIm     [numBins]float32
+	w                [numBins]float64   // ω, rad/sample
+	ref              [numBins]complex64 // e^{-jω(N-1)}: undoes finish's phase factor
 }
 
 var coef = newBankCoef()
@@ -45,6 +47,8 @@ func newBankCoef() bankCoef {
 		c.sin[k] = float32(math.Sin(w))
 		c.rotRe[k] = float32(math.Cos(w * slotLen))
 		c.rotIm[k] = float32(-math.Sin(w * slotLen))
+		c.w[k] = w
+		c.ref[k] = complex(float32(math.Cos(w*(slotLen-1))), float32(-math.Sin(w*(slotLen-1))))
 	}
 	return c
 }

@@ -278,7 +278,7 @@ func firstDiff(a, b []int16) int {
 // tone around the hole is still masked.
 func TestSuppressorLostPacket(t *testing.T) {
 	for _, k := range Keys {
-		pcm := newSignal(5).silence(60*ms).press(nominal(k, 120*ms)).silence(100 * ms).pcm()
+		pcm := newSignal(5).silence(60 * ms).press(nominal(k, 120*ms)).silence(100 * ms).pcm()
 		s, err := NewSuppressor(SuppressorConfig{Mode: MaskSilence})
 		require.NoError(t, err)
 		s.Open()
