@@ -12,8 +12,8 @@ import (
 type DetectorConfig struct {
 	MinLevel      float64 // dBm0 per tone; default -28 (Q.24: detect to -25, reject at -55)
 	FreqTolerance float64 // fraction of nominal; default 0.02 (Q.24: detect ±1.5 %, reject ±3.5 %)
-	HighTwist     float64 // dB the column (high) tone may exceed the row; default 6 (Q.24: detect +4)
-	LowTwist      float64 // dB the row (low) tone may exceed the column; default 10 (Q.24: detect 8)
+	HighTwist     float64 // dB the column (high) tone may exceed the row; default 5.5 (Q.24: detect +4)
+	LowTwist      float64 // dB the row (low) tone may exceed the column; default 9.5 (Q.24: detect 8)
 	MinEnergy     float64 // share of window energy the two tones must hold; default 0.7
 	MinWindows    int     // valid 20 ms windows (5 ms apart) to report a key; default 5
 	EndWindows    int     // consecutive invalid windows that release a key; default 7

@@ -79,36 +79,50 @@ var maskTone = func() (t [8]float32) {
 }()
 
 // Noise is a deterministic comfort-noise source: the same sequence for the
-// same seed, at a fixed RMS level.
+// same seed, at a fixed RMS level. It plays a shared, immutable second of
+// unit-variance noise (made once by a fixed xorshift32 generator) scaled to
+// the level, so the hot path is one multiply per sample and a suppressor
+// carries no table of its own.
 type Noise struct {
-	state uint32
+	pos   int
 	scale float32
 }
 
-// NewNoise returns comfort noise at rms level dBm0 (e.g. -60).
-func NewNoise(level float64, seed uint32) *Noise {
-	if seed == 0 {
-		seed = 0x9E3779B9
+const noiseLen = SampleRate // one second, then it repeats
+
+// unitNoise has unit variance: each sample is the sum of four uniforms in
+// [-1, 1) (variance 4/3), normalized.
+var unitNoise = func() (t [noiseLen]float32) {
+	x := uint32(0x9E3779B9)
+	norm := float32(1 / math.Sqrt(4.0/3))
+	for i := range t {
+		var s float32
+		for range 4 {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			s += float32(int32(x)) / (1 << 31)
+		}
+		t[i] = s * norm
 	}
-	// Sum of four uniforms in [-1,1) has variance 4/3; scale to the rms of a
-	// sine at level (amplitude/√2).
-	rms := Amplitude(level) / math.Sqrt2
-	return &Noise{state: seed, scale: float32(rms / math.Sqrt(4.0/3))}
+	return t
+}()
+
+// NewNoise returns comfort noise at rms level dBm0 (e.g. -60); seed picks
+// where in the sequence it starts.
+func NewNoise(level float64, seed uint32) *Noise {
+	rms := Amplitude(level) / math.Sqrt2 // rms of a sine at level
+	return &Noise{pos: int(seed % noiseLen), scale: float32(rms)}
 }
 
 // Read fills dst with noise.
 func (z *Noise) Read(dst []int16) {
-	for i := range dst {
-		dst[i] = z.next()
+	for len(dst) > 0 {
+		n := min(len(dst), noiseLen-z.pos)
+		for i, u := range unitNoise[z.pos : z.pos+n] {
+			dst[i] = int16(max(min(u*z.scale, 32767), -32768))
+		}
+		z.pos = (z.pos + n) % noiseLen
+		dst = dst[n:]
 	}
-}
-
-// uniform is xorshift32 mapped to [-1, 1).
-func (z *Noise) uniform() float32 {
-	x := z.state
-	x ^= x << 13
-	x ^= x >> 17
-	x ^= x << 5
-	z.state = x
-	return float32(int32(x)) / (1 << 31)
 }

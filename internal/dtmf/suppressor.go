@@ -379,12 +379,3 @@ func dominant(pw [numBins]float32, energy, share float32) bool {
 	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
 	return pw[r]+pw[c] >= share*energy && min(pw[r], pw[c]) >= suspectMinor*energy
 }
-
-// next returns one comfort-noise sample.
-func (z *Noise) next() int16 {
-	var v float32
-	for range 4 {
-		v += z.uniform()
-	}
-	return int16(max(min(v*z.scale, 32767), -32768))
-}
