@@ -16,6 +16,7 @@ import (
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/sip"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -104,6 +105,7 @@ func runSBC(args []string, stderr io.Writer) int {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Info("starting", zap.String("version", version), zap.String("config", name))
+	sip.RouteLibraryLogs(log.Named("sipgo"))
 	a, err := app.New(cfg, log)
 	if err != nil {
 		log.Error("start failed", zap.Error(err))

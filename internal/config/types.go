@@ -9,9 +9,10 @@ type SIP struct {
 	UserAgent     string        `yaml:"user_agent"`     // Server/User-Agent header value; default "tonewall"
 	MaxForwards   int           `yaml:"max_forwards"`   // Max-Forwards on requests tonewall originates; default 70
 	HeaderPass    []string      `yaml:"header_pass"`    // headers relayed between legs; a trailing * matches a prefix
-	InviteTimeout time.Duration `yaml:"invite_timeout"` // no final answer from a target this long: try the next; default 32s
+	InviteTimeout time.Duration `yaml:"invite_timeout"` // no response at all from a target this long: try the next; default 4s
 	RingTimeout   time.Duration `yaml:"ring_timeout"`   // a ringing call unanswered this long is cancelled; default 180s
 	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // on SIGTERM, calls get this long to end before BYE; default 30s
+	AckTimeout    time.Duration `yaml:"ack_timeout"`    // a 2xx never ACKed this long ends the call on both legs; default 32s (64*T1)
 }
 
 // Listener is one SIP socket.

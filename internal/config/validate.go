@@ -32,7 +32,8 @@ func (s *SIP) validate() error {
 	if s.MaxForwards == 0 {
 		s.MaxForwards = 70
 	}
-	setDuration(&s.InviteTimeout, 32*time.Second)
+	setDuration(&s.InviteTimeout, 4*time.Second)
+	setDuration(&s.AckTimeout, 32*time.Second)
 	setDuration(&s.RingTimeout, 180*time.Second)
 	setDuration(&s.DrainTimeout, 30*time.Second)
 	if len(s.Listeners) == 0 {

@@ -108,14 +108,17 @@ func (c *Call) end(reason string, skip *Leg) {
 			_ = c.sess.Close()
 		}
 		close(c.ended)
+		c.srv.calls.remove(c.id)
 		if wasConfirmed {
+			var wg sync.WaitGroup // both BYEs at once: a dead leg must not delay the live one
 			for _, l := range []*Leg{c.a, c.b} {
 				if l != skip {
-					c.sendBye(l)
+					wg.Add(1)
+					go func() { defer wg.Done(); c.sendBye(l) }()
 				}
 			}
+			wg.Wait()
 		}
-		c.srv.calls.remove(c.id)
 		c.log.Info("call ended", zap.String("reason", reason), zap.Duration("duration", time.Since(c.created)))
 	})
 }

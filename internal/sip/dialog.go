@@ -107,12 +107,19 @@ func (s *Server) onRelay(req *sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := c.ctxFor(32 * time.Second)
 	defer cancel()
 	res, err := peer.send(ctx, out)
-	if err != nil {
+	if err != nil || peerGone(res) {
 		c.rollback(offered)
 		s.respond(req, tx, 408, "Request Timeout")
+		c.end("other leg gone", nil)
 		return
 	}
 	_ = tx.Respond(c.crossResponse(l, peer, req, res, offered))
+}
+
+// peerGone reports a response that ends the dialog it was sent on
+// (RFC 5057: 481, and 408 for lack of any response).
+func peerGone(res *sip.Response) bool {
+	return res.StatusCode == 481 || res.StatusCode == 408
 }
 
 // crossRequest builds the other leg's copy of an in-dialog request, with the
@@ -201,9 +208,10 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := c.ctxFor(32 * time.Second)
 	defer cancel()
 	res, err := peer.send(ctx, out)
-	if err != nil {
+	if err != nil || peerGone(res) {
 		c.rollback(offered)
 		s.respond(req, tx, 408, "Request Timeout")
+		c.end("other leg gone", nil)
 		return
 	}
 	c.finishReinvite(l, peer, req, tx, out, res, offered)

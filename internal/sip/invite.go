@@ -289,12 +289,12 @@ func (c *Call) ackLateOffer(o *outbound, ack *sip.Request) {
 
 // awaitAck sends a 2xx on a server transaction and waits for the ACK,
 // retransmitting the 2xx over UDP (RFC 3261 13.3.1.4: T1 doubling to T2,
-// giving up after 64*T1).
+// giving up after sip.ack_timeout, 64*T1 by default).
 func (c *Call) awaitAck(tx sip.ServerTransaction, res *sip.Response) (*sip.Request, bool) {
 	if err := tx.Respond(res); err != nil {
 		return nil, false
 	}
-	interval, deadline := sip.T1, time.NewTimer(64*sip.T1)
+	interval, deadline := sip.T1, time.NewTimer(c.srv.cfg.SIP.AckTimeout)
 	defer deadline.Stop()
 	reliable := sip.IsReliable(res.Transport())
 	for {

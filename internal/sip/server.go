@@ -77,9 +77,6 @@ func (s *Server) hasTLSListener() bool {
 
 func (s *Server) buildUA(clientTLS *tls.Config) error {
 	sl := sipLogger(s.log)
-	// Some sipgo code logs through its package-wide logger rather than the
-	// ones handed to it; route that one through the same filter too.
-	sip.SetDefaultLogger(sl)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
 		sipgo.WithUserAgenTLSConfig(clientTLS),
@@ -375,6 +372,13 @@ func closeAll(fs []func()) {
 	for _, f := range fs {
 		f()
 	}
+}
+
+// RouteLibraryLogs sends what sipgo logs through its package-wide logger
+// (some of its code ignores the loggers handed to it) through the same
+// message-only filter. It sets a global: call it once, before serving.
+func RouteLibraryLogs(log *zap.Logger) {
+	sip.SetDefaultLogger(sipLogger(log))
 }
 
 // sipLogger hands sipgo a slog logger that keeps only the message text at

@@ -169,3 +169,38 @@ func TestDrain(t *testing.T) {
 	waitBye(t, cc)
 	s.waitCalls(t, 0)
 }
+
+// TestNoAckEndsTheCall: a caller that never acknowledges the 200 leaves no
+// half call: after ack_timeout tonewall sends BYE to the contact center.
+func TestNoAckEndsTheCall(t *testing.T) {
+	cc := newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sipExtra: "ack_timeout: 1s"})
+	got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "Content-Type: application/sdp\n", string(sdpFor(4000, "sendrecv"))))
+	if got != "SIP/2.0 200 OK" {
+		t.Fatalf("INVITE: %q", got)
+	}
+	waitBye(t, cc)
+	s.waitCalls(t, 0)
+}
+
+// TestDeadLegEndsTheCall: when the contact center no longer knows the
+// dialog (481 to a re-INVITE), tonewall ends the call on both legs.
+func TestDeadLegEndsTheCall(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx := ctx10(t)
+	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	cc.forgetDialogs()
+	info := sip.NewRequest(sip.INFO, sess.InviteResponse.Contact().Address)
+	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
+	info.SetBody([]byte("ping"))
+	res, err := sess.Do(ctx, info)
+	if err != nil || res.StatusCode != 408 {
+		t.Fatalf("INFO to a dead leg: %v %v", res, err)
+	}
+	waitBye(t, carrier)
+	s.waitCalls(t, 0)
+}

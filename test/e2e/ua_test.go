@@ -46,7 +46,11 @@ type agent struct {
 	shutdown  func()
 	closed    atomic.Bool // set by shutdown: handlers still running expect errors
 	responses []int       // status codes of responses to our INVITEs, in order
+	forgetful atomic.Bool // answer in-dialog requests 481, as after a restart
 }
+
+// forgetDialogs makes the agent behave as if it had restarted.
+func (a *agent) forgetDialogs() { a.forgetful.Store(true) }
 
 // gotStatus reports whether a response with this code arrived for our INVITEs.
 func (a *agent) gotStatus(code int) bool {
@@ -190,6 +194,10 @@ func (a *agent) handlers() {
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.OPTIONS, sip.CANCEL} {
 		a.srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) {
 			a.record(req)
+			if a.forgetful.Load() {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+				return
+			}
 			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 			if req.Method == sip.UPDATE && len(req.Body()) > 0 {
 				res.SetBody(a.sdp())

@@ -1,0 +1,17 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/sip"
+)
+
+func TestMain(m *testing.M) {
+	// One process holds many tonewalls and agents here: route sipgo's
+	// package-wide logger once, before any of them starts.
+	sip.RouteLibraryLogs(zap.NewNop())
+	os.Exit(m.Run())
+}
