@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ func TestBasicCall(t *testing.T) {
 				s := startSBC(t, sbcOpts{transport: tp, ccTargets: []string{cc.addr}})
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp(), sip.NewHeader("User-to-User", "abc;encoding=hex"))
+				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp(), carrierHeaders()...)
 				if err != nil {
 					t.Fatalf("call: %v", err)
 				}
@@ -45,33 +47,64 @@ func TestBasicCall(t *testing.T) {
 	}
 }
 
-// checkTopologyHidden: the INVITE the contact center got holds nothing of
-// the carrier's dialog, and UUI crossed exactly once.
+// checkTopologyHidden: what the contact center got holds nothing of the
+// carrier's dialog (addresses, Call-ID, tags, Via, Contact, unlisted
+// headers), pass-listed headers crossed exactly once, and the SDP points at
+// tonewall's relay; the same the other way for the carrier's 200.
 func checkTopologyHidden(t *testing.T, carrier, cc *agent) {
 	t.Helper()
-	in := carrier.dc
-	_ = in
 	got := cc.received(sip.INVITE)
 	if len(got) == 0 {
 		t.Fatal("contact center got no INVITE")
 	}
 	inv := got[0]
 	raw := inv.String()
-	if strings.Contains(raw, carrier.addr) {
-		t.Errorf("carrier address %s reached the contact center:\n%s", carrier.addr, raw)
+	sent := carrier.sentInvite
+	for _, secret := range []string{carrier.addr, sent.CallID().Value(), fromTag(sent), "X-Carrier-Internal", "carrier-secret"} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("%q reached the contact center:\n%s", secret, raw)
+		}
+	}
+	if port := fmt.Sprint(carrier.rtp.LocalAddr().(*net.UDPAddr).Port); strings.Contains(string(inv.Body()), "m=audio "+port) {
+		t.Error("the carrier's RTP port reached the contact center: SDP not rewritten")
 	}
 	if len(inv.GetHeaders("Via")) != 1 {
 		t.Errorf("contact center got %d Via headers, want tonewall's alone", len(inv.GetHeaders("Via")))
 	}
-	if n := len(inv.GetHeaders("User-to-User")); n != 1 {
-		t.Errorf("User-to-User crossed %d times, want 1", n)
+	uui := inv.GetHeaders("User-to-User")
+	if len(uui) != 1 || uui[0].Value() != testUUI {
+		t.Errorf("User-to-User crossed as %v, want once, intact", uui)
+	}
+	if h := inv.GetHeader("X-Genesys-Queue"); h == nil || h.Value() != "payments" {
+		t.Error("pass-listed X-Genesys-* header did not cross")
 	}
 	if inv.GetHeader("X-Tonewall-Call-ID") == nil {
 		t.Error("no X-Tonewall-Call-ID toward the contact center")
 	}
-	for _, h := range carrier.received(sip.INVITE) {
-		_ = h
+	res := carrier.lastInviteResponse
+	if res == nil {
+		t.Fatal("carrier saw no final response")
 	}
+	if strings.Contains(res.String(), cc.addr) || strings.Contains(res.String(), "X-CC-Internal") {
+		t.Errorf("the contact center's address or headers reached the carrier:\n%s", res)
+	}
+}
+
+const testUUI = "04fa08;encoding=hex;purpose=isdn-uui"
+
+// carrierHeaders are what a carrier's INVITE carries besides the basics:
+// pass-listed headers and one that must stay on its side.
+func carrierHeaders() []sip.Header {
+	return []sip.Header{
+		sip.NewHeader("User-to-User", testUUI),
+		sip.NewHeader("X-Genesys-Queue", "payments"),
+		sip.NewHeader("X-Carrier-Internal", "carrier-secret"),
+	}
+}
+
+func fromTag(r *sip.Request) string {
+	tag, _ := r.From().Params.Get("tag")
+	return tag
 }
 
 func waitBye(t *testing.T, a *agent) {

@@ -47,6 +47,9 @@ type agent struct {
 	closed    atomic.Bool // set by shutdown: handlers still running expect errors
 	responses []int       // status codes of responses to our INVITEs, in order
 	forgetful atomic.Bool // answer in-dialog requests 481, as after a restart
+
+	sentInvite         *sip.Request  // our last INVITE, as sent
+	lastInviteResponse *sip.Response // the final response to it
 }
 
 // forgetDialogs makes the agent behave as if it had restarted.
@@ -240,7 +243,8 @@ func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 	if p.noSDP {
 		body = nil
 	}
-	if err := dlg.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+	if err := dlg.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp"),
+		sip.NewHeader("X-CC-Internal", "agent-desk-7")); err != nil {
 		// sipgo's dialog can miss an ACK that overtakes its wait; what
 		// matters here is that tonewall sent one.
 		if !errors.Is(err, sip.ErrTransactionCanceled) && !a.closed.Load() && !a.gotACK(req.CallID().Value()) {
@@ -350,6 +354,9 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 	if err != nil {
 		return nil, err
 	}
+	a.mu.Lock()
+	a.sentInvite = sess.InviteRequest
+	a.mu.Unlock()
 	if opts.OnResponse == nil {
 		opts.OnResponse = func(res *sip.Response) error {
 			a.mu.Lock()
@@ -362,6 +369,9 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 		sess.Close()
 		return nil, err
 	}
+	a.mu.Lock()
+	a.lastInviteResponse = sess.InviteResponse
+	a.mu.Unlock()
 	if err := sess.Ack(ctx); err != nil {
 		sess.Close()
 		return nil, err
