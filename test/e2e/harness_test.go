@@ -34,13 +34,16 @@ type sbcOpts struct {
 	ccTrunk     string   // YAML appended to the contact-center trunk
 	sipExtra    string   // YAML appended to sip:
 	sources     string   // carrier trunk sources; default 127.0.0.0/8
+	sipsTargets bool     // write contact-center targets as sips: URIs
 }
 
-func targetURIs(tp string, addrs []string) string {
+func targetURIs(tp string, addrs []string, sips bool) string {
 	var out []string
 	for _, a := range addrs {
 		u := "sip:" + a
-		if tp != "udp" {
+		if sips {
+			u = "sips:" + a
+		} else if tp != "udp" {
 			u += ";transport=" + tp
 		}
 		out = append(out, fmt.Sprintf("%q", u))
@@ -98,7 +101,7 @@ routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
 api: {address: "127.0.0.1:0"}
-`, tp, targetURIs(tp, o.ccTargets), targetURIs(tp, carrierTargets), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine)
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine)
 }
 
 func indent(s, pre string) string {

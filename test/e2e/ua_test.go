@@ -78,6 +78,13 @@ type plan struct {
 
 func newAgent(t *testing.T, tp string) *agent {
 	t.Helper()
+	return newAgentTLS(t, tp, &tls.Config{InsecureSkipVerify: true})
+}
+
+// newAgentTLS is newAgent with the TLS client configuration it dials with
+// (a client certificate for mutual TLS, say).
+func newAgentTLS(t *testing.T, tp string, clientTLS *tls.Config) *agent {
+	t.Helper()
 	a := &agent{t: t, tp: tp, calls: make(chan *sipgo.DialogServerSession, 512),
 		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512),
 		cancels: make(chan struct{}, 512)}
@@ -85,8 +92,7 @@ func newAgent(t *testing.T, tp string) *agent {
 	// a 200 hard on the heels of a 180 can overtake it.
 	a.plan = func(*sip.Request) plan { return plan{ring: true, delay: 30 * time.Millisecond} }
 	var err error
-	a.ua, err = sipgo.NewUA(sipgo.WithUserAgent("e2e-"+tp),
-		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true}))
+	a.ua, err = sipgo.NewUA(sipgo.WithUserAgent("e2e-"+tp), sipgo.WithUserAgenTLSConfig(clientTLS))
 	must(t, err)
 	a.srv, err = sipgo.NewServer(a.ua)
 	must(t, err)

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// testCA makes a CA and a client certificate it signed; it returns the CA's
+// PEM file path and the client certificate.
+func testCA(t *testing.T) (string, tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(10), Subject: pkix.Name{CommonName: "e2e CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	must(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	must(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(11), Subject: pkix.Name{CommonName: "carrier-sbc"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	must(t, err)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
+	return path, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestMutualTLS: a trunk with mutual_tls takes calls only from peers whose
+// client certificate verifies against ca_file.
+func TestMutualTLS(t *testing.T) {
+	caFile, clientCert := testCA(t)
+	cc := newAgent(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr},
+		sipExtra:   fmt.Sprintf("tls: {verify_server: false, ca_file: %q}", caFile),
+		extraTrunk: "mutual_tls: true"})
+
+	anonymous := newAgent(t, "tls")
+	_, err := anonymous.call(ctx10(t), s.addr("carrier"), anonymous.sdp())
+	if got := statusOf(t, err); got != 403 {
+		t.Fatalf("no client certificate: %d, want 403", got)
+	}
+	trusted := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
+	sess, err := trusted.call(ctx10(t), s.addr("carrier"), trusted.sdp())
+	if err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	defer sess.Close()
+	cc.nextCall(t)
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}
+
+// TestSipsTarget: a contact center addressed with a sips: URI is reached
+// over TLS.
+func TestSipsTarget(t *testing.T) {
+	carrier, cc := newAgent(t, "tls"), newAgent(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, sipsTargets: true})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	defer sess.Close()
+	cc.nextCall(t)
+	if got := cc.received("INVITE")[0].Recipient.Scheme; got != "sips" {
+		t.Fatalf("contact center got a %s: request URI, want sips:", got)
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}
