@@ -190,3 +190,27 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReliableProvisional: a contact center that sends 183 with 100rel gets
+// its PRACK from tonewall; the carrier hears early media (183 with SDP).
+func TestReliableProvisional(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	cc.setPlan(func(*sip.Request) plan { return plan{reliable: true} })
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	pracks := cc.received(sip.PRACK)
+	if len(pracks) != 1 {
+		t.Fatalf("contact center got %d PRACKs, want 1", len(pracks))
+	}
+	if rack := pracks[0].GetHeader("RAck"); rack == nil || !strings.HasPrefix(rack.Value(), "1 ") {
+		t.Fatalf("PRACK without the right RAck: %v", pracks[0])
+	}
+	if !carrier.gotStatus(183) {
+		t.Fatal("the carrier never got the 183")
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}

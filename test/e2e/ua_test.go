@@ -74,6 +74,7 @@ type plan struct {
 	noSDP     bool   // answer 200 without SDP (only valid if the INVITE had an offer)
 	challenge string // username:password to demand with a 401 first
 	delay     time.Duration
+	reliable  bool // send 183 with SDP reliably (Require: 100rel) and wait for its PRACK
 }
 
 func newAgent(t *testing.T, tp string) *agent {
@@ -200,7 +201,7 @@ func (a *agent) handlers() {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
-	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.OPTIONS, sip.CANCEL} {
+	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.OPTIONS, sip.CANCEL, sip.PRACK} {
 		a.srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) {
 			a.record(req)
 			if a.forgetful.Load() {
@@ -239,6 +240,14 @@ func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 	defer dlg.Close()
 	if p.ring {
 		_ = dlg.Respond(180, "Ringing", nil)
+	}
+	if p.reliable {
+		_ = dlg.Respond(183, "Session Progress", a.sdp(), sip.NewHeader("Content-Type", "application/sdp"),
+			sip.NewHeader("Require", "100rel"), sip.NewHeader("RSeq", "1"))
+		deadline := time.Now().Add(3 * time.Second)
+		for len(a.received(sip.PRACK)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	time.Sleep(p.delay)
 	if p.code != 0 && p.code != 200 {
