@@ -1,5 +1,6 @@
-// Package api is tonewall's control API over HTTP. For now it serves the
-// health endpoints; captures and events join it with the capture path.
+// Package api is tonewall's control API over HTTP: health, and (with a
+// bearer API key whose SHA-256 is configured, and the role for the route)
+// the calls in progress. Captures and events join it with the capture path.
 package api
 
 import (
@@ -11,12 +12,17 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/sip"
 )
 
 // Status is what the API needs to know of the rest of tonewall.
 type Status interface {
-	Ready() bool    // listeners bound and not draining
+	Ready() bool // listeners bound and not draining
 	ActiveCalls() int
+	Calls() []sip.CallInfo
+	Call(id string) (sip.CallInfo, bool) // by tonewall call id or contact-center Call-ID
 }
 
 // Server serves the control API on one listener.
@@ -26,14 +32,18 @@ type Server struct {
 	log    *zap.Logger
 	http   *http.Server
 	ln     net.Listener
+	keys   []key
 }
 
-// New binds nothing; Listen binds, Serve serves.
-func New(addr string, st Status, log *zap.Logger) *Server {
-	s := &Server{addr: addr, status: st, log: log}
+// New binds nothing; Listen binds, Run serves.
+func New(cfg config.API, st Status, log *zap.Logger) *Server {
+	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
+	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
@@ -79,6 +89,23 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "active_calls": s.status.ActiveCalls()})
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, _ *http.Request) {
+	calls := s.status.Calls()
+	if calls == nil {
+		calls = []sip.CallInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+}
+
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.status.Call(r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such call")
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

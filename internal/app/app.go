@@ -38,7 +38,7 @@ func New(cfg *config.Config, log *zap.Logger) (*App, error) {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, media: mm, SIP: s, ready: make(chan struct{})}
-	a.API = api.New(cfg.API.Address, a, log.Named("api"))
+	a.API = api.New(cfg.API, a, log.Named("api"))
 	return a, nil
 }
 
@@ -54,6 +54,12 @@ func (a *App) Ready() bool {
 
 // ActiveCalls is the number of calls in progress.
 func (a *App) ActiveCalls() int { return a.SIP.ActiveCalls() }
+
+// Calls lists the calls in progress.
+func (a *App) Calls() []sip.CallInfo { return a.SIP.Calls() }
+
+// Call finds a call by tonewall id or contact-center Call-ID.
+func (a *App) Call(id string) (sip.CallInfo, bool) { return a.SIP.Call(id) }
 
 // PortsInUse is the number of RTP ports held by calls (for leak checks).
 func (a *App) PortsInUse() int { return a.media.PortsInUse() }

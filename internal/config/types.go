@@ -66,9 +66,17 @@ type Route struct {
 	Capture string `yaml:"capture"` // api | always | off; default api
 }
 
-// API is the control API's HTTP listener.
+// API is the control API's HTTP listener and who may use it.
 type API struct {
-	Address string `yaml:"address"` // host:port; default 127.0.0.1:8080
+	Address string   `yaml:"address"` // host:port; default 127.0.0.1:8080
+	Keys    []APIKey `yaml:"keys"`    // bearer keys; none: only /healthz, /readyz and /metrics answer
+}
+
+// APIKey is one bearer key, stored as the SHA-256 of the key, never the key.
+type APIKey struct {
+	Name   string `yaml:"name"`   // who holds it, for the audit log
+	SHA256 string `yaml:"sha256"` // hex SHA-256 of the key: printf %s "$KEY" | sha256sum
+	Role   string `yaml:"role"`   // agent | supervisor | auditor | admin
 }
 
 // Log configures zap.

@@ -260,6 +260,18 @@ func (a *API) validate() error {
 	if _, err := netip.ParseAddrPort(a.Address); err != nil {
 		return fieldErr("api.address", "want ip:port: %v", err)
 	}
+	for i, k := range a.Keys {
+		p := fmt.Sprintf("api.keys[%d]", i)
+		if k.Name == "" {
+			return fieldErr(p+".name", "required")
+		}
+		if len(k.SHA256) != 64 || strings.Trim(strings.ToLower(k.SHA256), "0123456789abcdef") != "" {
+			return fieldErr(p+".sha256", "want the 64 hex digits of the key's SHA-256, not the key")
+		}
+		if err := oneOf(p+".role", &a.Keys[i].Role, "agent", "supervisor", "auditor", "admin"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -89,8 +89,8 @@ func (c *Call) Info() CallInfo {
 	return CallInfo{
 		ID: c.id, State: c.getState().String(),
 		FromTrunk: c.a.trunk.cfg.Name, ToTrunk: c.b.trunk.cfg.Name,
-		CarrierCall: c.a.callID, ContactCall: c.b.callID,
-		Capture: c.route.capture, Created: c.created,
+		ContactCall: c.ccLeg().callID,
+		Capture:     c.route.capture, Created: c.created,
 	}
 }
 
@@ -160,6 +160,27 @@ func (s *Server) hangupAll(reason string) {
 		}(c)
 	}
 	wg.Wait()
+}
+
+// ccLeg is the call's contact-center leg.
+func (c *Call) ccLeg() *Leg {
+	if c.a.side == media.ContactCenter {
+		return c.a
+	}
+	return c.b
+}
+
+// Call finds a call by tonewall call id or by its contact-center Call-ID.
+func (s *Server) Call(id string) (CallInfo, bool) {
+	if c := s.calls.get(id); c != nil {
+		return c.Info(), true
+	}
+	for _, c := range s.calls.all() {
+		if c.ccLeg().callID == id {
+			return c.Info(), true
+		}
+	}
+	return CallInfo{}, false
 }
 
 // Calls lists the calls in progress.

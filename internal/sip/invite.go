@@ -323,6 +323,9 @@ func (c *Call) awaitAck(tx sip.ServerTransaction, res *sip.Response) (*sip.Reque
 func (c *Call) responseToA(aReq *sip.Request, bRes *sip.Response, sdp []byte) *sip.Response {
 	res := sip.NewResponseFromRequest(aReq, bRes.StatusCode, bRes.Reason, nil)
 	c.a.stamp(res)
+	if c.a.side == media.ContactCenter { // an agent's outbound call: tell the contact center our id
+		res.AppendHeader(sip.NewHeader("X-Tonewall-Call-ID", c.id))
+	}
 	c.srv.copyPassHeaders(bRes, res)
 	if len(sdp) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

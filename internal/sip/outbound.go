@@ -9,6 +9,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/media"
 )
 
 // outbound is the attempt to reach leg B for one call: targets in priority
@@ -308,7 +310,9 @@ func (o *outbound) buildInvite(target sip.Uri) *sip.Request {
 		v := sip.MaxForwardsHeader(min(int(mf.Val())-1, c.srv.cfg.SIP.MaxForwards))
 		req.ReplaceHeader(&v)
 	}
-	req.AppendHeader(sip.NewHeader("X-Tonewall-Call-ID", c.id))
+	if b.side == media.ContactCenter {
+		req.AppendHeader(sip.NewHeader("X-Tonewall-Call-ID", c.id))
+	}
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.AppendHeader(sip.NewHeader("User-Agent", c.srv.cfg.SIP.UserAgent))
 	c.srv.copyPassHeaders(o.aReq, req)

@@ -35,6 +35,7 @@ type sbcOpts struct {
 	sipExtra    string   // YAML appended to sip:
 	sources     string   // carrier trunk sources; default 127.0.0.0/8
 	sipsTargets bool     // write contact-center targets as sips: URIs
+	apiYAML     string   // replaces the api: section
 }
 
 func targetURIs(tp string, addrs []string, sips bool) string {
@@ -59,6 +60,10 @@ func (o sbcOpts) yaml() string {
 	tlsLine := "  tls: {verify_server: false}"
 	if strings.Contains(o.sipExtra, "tls:") {
 		tlsLine = ""
+	}
+	apiSection := `api: {address: "127.0.0.1:0"}`
+	if o.apiYAML != "" {
+		apiSection = strings.TrimSpace(o.apiYAML)
 	}
 	sources := o.sources
 	if sources == "" {
@@ -100,8 +105,8 @@ trunks:
 routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
-api: {address: "127.0.0.1:0"}
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine)
+%[9]s
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection)
 }
 
 func indent(s, pre string) string {

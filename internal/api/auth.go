@@ -1,0 +1,109 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/tonewall/tonewall/internal/config"
+)
+
+// Role is what a key may do. Each role includes the ones before it, except
+// auditor, which only reads the audit log.
+type Role string
+
+const (
+	RoleAgent      Role = "agent"      // captures on calls
+	RoleSupervisor Role = "supervisor" // + list calls
+	RoleAuditor    Role = "auditor"    // the audit log
+	RoleAdmin      Role = "admin"      // everything, detokenization included
+)
+
+// allows reports whether a key of role r may act as need.
+func (r Role) allows(need Role) bool {
+	switch r {
+	case RoleAdmin:
+		return true
+	case RoleSupervisor:
+		return need == RoleSupervisor || need == RoleAgent
+	default:
+		return r == need
+	}
+}
+
+type key struct {
+	name string
+	sum  [sha256.Size]byte
+	role Role
+}
+
+// Principal is who made a request.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+type principalKey struct{}
+
+// PrincipalOf returns the authenticated caller of a request.
+func PrincipalOf(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+func parseKeys(ks []config.APIKey) []key {
+	out := make([]key, 0, len(ks))
+	for _, k := range ks {
+		var sum [sha256.Size]byte
+		b, err := hex.DecodeString(strings.ToLower(k.SHA256))
+		if err != nil || len(b) != sha256.Size {
+			continue // config validation refuses these
+		}
+		copy(sum[:], b)
+		out = append(out, key{name: k.Name, sum: sum, role: Role(k.Role)})
+	}
+	return out
+}
+
+// lookup finds the key whose hash matches the bearer token, comparing every
+// key in constant time.
+func (s *Server) lookup(token string) (Principal, bool) {
+	sum := sha256.Sum256([]byte(token))
+	var found Principal
+	ok := false
+	for _, k := range s.keys {
+		if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
+			found, ok = Principal{Name: k.name, Role: k.role}, true
+		}
+	}
+	return found, ok
+}
+
+// require wraps a handler with bearer-key authentication and a role check.
+func (s *Server) require(need Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tonewall"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer API key")
+			return
+		}
+		p, ok := s.lookup(token)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "unknown API key")
+			return
+		}
+		if !p.Role.allows(need) {
+			writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not do this")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func keyHash(k string) string {
+	s := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(s[:])
+}
+
+const apiKeys = `
+api:
+  address: "127.0.0.1:0"
+  keys:
+    - {name: desk, sha256: %s, role: agent}
+    - {name: floor, sha256: %s, role: supervisor}
+`
+
+func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+s.app.API.Addr()+path, nil)
+	must(t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestAPICalls: the calls in progress, by role; unknown call 404; no key 401.
+func TestAPICalls(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	inv := cc.received("INVITE")[0]
+	id := inv.GetHeader("X-Tonewall-Call-ID").Value()
+
+	if code, _ := apiGet(t, s, "", "/v1/calls"); code != 401 {
+		t.Fatalf("no key: %d", code)
+	}
+	if code, _ := apiGet(t, s, "wrong", "/v1/calls"); code != 401 {
+		t.Fatalf("unknown key: %d", code)
+	}
+	if code, _ := apiGet(t, s, "agent-key", "/v1/calls"); code != 403 {
+		t.Fatalf("agent listing calls: %d, want 403", code)
+	}
+	code, body := apiGet(t, s, "super-key", "/v1/calls")
+	var list struct{ Calls []map[string]any }
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Calls) != 1 || list.Calls[0]["id"] != id {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	for _, ref := range []string{id, inv.CallID().Value()} {
+		if code, body := apiGet(t, s, "agent-key", "/v1/calls/"+ref); code != 200 || !strings.Contains(body, id) {
+			t.Fatalf("get by %q: %d %s", ref, code, body)
+		}
+	}
+	if strings.Contains(body, carrier.sentInvite.CallID().Value()) {
+		t.Fatal("the carrier's Call-ID leaked through the API")
+	}
+	if code, _ := apiGet(t, s, "agent-key", "/v1/calls/nope"); code != 404 {
+		t.Fatalf("unknown call: %d", code)
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}
