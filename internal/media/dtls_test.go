@@ -25,7 +25,6 @@ func newDTLSPeer(t *testing.T, p *phone) *dtlsPeer {
 	id, err := newIdentity()
 	require.NoError(t, err)
 	d := &dtlsLink{in: make(chan []byte, 16), closed: make(chan struct{})}
-	d.ctx, d.cancel = context.WithCancel(context.Background())
 	p.dtls.Store(d)
 	t.Cleanup(func() { d.close() })
 	return &dtlsPeer{id: id, link: d}
@@ -51,6 +50,7 @@ func (d *dtlsPeer) try(p *phone, to netip.AddrPort, client bool, tonewallFP stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	d.link.ctx, d.link.cancel = ctx, cancel // pion waits for the reader: the link's reads end with ctx
 	var err error
 	if client {
 		d.conn, err = dtls.ClientWithContext(ctx, packetConn{d.link}, cfg)
@@ -179,8 +179,8 @@ func TestDTLSWrongFingerprintNeverSendsClear(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("a failed handshake did not end the session")
 	}
-	assert.Error(t, <-peerDone)
 	peer.link.close()
+	assert.Error(t, <-peerDone)
 }
 
 func TestDTLSRequiredRejectsPlainAnswer(t *testing.T) {
