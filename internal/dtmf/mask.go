@@ -6,15 +6,17 @@ import "math"
 // replaces. Its decisions must not depend on which key was pressed, so
 // the edges of a span come from signal energy at 1 ms resolution (the same
 // for every key of the same level and timing), not from per-key bins, and
-// are then widened by a guard and rounded out to the 5 ms slot grid.
+// are then widened by a guard and rounded out to a 10 ms grid (a coarse
+// grid makes it rarer that a key-dependent detail at a tone's very edge
+// moves a span boundary; see TestSuppressorKeyIndependenceInNoise).
 
 const (
 	blockLen   = 8   // 1 ms energy blocks
 	blockRing  = 512 // 512 ms of block energies, more than any lookahead
 	lookback   = 25 * blockLen
-	overrun    = 10 * blockLen // activity followed past the last suspicious slot
+	overrun    = 40 * blockLen // activity followed past the last suspicious slot
 	activeFrac = 0.02          // a block is active above 2 % of the tone's mean block energy...
-	floorMul   = 4             // ...and above 4x the quietest block before the tone
+	floorMul   = 6             // ...and above 6x the background before the tone
 )
 
 // span is a masked stretch of the input stream: [from, to) once final;
@@ -39,6 +41,9 @@ type plan struct {
 }
 
 const maxSpans = 16
+
+// edgeGrid is the grid span edges are rounded out to.
+const edgeGrid = 2 * slotLen
 
 // reset forgets spans and aligns the block grid to stream position pos.
 func (p *plan) reset(pos int64) {
@@ -80,6 +85,7 @@ func (p *plan) block(at int64) float32 { return p.blocks[(at/blockLen)%blockRing
 // sent is the first stream index not yet forwarded.
 func (p *plan) suspect(start, end int64, energy float32, sent int64) {
 	thr := p.threshold(start, energy*blockLen/float32(end-start))
+	first := p.firstActive(start, end, thr)
 	if p.n > 0 {
 		last := &p.spans[(p.head+p.n-1)%maxSpans]
 		if !last.final || start-p.guard <= last.to || p.n == maxSpans {
@@ -87,27 +93,58 @@ func (p *plan) suspect(start, end int64, energy float32, sent int64) {
 			return
 		}
 	}
-	from := max(floorTo(p.onset(start, thr, sent)-p.guard, slotLen), sent)
+	// One block of margin: the block holding the tone's first samples may
+	// have stayed under the threshold.
+	from := max(floorTo(p.onset(first, thr, sent)-blockLen-p.guard, edgeGrid), sent)
 	p.spans[(p.head+p.n)%maxSpans] = span{from: from, lastStart: start, limit: end + overrun, thr: thr}
 	p.n++
 }
 
-// threshold is the block energy above which a block belongs to the tone.
+// threshold is the block energy above which a block belongs to the tone:
+// 2 % of the tone's, and well above the background, taken as a low
+// percentile of the blocks before the tone (the lowest third, which is still
+// background even when the window holds the tone's first blocks).
 func (p *plan) threshold(start int64, toneBlock float32) float32 {
-	quiet := toneBlock
+	var quiet [lookback / blockLen]float32
+	n := 0
 	for at := start - lookback; at < start; at += blockLen {
 		if at >= 0 && p.pos-at <= blockRing*blockLen {
-			quiet = min(quiet, p.block(at))
+			quiet[n] = p.block(at)
+			n++
 		}
 	}
-	return max(activeFrac*toneBlock, floorMul*quiet)
+	return max(activeFrac*toneBlock, floorMul*lowThird(quiet[:n]))
+}
+
+// lowThird returns the value a third of the way up v (sorted in place).
+func lowThird(v []float32) float32 {
+	if len(v) == 0 {
+		return 0
+	}
+	for i := 1; i < len(v); i++ { // insertion sort: at most 25 values
+		for j := i; j > 0 && v[j] < v[j-1]; j-- {
+			v[j], v[j-1] = v[j-1], v[j]
+		}
+	}
+	return v[len(v)/3]
+}
+
+// firstActive is the first block in [start, end) above thr: a suspected
+// slot (or pair of slots) may begin before the tone does.
+func (p *plan) firstActive(start, end int64, thr float32) int64 {
+	at := floorTo(start, blockLen)
+	for at+blockLen < end && p.block(at) <= thr {
+		at += blockLen
+	}
+	return at
 }
 
 // onset walks back from start over active blocks, at most lookback and not
-// past what was already sent.
+// past what was already sent. Activity is judged on two blocks at a time:
+// a dual tone's beat can empty a single 1 ms block.
 func (p *plan) onset(start int64, thr float32, sent int64) int64 {
 	at := floorTo(start, blockLen)
-	for at-blockLen >= max(start-lookback, sent, 0) && p.block(at-blockLen) > thr {
+	for at-2*blockLen >= max(start-lookback, sent, 0) && p.block(at-blockLen)+p.block(at-2*blockLen) > 2*thr {
 		at -= blockLen
 	}
 	return at
@@ -141,11 +178,11 @@ func (p *plan) run(tau int64) (masked bool, until int64) {
 // through blocks already received, then fixes the span's end: rounded up to
 // the slot grid, plus the tail.
 func (p *plan) settle(sp *span) {
-	at := floorTo(sp.lastStart, blockLen)
-	for at < sp.limit && at+blockLen <= p.pos && p.block(at) > sp.thr {
+	at := floorTo(sp.lastStart+slotLen-blockLen, blockLen) // the suspected slot is masked whole
+	for at < sp.limit && at+2*blockLen <= p.pos && p.block(at)+p.block(at+blockLen) > 2*sp.thr {
 		at += blockLen
 	}
-	sp.to = max(ceilTo(at, slotLen)+p.tail, sp.lastStart+slotLen)
+	sp.to = max(ceilTo(at+blockLen, edgeGrid)+p.tail, sp.lastStart+slotLen) // one block of margin, as for the onset
 	sp.final = true
 }
 
