@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type options struct {
 	srtp     string // off | aes80 | aes32 | gcm: the suite on both legs
 	mode     string // both | relay | forward
 	portMin  int
+	profile  string // CPU profile file, "" = none
 }
 
 func main() {
@@ -27,15 +29,28 @@ func main() {
 	flag.StringVar(&o.srtp, "srtp", "off", "SRTP on both legs: off, aes80, aes32 or gcm")
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder) or both")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
 func run(o options) error {
-	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s\n", o.calls, o.duration, o.srtp)
+	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s: %d packets due\n", o.calls, o.duration, o.srtp,
+		int64(o.calls)*100*int64(o.duration/time.Second))
+	fmt.Println("latency is one way, phone to phone; CPU is the whole process (generator and phones included)")
 	fmt.Printf("%-10s %10s %10s %8s %10s %10s %10s %12s\n", "path", "sent", "received", "loss%", "p50", "p99", "max", "µs CPU/pkt")
 	modes := []string{o.mode}
 	if o.mode == "both" {
