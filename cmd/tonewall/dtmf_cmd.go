@@ -97,7 +97,7 @@ func detectFile(name, format string) ([]detection, error) {
 func appendEnded(out []detection, name string, evs []dtmf.Digit) []detection {
 	for _, e := range evs {
 		if e.End {
-			out = append(out, detection{File: name, Key: e.Key.String(),
+			out = append(out, detection{File: name, Key: string(e.Key.Char()),
 				Start: e.StartTime().Seconds(), Duration: e.DurationTime().Seconds()})
 		}
 	}

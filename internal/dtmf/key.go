@@ -80,11 +80,19 @@ func (k Key) position() (row, col int, ok bool) {
 	return 0, 0, false
 }
 
-// String returns the key character. It is for tools such as the auditor's
-// CLI; never format a Key captured inside a window.
-func (k Key) String() string {
+// String masks the key, so a Key (or a Digit or KeyEvent holding one) that
+// reaches a log line or an error through %v or %s prints "[key]", never the
+// digit. Code that must have the character asks for it with Char.
+func (k Key) String() string { return "[key]" }
+
+// GoString masks the key for %#v too.
+func (k Key) GoString() string { return "dtmf.Key([key])" }
+
+// Char returns the key character ('?' if k is not a key). Only deliberate
+// uses belong here: the auditor's CLI, SIP INFO and RFC 4733 encoding.
+func (k Key) Char() byte {
 	if !k.Valid() {
-		return "?"
+		return '?'
 	}
-	return string(rune(k))
+	return byte(k)
 }
