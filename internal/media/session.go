@@ -1,6 +1,7 @@
 package media
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -105,6 +106,20 @@ func (s *Session) Pipeline(from Leg) string {
 		stage = box.st.String()
 	}
 	return rt.describe(stage)
+}
+
+// Codecs lists what leg l accepts from tonewall as negotiated by the last
+// answer, as "name/rate" in its preference order, e.g. ["PCMU/8000",
+// "telephone-event/8000"]. A Stage can tell from it whether the contact
+// center takes RFC 4733 events or needs in-band tones.
+func (s *Session) Codecs(l Leg) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, c := range s.legs[l&1].neg.send {
+		out = append(out, fmt.Sprintf("%s/%d", c.Name, c.Rate))
+	}
+	return out
 }
 
 // Close stops the relay, waits for its goroutines and releases the ports.

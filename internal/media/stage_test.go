@@ -106,6 +106,12 @@ func TestStageOnlyOnCarrierDirection(t *testing.T) {
 	assert.Equal(t, []byte("customer"), cc.recv().Payload)
 }
 
+func TestCodecs(t *testing.T) {
+	s, _, _, _ := stageCall(t)
+	assert.Equal(t, []string{"PCMU/8000", "telephone-event/8000"}, s.Codecs(ContactCenter))
+	assert.Equal(t, []string{"PCMU/8000", "telephone-event/8000"}, s.Codecs(Carrier))
+}
+
 func TestPipelineString(t *testing.T) {
 	m := newTestManager(t, Config{})
 	s, err := m.NewSession("p", LegPolicy{}, LegPolicy{SRTP: "required", Suites: []string{"AEAD_AES_128_GCM"}})
