@@ -27,7 +27,7 @@ func main() {
 	flag.IntVar(&o.calls, "calls", 100, "simultaneous calls")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
 	flag.StringVar(&o.srtp, "srtp", "off", "SRTP on both legs: off, aes80, aes32 or gcm")
-	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder) or both")
+	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg) or both (forward, forward-batch, relay)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
@@ -51,10 +51,10 @@ func run(o options) error {
 	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s: %d packets due\n", o.calls, o.duration, o.srtp,
 		int64(o.calls)*100*int64(o.duration/time.Second))
 	fmt.Println("latency is one way, phone to phone; CPU is the whole process (generator and phones included)")
-	fmt.Printf("%-10s %10s %10s %8s %10s %10s %10s %12s\n", "path", "sent", "received", "loss%", "p50", "p99", "max", "µs CPU/pkt")
+	fmt.Printf("%-14s %10s %10s %8s %10s %10s %10s %12s\n", "path", "sent", "received", "loss%", "p50", "p99", "max", "µs CPU/pkt")
 	modes := []string{o.mode}
 	if o.mode == "both" {
-		modes = []string{"forward", "relay"}
+		modes = []string{"forward", "forward-batch", "relay"}
 	}
 	for _, m := range modes {
 		res, err := measure(o, m)

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,7 +31,7 @@ func (r result) print(name string) {
 	}
 	loss := 100 * (1 - float64(r.received)/float64(max(r.sent, 1)))
 	perPkt := float64(r.cpu.Microseconds()) / float64(max(r.received, 1))
-	fmt.Printf("%-10s %10d %10d %8.3f %10s %10s %10s %12.2f\n", name, r.sent, r.received, loss,
+	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f\n", name, r.sent, r.received, loss,
 		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond), perPkt)
 }
 
@@ -113,8 +114,8 @@ func setup(o options, mode string) ([]pair, interface{ Close() error }, error) {
 			return nil, nil, err
 		}
 	}
-	if mode == "forward" {
-		f, err := newForwarder(pairs)
+	if mode == "forward" || mode == "forward-batch" {
+		f, err := newForwarder(pairs, mode == "forward-batch")
 		return pairs, f, err
 	}
 	m, err := setupRelay(o, pairs)
@@ -187,12 +188,14 @@ func splitLines(s string) []string {
 // forwarder is the bare baseline: per call two sockets, one goroutine each,
 // read and write to the other phone, no parsing.
 type forwarder struct {
-	conns []*net.UDPConn
-	wg    sync.WaitGroup
+	conns            []*net.UDPConn
+	wg               sync.WaitGroup
+	batch            bool
+	batches, batched atomic.Uint64 // ReadBatch calls and packets they returned
 }
 
-func newForwarder(pairs []pair) (*forwarder, error) {
-	f := &forwarder{}
+func newForwarder(pairs []pair, batch bool) (*forwarder, error) {
+	f := &forwarder{batch: batch}
 	for _, p := range pairs {
 		a, err := f.listen()
 		if err != nil {
@@ -202,8 +205,12 @@ func newForwarder(pairs []pair) (*forwarder, error) {
 		if err != nil {
 			return f, err
 		}
-		f.relay(a, b, p.cc.conn.LocalAddr().(*net.UDPAddr).AddrPort())
-		f.relay(b, a, p.c.conn.LocalAddr().(*net.UDPAddr).AddrPort())
+		relay := f.relay
+		if batch {
+			relay = f.relayBatch
+		}
+		relay(a, b, p.cc.conn.LocalAddr().(*net.UDPAddr).AddrPort())
+		relay(b, a, p.c.conn.LocalAddr().(*net.UDPAddr).AddrPort())
 		p.c.peer, p.cc.peer = a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()
 		p.c.rx, p.cc.rx = p.cc.tx2rx(), p.c.tx2rx()
 	}
@@ -238,6 +245,9 @@ func (f *forwarder) Close() error {
 		c.Close()
 	}
 	f.wg.Wait()
+	if f.batch {
+		fmt.Printf("  (batched forwarder: %.2f packets per ReadBatch)\n", float64(f.batched.Load())/float64(max(f.batches.Load(), 1)))
+	}
 	return nil
 }
 
