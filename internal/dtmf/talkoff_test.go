@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Talk-off: speech and music must not produce digits. The corpus is made
@@ -170,5 +172,49 @@ func TestTalkOffLong(t *testing.T) {
 	t.Log(r)
 	for _, o := range r.offenders {
 		t.Log("false digit(s) in " + o)
+	}
+}
+
+// Double talk: keys pressed while the caller speaks, speech from -20 dBm0
+// (quieter than the tones) to -6 dBm0 rms (louder than each -10 dBm0 tone).
+// The suppressor's output must still hold nothing spandsp or multimon-ng can
+// decode, although both decode plenty in the input.
+func TestSuppressorKeysOverSpeech(t *testing.T) {
+	needTool(t, "espeak-ng", "espeak-ng")
+	sp := speechClip(t, "en-us", talkoffTexts[1], 50, 170).pcm
+	for _, speechDB := range []float64{-20, -15, -10, -6} {
+		g := Amplitude(speechDB) / math.Sqrt2 / rms(sp)
+		var in, out []int16
+		presses, detected := 0, 0
+		for i, k := range Keys {
+			s := newSignal(uint64(i)).silence(len(sp))
+			for j := range s.x {
+				s.x[j] = float64(sp[j]) * g
+			}
+			row, col, _ := k.Freqs()
+			for at := 2000; at+800 < len(s.x); at += 2400 { // a 60 ms press every 300 ms
+				presses++
+				for n := range 60 * ms {
+					s.x[at+n] += Amplitude(-10) * (math.Sin(2*math.Pi*row*float64(n)/SampleRate) + math.Sin(2*math.Pi*col*float64(n)/SampleRate+1))
+				}
+			}
+			pcm := s.pcm()
+			o, digits, st := suppress(t, SuppressorConfig{Mode: MaskSilence}, pcm)
+			require.Zero(t, st.Late)
+			for _, d := range starts(digits) {
+				if d.Key == k {
+					detected++
+				}
+			}
+			in = append(append(in, pcm...), make([]int16, 200*ms)...)
+			out = append(append(out, o...), make([]int16, 200*ms)...)
+		}
+		inS, inM := decodeSpandsp(t, in), decodeMultimon(t, in)
+		require.NotEmpty(t, inS)
+		require.NotEmpty(t, inM)
+		require.Empty(t, decodeSpandsp(t, out), "speech at %v dBm0", speechDB)
+		require.Empty(t, decodeMultimon(t, out), "speech at %v dBm0", speechDB)
+		t.Logf("speech at %v dBm0 rms: input decoded by spandsp %d, multimon-ng %d of %d presses; output: none; tonewall detected %d",
+			speechDB, len(inS), len(inM), presses, detected)
 	}
 }
