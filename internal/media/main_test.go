@@ -25,7 +25,7 @@ var nextRange atomic.Int32
 // newTestManager gives each test its own port range and closes it after.
 func newTestManager(t testing.TB, cfg Config) *Manager {
 	t.Helper()
-	base := 20000 + int(nextRange.Add(1)%60)*200 // below the ephemeral range the test phones use
+	base := 10000 + int(nextRange.Add(1)%40)*200 // below the ephemeral range the test phones use, and below the default 20000-30000
 	if cfg.PortMin == 0 {
 		cfg.PortMin, cfg.PortMax = base, base+199
 	}

@@ -54,11 +54,15 @@ func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	fresh := s.legs[from].ports == nil
 	if err := s.ensurePorts(from, p.media.Mux); err != nil {
 		return nil, err
 	}
 	out, err := s.writeOffer(of)
 	if err != nil {
+		if fresh { // a failed first offer holds no port
+			s.releasePorts()
+		}
 		return nil, err
 	}
 	s.pending = of

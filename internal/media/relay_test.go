@@ -195,7 +195,8 @@ func TestHoldStopsMediaTowardHeldLeg(t *testing.T) {
 }
 
 func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
-	m := newTestManager(t, Config{PortMin: 19000, PortMax: 19003, Drain: 50 * time.Millisecond})
+	lo := freeRange(t, 4)
+	m := newTestManager(t, Config{PortMin: lo, PortMax: lo + 3, Drain: 50 * time.Millisecond})
 	c, cc := newPhone(t), newPhone(t)
 	s1, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
 	require.NoError(t, err)
@@ -224,17 +225,43 @@ func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
 	require.NoError(t, s2.Close())
 }
 
+// freeRange finds n consecutive free ports from an even one, below the
+// ephemeral range, for tests that need the pool to be exactly that size.
+func freeRange(t *testing.T, n int) int {
+	for lo := 18000; lo < 19990; lo += 2 * n {
+		var held []*net.UDPConn
+		for p := lo; p < lo+n; p++ {
+			if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p}); err == nil {
+				held = append(held, c)
+			}
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == n {
+			return lo
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
 func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
-	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 19100})
-	require.NoError(t, err)
+	var busy *net.UDPConn
+	port := 19100
+	for ; port < 19900 && busy == nil; port += 10 { // a range nobody else holds right now
+		busy, _ = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	}
+	require.NotNil(t, busy)
 	defer busy.Close()
-	m := newTestManager(t, Config{PortMin: 19100, PortMax: 19105})
+	port -= 10
+	m := newTestManager(t, Config{PortMin: port, PortMax: port + 5})
 	s, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
 	require.NoError(t, err)
 	defer s.Close()
 	offer, err := s.Offer(Carrier, newPhone(t).sdp("0"))
 	require.NoError(t, err)
-	assert.NotEqual(t, 19100, int(remote(t, offer).Port()))
+	assert.NotEqual(t, port, int(remote(t, offer).Port()))
 }
 
 func TestCloseStopsRelayAndRejectsNegotiation(t *testing.T) {

@@ -160,6 +160,17 @@ func (s *Session) closeSockets() {
 	}
 }
 
+// releasePorts gives back ports bound by a first offer that then failed,
+// before any goroutine reads them; called with mu held.
+func (s *Session) releasePorts() {
+	for _, l := range s.legs {
+		if l.ports != nil {
+			s.m.pool.release(l.ports)
+			l.ports = nil
+		}
+	}
+}
+
 // ensurePorts binds both legs' ports on first use; called with mu held.
 func (s *Session) ensurePorts(from Leg, mux bool) error {
 	if s.legs[from].ports != nil {
