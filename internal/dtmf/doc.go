@@ -6,19 +6,23 @@
 //	RTP payload ─▶ DecodeUlaw/DecodeAlaw ─▶ []int16 (8 kHz)
 //	                                           │
 //	        ┌──────────────── Suppressor.Process ───────────────┐
-//	        │  bank: 8 Goertzel bins per 5 ms slot (+ energy)   │
-//	        │     ├─▶ suspicion (per slot) ─▶ mask spans        │
-//	        │     └─▶ Detector: 20 ms windows every 5 ms,       │
-//	        │          Q.24 checks ─▶ Digit start / end events  │
-//	        │  delay line (lookahead, 40 ms) ─▶ mask ─▶ out     │
+//	        │  bank (goertzel.go): 8 bins + energy per 5 ms slot │
+//	        │     ├─▶ suspicion (suppressor.go) ─┐              │
+//	        │     │   1 ms energy blocks ────────┴▶ plan        │
+//	        │     │   (mask.go): span edges, key-independent    │
+//	        │     └─▶ Detector (detector.go): 20 ms windows     │
+//	        │          every 5 ms, Q.24 checks ─▶ Digit events  │
+//	        │  lookahead line (40 ms) ─▶ replace spans ─▶ out   │
 //	        └───────────────────────────────────────────────────┘
 //	                                           │
 //	                         out []int16 ─▶ EncodeUlaw ─▶ RTP toward the contact center
 //
-//	RTP telephone-event ─▶ DecodeEvent ─▶ EventReceiver (dedup, wrap) ─▶ key
-//	SIP INFO body       ─▶ ParseInfo                                  ─▶ key
-//	token injection     ◀─ Generator (tones) / EncodeEvent (RFC 4733) ◀─ key
+//	RTP telephone-event ─▶ DecodeEvent ─▶ EventReceiver (dedup, segments, RED) ─▶ key
+//	SIP INFO body       ─▶ ParseInfo                                          ─▶ key
+//	token injection     ◀─ ToneGenerator/AppendKey, AppendEventPackets        ◀─ key
+//	recordings          ─▶ DecodeWAV/DecodeRaw ─▶ Detector (tonewall dtmf detect)
 //
-// A Key inside a capture window is card data: no error string or log line in
-// this package contains one, and callers must not print them either.
+// A Key inside a capture window is card data: no error string in this
+// package contains a digit, and a Key formats as "[key]" under %v, %s and
+// %#v; Char gives the character to code that must have it.
 package dtmf
