@@ -128,6 +128,7 @@ func TestSuppressorLeavesNothingToDecode(t *testing.T) {
 			for _, v := range vs {
 				out, _, st := suppress(t, SuppressorConfig{Mode: mode}, v.pcm)
 				require.Zero(t, st.Late, v.name)
+				require.Zero(t, st.Unsuspected, v.name)
 				requireNoToneSlot(t, v, out)
 				joined = append(append(joined, out...), gap...)
 			}
