@@ -214,3 +214,32 @@ func TestReliableProvisional(t *testing.T) {
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 }
+
+// TestReinviteFromContactCenter: hold and resume from the agent's side.
+func TestReinviteFromContactCenter(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx := ctx10(t)
+	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	dlg := cc.nextCall(t)
+	for _, dir := range []string{"sendonly", "sendrecv"} {
+		req := sip.NewRequest(sip.INVITE, dlg.InviteRequest.Contact().Address)
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(sdpFor(cc.rtp.LocalAddr().(*net.UDPAddr).Port, dir))
+		res, err := dlg.Do(ctx, req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s from the contact center: %v %v", dir, res, err)
+		}
+		ack := sip.NewRequest(sip.ACK, dlg.InviteRequest.Contact().Address)
+		ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+		must(t, dlg.WriteRequest(ack))
+		got := carrier.received(sip.INVITE)
+		if len(got) == 0 || !strings.Contains(string(got[len(got)-1].Body()), "a="+dir) {
+			t.Fatalf("carrier did not get the %s re-INVITE", dir)
+		}
+	}
+	must(t, sess.Bye(ctx))
+	s.waitCalls(t, 0)
+}
