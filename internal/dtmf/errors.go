@@ -12,7 +12,7 @@ var (
 	ErrBadDuration    = errors.New("dtmf: SIP INFO duration is not a number in range")
 	ErrRedundancy     = errors.New("dtmf: malformed redundant (RED) payload header")
 	ErrNotWAV         = errors.New("dtmf: not a RIFF/WAVE file")
-	ErrWAVFormat      = errors.New("dtmf: unsupported WAV format (want linear PCM, mu-law or A-law; mono or stereo)")
+	ErrWAVFormat      = errors.New("dtmf: unsupported WAV format (want linear PCM, float, mu-law or A-law)")
 	ErrWAVTruncated   = errors.New("dtmf: WAV file truncated")
 	ErrBadFormat      = errors.New("dtmf: unknown raw format (want ulaw, alaw or signed linear)")
 	ErrBadConfig      = errors.New("dtmf: invalid configuration")

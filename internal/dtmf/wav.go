@@ -53,7 +53,7 @@ func IsWAV(b []byte) bool {
 
 // wavFormat is the part of a fmt chunk we use.
 type wavFormat struct {
-	tag      uint16 // 1 PCM, 6 A-law, 7 µ-law
+	tag      uint16 // 1 PCM, 3 float, 6 A-law, 7 µ-law
 	channels int
 	rate     int
 	bits     int
@@ -61,12 +61,14 @@ type wavFormat struct {
 
 const (
 	wavPCM        = 1
+	wavFloat      = 3
 	wavAlaw       = 6
 	wavUlaw       = 7
 	wavExtensible = 0xFFFE
 )
 
-// DecodeWAV reads a WAV file (linear PCM 16-bit, µ-law or A-law; any
+// DecodeWAV reads a WAV file (linear PCM 8/16/24/32-bit, float 32/64-bit,
+// µ-law or A-law; any
 // channel count, mixed down; any rate from 4 to 192 kHz, resampled) and
 // returns 8 kHz mono PCM. A data chunk cut short (a recording still being
 // written) yields the samples present.
@@ -116,7 +118,9 @@ func parseFmt(b []byte) (wavFormat, error) {
 		f.tag = binary.LittleEndian.Uint16(b[24:]) // first bytes of the sub-format GUID
 	}
 	ok := f.channels >= 1 && f.channels <= 16 && f.rate >= 4000 && f.rate <= 192000 &&
-		((f.tag == wavPCM && f.bits == 16) || ((f.tag == wavAlaw || f.tag == wavUlaw) && f.bits == 8))
+		((f.tag == wavPCM && (f.bits == 8 || f.bits == 16 || f.bits == 24 || f.bits == 32)) ||
+			(f.tag == wavFloat && (f.bits == 32 || f.bits == 64)) ||
+			((f.tag == wavAlaw || f.tag == wavUlaw) && f.bits == 8))
 	if !ok {
 		return wavFormat{}, ErrWAVFormat
 	}
@@ -131,7 +135,7 @@ func decodeData(b []byte, f wavFormat) ([]int16, error) {
 	for i := range mono {
 		var sum int
 		for c := range f.channels {
-			sum += int(wavSample(b[i*frame+c*f.bits/8:], f.tag))
+			sum += int(wavSample(b[i*frame+c*f.bits/8:], f.tag, f.bits))
 		}
 		mono[i] = int16(sum / f.channels)
 	}
@@ -141,14 +145,22 @@ func decodeData(b []byte, f wavFormat) ([]int16, error) {
 	return Resample(mono, f.rate, SampleRate), nil
 }
 
-func wavSample(b []byte, tag uint16) int16 {
-	switch tag {
-	case wavUlaw:
+// wavSample reads one sample as 16-bit linear (wider samples keep their top
+// 16 bits; floats are clipped to ±1).
+func wavSample(b []byte, tag uint16, bits int) int16 {
+	switch {
+	case tag == wavUlaw:
 		return ulawToLinear[b[0]]
-	case wavAlaw:
+	case tag == wavAlaw:
 		return alawToLinear[b[0]]
+	case tag == wavFloat && bits == 32:
+		return saturate(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))) * 32768)
+	case tag == wavFloat:
+		return saturate(math.Float64frombits(binary.LittleEndian.Uint64(b)) * 32768)
+	case bits == 8:
+		return int16(int(b[0])-128) << 8
 	}
-	return int16(binary.LittleEndian.Uint16(b))
+	return int16(binary.LittleEndian.Uint16(b[bits/8-2:])) // the top two bytes
 }
 
 // AppendWAV appends a 16-bit mono 8 kHz WAV file holding pcm.

@@ -46,6 +46,10 @@ func TestDecodeWAVFromSox(t *testing.T) {
 		{"44.1 kHz", []string{"-r", "44100"}, false},
 		{"16 kHz", []string{"-r", "16000"}, false},
 		{"extensible 3 channels", []string{"-c", "3", "-r", "11025"}, false},
+		{"24-bit", []string{"-b", "24"}, false},
+		{"32-bit", []string{"-b", "32"}, false},
+		{"float", []string{"-e", "floating-point", "-b", "32"}, false},
+		{"8-bit unsigned", []string{"-e", "unsigned", "-b", "8"}, false},
 	}
 	for _, tt := range tests {
 		b := soxConvert(t, pcm, tt.args...)
@@ -78,7 +82,7 @@ func TestDecodeRaw(t *testing.T) {
 func TestDecodeWAVErrors(t *testing.T) {
 	good := AppendWAV(nil, []int16{1, 2, 3})
 	bad8 := append([]byte{}, good...)
-	binary.LittleEndian.PutUint16(bad8[34:], 8) // 8-bit linear PCM is not supported
+	binary.LittleEndian.PutUint16(bad8[34:], 12) // 12-bit linear PCM is not supported
 	tests := []struct {
 		name string
 		b    []byte
@@ -88,7 +92,7 @@ func TestDecodeWAVErrors(t *testing.T) {
 		{"not riff", []byte("RIFX0000WAVEfmt "), ErrNotWAV},
 		{"no chunks", good[:12], ErrWAVTruncated},
 		{"short fmt", good[:30], ErrWAVTruncated},
-		{"8-bit pcm", bad8, ErrWAVFormat},
+		{"12-bit pcm", bad8, ErrWAVFormat},
 	}
 	for _, tt := range tests {
 		_, err := DecodeWAV(tt.b)
