@@ -106,3 +106,21 @@ func BenchmarkDetectTone(b *testing.B) {
 		off = (off + 160) % (len(pcm) - 160)
 	}
 }
+
+// The RFC 4733 packet path allocates nothing either.
+func TestEventPathAllocatesNothing(t *testing.T) {
+	var r EventReceiver
+	p := AppendEvent(nil, Event{Code: 5, Volume: 10, Duration: 160})
+	red := append([]byte{0x80 | 101, 0, 0, 4, 101}, p...)
+	red = append(red, p...)
+	out := make([]KeyEvent, 0, 8)
+	ts := uint32(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		ts += 160
+		out, _ = r.Receive(ts, p, out[:0])
+		out, _ = r.ReceiveRedundant(ts, red, 101, out[:0])
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per packet", allocs)
+	}
+}
