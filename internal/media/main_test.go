@@ -25,7 +25,9 @@ var nextRange atomic.Int32
 // newTestManager gives each test its own port range and closes it after.
 func newTestManager(t testing.TB, cfg Config) *Manager {
 	t.Helper()
-	base := 10000 + int(nextRange.Add(1)%40)*200 // below the ephemeral range the test phones use, and below the default 20000-30000
+	// Below the ephemeral range the test phones use; the retry on bind
+	// failure copes with other processes holding a few ports.
+	base := 20000 + int(nextRange.Add(1)%60)*200
 	if cfg.PortMin == 0 {
 		cfg.PortMin, cfg.PortMax = base, base+199
 	}

@@ -250,7 +250,11 @@ func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
 	var busy *net.UDPConn
 	port := 19100
 	for ; port < 19900 && busy == nil; port += 10 { // a range nobody else holds right now
-		busy, _ = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		var err error
+		busy, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			t.Log(err)
+		}
 	}
 	require.NotNil(t, busy)
 	defer busy.Close()
