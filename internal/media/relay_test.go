@@ -228,7 +228,7 @@ func TestPortExhaustionIs503AndPortsAreReleased(t *testing.T) {
 // freeRange finds n consecutive free ports from an even one, below the
 // ephemeral range, for tests that need the pool to be exactly that size.
 func freeRange(t *testing.T, n int) int {
-	for lo := 18000; lo < 19990; lo += 2 * n {
+	for lo := 32000; lo+n < 32760; lo += 2 * n {
 		var held []*net.UDPConn
 		for p := lo; p < lo+n; p++ {
 			if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p}); err == nil {
@@ -248,8 +248,8 @@ func freeRange(t *testing.T, n int) int {
 
 func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
 	var busy *net.UDPConn
-	port := 19100
-	for ; port < 19900 && busy == nil; port += 10 { // a range nobody else holds right now
+	port := 32100
+	for ; port < 32700 && busy == nil; port += 10 { // a range nobody else holds right now
 		var err error
 		busy, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 		if err != nil {
