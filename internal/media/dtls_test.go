@@ -25,6 +25,8 @@ func newDTLSPeer(t *testing.T, p *phone) *dtlsPeer {
 	id, err := newIdentity()
 	require.NoError(t, err)
 	d := &dtlsLink{in: make(chan []byte, 16), closed: make(chan struct{})}
+	// pion waits for the reader: the link's reads end with the handshake's context
+	d.ctx, d.cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	p.dtls.Store(d)
 	t.Cleanup(func() { d.close() })
 	return &dtlsPeer{id: id, link: d}
@@ -48,9 +50,7 @@ func (d *dtlsPeer) try(p *phone, to netip.AddrPort, client bool, tonewallFP stri
 			return nil
 		},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d.link.ctx, d.link.cancel = ctx, cancel // pion waits for the reader: the link's reads end with ctx
+	ctx := d.link.ctx
 	var err error
 	if client {
 		d.conn, err = dtls.ClientWithContext(ctx, packetConn{d.link}, cfg)
