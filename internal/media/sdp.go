@@ -222,11 +222,26 @@ func rtpmap(md *sdp.MediaDescription, pt uint8) (codec, bool) {
 	if err != nil || rate <= 0 {
 		return codec{}, false
 	}
-	c := codec{PT: pt, Name: parts[0], Rate: rate}
+	c := codec{PT: pt, Name: canonicalName(parts[0]), Rate: rate}
 	if len(parts) > 2 {
 		c.Channels = parts[2]
 	}
 	return c, true
+}
+
+// canonicalNames spell well-known codecs one way whatever the SDP wrote
+// ("pcmu", "Telephone-Event"), so that a Stage can compare Packet.Codec
+// with == and never miss a codec it inspects.
+var canonicalNames = map[string]string{
+	"pcmu": "PCMU", "pcma": "PCMA", "g722": "G722", "g729": "G729", "gsm": "GSM", "g723": "G723",
+	"cn": "CN", "telephone-event": telephoneEvent, "opus": "opus", "ilbc": "iLBC", "amr": "AMR", "amr-wb": "AMR-WB",
+}
+
+func canonicalName(name string) string {
+	if c, ok := canonicalNames[strings.ToLower(name)]; ok {
+		return c
+	}
+	return name
 }
 
 // attrForPT returns the value after "<pt> " of the first a=<key>:<pt> ... line.

@@ -9,7 +9,7 @@ import "github.com/pion/rtp"
 type Packet struct {
 	Header    rtp.Header
 	Payload   []byte // valid only until Process returns; copy to keep it
-	Codec     string // codec name of the payload, e.g. "PCMU", "telephone-event"
+	Codec     string // codec name, canonical spelling whatever the SDP wrote: "PCMU", "PCMA", "G722", "telephone-event", …
 	ClockRate int    // RTP clock rate of Codec, e.g. 8000
 }
 

@@ -106,6 +106,23 @@ func TestStageOnlyOnCarrierDirection(t *testing.T) {
 	assert.Equal(t, []byte("customer"), cc.recv().Payload)
 }
 
+func TestStageSeesCanonicalCodecNames(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("case", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, _ := call(t, s, c, cc, c.sdp("0 101", "a=rtpmap:0 pcmu/8000", "a=rtpmap:101 Telephone-Event/8000"), cc.sdp("0 101", "a=rtpmap:101 telephone-event/8000"))
+	seen := make(chan string, 2)
+	s.SetStage(stageFunc{"spy", func(p *Packet, emit func(*Packet)) { seen <- p.Codec; emit(p) }})
+	c.send(toC, hdr(0, 1, 1), []byte("a"))
+	c.send(toC, hdr(101, 2, 1), []byte{1, 0, 0, 160})
+	assert.Equal(t, "PCMU", <-seen)
+	assert.Equal(t, "telephone-event", <-seen)
+	assert.Equal(t, uint8(0), cc.recv().PayloadType)
+	assert.Equal(t, uint8(101), cc.recv().PayloadType)
+}
+
 func TestCodecs(t *testing.T) {
 	s, _, _, _ := stageCall(t)
 	assert.Equal(t, []string{"PCMU/8000", "telephone-event/8000"}, s.Codecs(ContactCenter))
