@@ -32,13 +32,16 @@ trunks:
   - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.1/32], targets: ["sip:127.0.0.1:9"]}
 routes: [{from: carrier, to: cc}]
 api: {address: "127.0.0.1:0"}
+vault: {local: {dir: DATA}}
+audit: {file: DATA/audit.log}
 `
 
 // TestRunServesHealthAndDrainsOnSIGTERM runs `tonewall run` as a process:
 // health endpoints answer, and SIGTERM drains and exits 0.
 func TestRunServesHealthAndDrainsOnSIGTERM(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "t.yaml")
-	if err := os.WriteFile(cfg, []byte(runConfig), 0o600); err != nil {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(runConfig, "DATA", dir)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "run", "--config", cfg)

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 )
@@ -27,24 +28,30 @@ type Status interface {
 
 // Server serves the control API on one listener.
 type Server struct {
-	addr   string
-	status Status
-	log    *zap.Logger
-	http   *http.Server
-	ln     net.Listener
-	keys   []key
+	addr     string
+	status   Status
+	log      *zap.Logger
+	http     *http.Server
+	ln       net.Listener
+	keys     []key
+	captures *capture.Service
+	base     context.Context // request contexts derive from it: ended on shutdown, which ends event streams
+	stop     context.CancelFunc
 }
 
 // New binds nothing; Listen binds, Run serves.
-func New(cfg config.API, st Status, log *zap.Logger) *Server {
-	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys)}
+func New(cfg config.API, st Status, caps *capture.Service, log *zap.Logger) *Server {
+	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
+	s.routesCaptures(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.base, s.stop = context.WithCancel(context.Background())
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return s.base }}
 	return s
 }
 
@@ -70,6 +77,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(sctx)

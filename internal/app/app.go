@@ -6,40 +6,72 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/api"
+	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 	"github.com/tonewall/tonewall/internal/sip"
+	"github.com/tonewall/tonewall/internal/vault"
 )
 
 // App is a running tonewall.
 type App struct {
-	cfg   *config.Config
-	log   *zap.Logger
-	media *media.Manager
-	SIP   *sip.Server
-	API   *api.Server
-	ready chan struct{}
+	cfg      *config.Config
+	log      *zap.Logger
+	media    *media.Manager
+	vault    vault.Vault
+	audit    *audit.Log
+	Captures *capture.Service
+	SIP      *sip.Server
+	API      *api.Server
+	ready    chan struct{}
 }
 
 // New builds every part; nothing listens until Run.
-func New(cfg *config.Config, log *zap.Logger) (*App, error) {
-	mm, err := media.NewManager(cfg.Media, log.Named("media"))
-	if err != nil {
+func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			_ = a.close()
+		}
+	}()
+	if a.vault, err = vault.New(cfg.Vault, log.Named("vault")); err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, log.Named("capture"))
+	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	s, err := sip.New(cfg, mm, log.Named("sip"))
-	if err != nil {
-		_ = mm.Close()
+	if a.SIP, err = sip.New(cfg, a.media, a.Captures, log.Named("sip")); err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, media: mm, SIP: s, ready: make(chan struct{})}
-	a.API = api.New(cfg.API, a, log.Named("api"))
+	a.API = api.New(cfg.API, a, a.Captures, log.Named("api"))
 	return a, nil
+}
+
+// close releases what New built, in reverse order.
+func (a *App) close() error {
+	var errs []error
+	if a.media != nil {
+		errs = append(errs, a.media.Close())
+	}
+	if a.Captures != nil {
+		a.Captures.Wait()
+	}
+	if a.audit != nil {
+		errs = append(errs, a.audit.Close())
+	}
+	if a.vault != nil {
+		errs = append(errs, a.vault.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Ready reports whether tonewall takes calls.
@@ -87,13 +119,13 @@ func (a *App) Run(ctx context.Context, drain <-chan struct{}) error {
 		a.log.Info("tonewall ready", zap.String("api", a.API.Addr()))
 	case err := <-sipErr:
 		stopAPI()
-		return errors.Join(err, <-apiErr, a.media.Close())
+		return errors.Join(err, <-apiErr, a.close())
 	}
 	a.wait(ctx, drain)
 	stopSIP()
 	err := <-sipErr
 	stopAPI()
-	return errors.Join(err, <-apiErr, a.media.Close())
+	return errors.Join(err, <-apiErr, a.close())
 }
 
 // wait blocks until ctx ends, or drain fires and the drain completes.
@@ -107,6 +139,3 @@ func (a *App) wait(ctx context.Context, drain <-chan struct{}) {
 		a.SIP.Drain(dctx)
 	}
 }
-
-// shutdownGrace bounds how long Run waits for parts to stop.
-const shutdownGrace = 10 * time.Second

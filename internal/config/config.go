@@ -13,7 +13,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/vault"
 )
 
 // Default is the shipped configs/tonewall.yaml, embedded so that
@@ -24,12 +27,15 @@ var Default []byte
 
 // Config is the whole of tonewall's configuration.
 type Config struct {
-	SIP    SIP          `yaml:"sip"`
-	Media  media.Config `yaml:"media"`
-	Trunks []Trunk      `yaml:"trunks"`
-	Routes []Route      `yaml:"routes"`
-	API    API          `yaml:"api"`
-	Log    Log          `yaml:"log"`
+	SIP     SIP            `yaml:"sip"`
+	Media   media.Config   `yaml:"media"`
+	Trunks  []Trunk        `yaml:"trunks"`
+	Routes  []Route        `yaml:"routes"`
+	Capture capture.Config `yaml:"capture"`
+	Vault   vault.Config   `yaml:"vault"`
+	Audit   audit.Config   `yaml:"audit"`
+	API     API            `yaml:"api"`
+	Log     Log            `yaml:"log"`
 }
 
 // Load reads and validates the file at path.

@@ -10,10 +10,25 @@ import (
 )
 
 func (c *Config) validate() error {
-	for _, f := range []func() error{c.SIP.validate, c.validateMedia, c.validateTrunks, c.validateRoutes, c.API.validate, c.Log.validate} {
+	for _, f := range []func() error{c.SIP.validate, c.validateMedia, c.validateTrunks, c.validateRoutes,
+		c.validateParts, c.API.validate, c.Log.validate} {
 		if err := f(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateParts runs the Validate of each part's own config section.
+func (c *Config) validateParts() error {
+	if err := c.Capture.Validate(); err != nil {
+		return fieldErr("capture", "%v", err)
+	}
+	if err := c.Vault.Validate(); err != nil {
+		return fieldErr("vault", "%v", err)
+	}
+	if err := c.Audit.Validate(); err != nil {
+		return fieldErr("audit", "%v", err)
 	}
 	return nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
@@ -38,19 +40,20 @@ type Call struct {
 	created time.Time
 
 	mu      sync.Mutex
-	state   callState         // guarded by mu
-	acks    chan *sip.Request // 2xx ACKs from leg A (initial INVITE or re-INVITE)
+	state   callState           // guarded by mu
+	ctrl    *capture.Controller // guarded by mu; nil when the route takes no captures
+	acks    chan *sip.Request   // 2xx ACKs from leg A (initial INVITE or re-INVITE)
 	ended   chan struct{}
 	endOnce sync.Once
 }
 
-// CallInfo is what the control API shows of a call.
+// CallInfo is what the control API shows of a call. The carrier leg's
+// Call-ID stays inside tonewall, like the rest of the carrier's dialog.
 type CallInfo struct {
 	ID          string    `json:"id"`
 	State       string    `json:"state"`
 	FromTrunk   string    `json:"from_trunk"`
 	ToTrunk     string    `json:"to_trunk"`
-	CarrierCall string    `json:"-"`
 	ContactCall string    `json:"contact_center_call_id"`
 	Capture     string    `json:"capture_policy"`
 	Created     time.Time `json:"created"`
@@ -101,9 +104,13 @@ func (c *Call) end(reason string, skip *Leg) {
 		c.mu.Lock()
 		wasConfirmed := c.state == stateConfirmed
 		c.state = stateTerminated
+		ctrl := c.ctrl
 		c.mu.Unlock()
 		c.srv.dialogs.remove(c.a)
 		c.srv.dialogs.remove(c.b)
+		if ctrl != nil {
+			c.srv.captures.Detach(c.id) // an open capture ends call_ended, digits wiped
+		}
 		if c.sess != nil {
 			_ = c.sess.Close()
 		}
@@ -131,6 +138,55 @@ func (c *Call) sendBye(l *Leg) {
 	if _, err := l.send(ctx, req); err != nil {
 		c.log.Debug("BYE failed", zap.String("leg", l.side.String()), zap.Error(err))
 	}
+}
+
+// attachCapture installs the capture point on the carrier→contact-center
+// media of a call whose route takes captures.
+func (c *Call) attachCapture() {
+	if c.srv.captures == nil || c.route.capture == "off" {
+		return
+	}
+	ctrl, err := c.srv.captures.Attach(c.id, c.route.capture, c.sendInfoToCC)
+	if err != nil {
+		c.log.Error("capture point not attached", zap.Error(err))
+		return
+	}
+	c.mu.Lock()
+	ended := c.state == stateTerminated
+	if !ended {
+		c.ctrl = ctrl
+	}
+	c.mu.Unlock()
+	if ended { // the call ended while attaching: end has not seen ctrl
+		c.srv.captures.Detach(c.id)
+		return
+	}
+	c.sess.SetStage(ctrl)
+}
+
+// controller is the call's capture point, or nil.
+func (c *Call) controller() *capture.Controller {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ctrl
+}
+
+// sendInfoToCC sends an INFO toward the contact-center leg (a capture's result).
+func (c *Call) sendInfoToCC(contentType string, body []byte) error {
+	l := c.ccLeg()
+	req := l.newRequest(sip.INFO)
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := l.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("contact center answered %d", res.StatusCode)
+	}
+	return nil
 }
 
 // watchMedia ends the call when its media session ends by itself.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/media"
 )
 
 // legOf finds the dialog an in-dialog request belongs to and checks that it
@@ -99,6 +101,10 @@ func (s *Server) onRelay(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l.refresh(req)
 	c, peer := l.call, l.call.other(l)
+	if c.consumeInfo(l, req) {
+		s.respond(req, tx, 200, "OK") // DTMF inside a capture window: never relayed
+		return
+	}
 	out, offered, err := c.crossRequest(l, peer, req)
 	if err != nil {
 		s.reject(req, tx, err)
@@ -120,6 +126,16 @@ func (s *Server) onRelay(req *sip.Request, tx sip.ServerTransaction) {
 // (RFC 5057: 481, and 408 for lack of any response).
 func peerGone(res *sip.Response) bool {
 	return res.StatusCode == 481 || res.StatusCode == 408
+}
+
+// consumeInfo gives a carrier INFO to the capture point, which takes DTMF
+// inside a window.
+func (c *Call) consumeInfo(from *Leg, req *sip.Request) bool {
+	ctrl := c.controller()
+	if ctrl == nil || from.side != media.Carrier || req.Method != sip.INFO || req.ContentType() == nil {
+		return false
+	}
+	return ctrl.OnInfo(req.ContentType().Value(), req.Body())
 }
 
 // crossRequest builds the other leg's copy of an in-dialog request, with the

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.onReinvite(req, tx)
 		return
 	}
+	// Our To tag goes on the request itself, before anything responds on the
+	// transaction: sipgo answers a CANCEL with a 487 built from this request,
+	// and that 487 must carry the tag of our 180 (RFC 3261 8.2.6.2).
+	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	s.handlers.Add(1)
 	defer s.handlers.Done()
@@ -86,7 +91,7 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 			zap.String("source", req.Source()), zap.String("transport", req.Transport()))
 		return nil, statusErr(403, "Forbidden", errNoTrunk)
 	}
-	if t.cfg.MutualTLS && !peerVerified(tx) {
+	if t.cfg.MutualTLS && !peerVerified(tx, s.serverTLS.ClientCAs) {
 		s.log.Warn("request without a verified client certificate refused", zap.String("trunk", t.cfg.Name),
 			zap.String("source", req.Source()))
 		return nil, statusErr(403, "Forbidden", errNoClientCert)
@@ -95,8 +100,8 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 }
 
 // peerVerified reports whether the request came over TLS with a client
-// certificate that verified against sip.tls.ca_file.
-func peerVerified(tx sip.ServerTransaction) bool {
+// certificate that verifies against sip.tls.ca_file (or the system roots).
+func peerVerified(tx sip.ServerTransaction, roots *x509.CertPool) bool {
 	stx, ok := tx.(*sip.ServerTx)
 	if !ok {
 		return false
@@ -106,7 +111,20 @@ func peerVerified(tx sip.ServerTransaction) bool {
 		return false
 	}
 	c, ok := tc.Conn.(*tls.Conn)
-	return ok && len(c.ConnectionState().VerifiedChains) > 0
+	if !ok {
+		return false
+	}
+	certs := c.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range certs[1:] {
+		inter.AddCert(ic)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	return err == nil
 }
 
 // unsupported lists the option tags of Require that tonewall does not do.
@@ -151,7 +169,7 @@ func (s *Server) uasLeg(c *Call, req *sip.Request, t *trunk) *Leg {
 	tag, _ := from.Params.Get("tag")
 	l := &Leg{
 		call: c, trunk: t, listener: t.listener, side: t.role(),
-		callID: req.CallID().Value(), localTag: sip.GenerateTagN(16),
+		callID: req.CallID().Value(), localTag: toTag(req),
 		localURI: req.To().Address, remoteURI: from.Address, remoteTag: tag,
 		routeSet: recordRoutes(req), cseq: uint32(time.Now().UnixNano() & 0x7fff),
 	}
@@ -162,6 +180,11 @@ func (s *Server) uasLeg(c *Call, req *sip.Request, t *trunk) *Leg {
 		l.flow = req.Source()
 	}
 	return l
+}
+
+func toTag(req *sip.Request) string {
+	tag, _ := req.To().Params.Get("tag")
+	return tag
 }
 
 // uacLeg is the dialog tonewall opens toward the routed trunk. The caller's
@@ -256,6 +279,7 @@ func (c *Call) answer(o *outbound, bRes *sip.Response) {
 	}
 	c.srv.dialogs.add(c.a)
 	c.setState(stateConfirmed)
+	c.attachCapture()
 	res := c.responseToA(o.aReq, bRes, sdp)
 	ack, ok := c.awaitAck(o.aTx, res)
 	if !ok {

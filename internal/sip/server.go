@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	cfg       *config.Config
 	log       *zap.Logger
 	media     *media.Manager
+	captures  *capture.Service // nil: no call takes captures
 	ua        *sipgo.UserAgent
 	srv       *sipgo.Server
 	cli       *sipgo.Client
@@ -44,8 +46,9 @@ type Server struct {
 }
 
 // New builds the B2BUA from configuration; it binds nothing until Run.
-func New(cfg *config.Config, mm *media.Manager, log *zap.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, media: mm, ready: make(chan struct{})}
+// caps may be nil, in which case no route takes captures.
+func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, log *zap.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{})}
 	s.calls.m = map[string]*Call{}
 	s.dialogs.m = map[string]*Leg{}
 	s.nonceKey = make([]byte, 32)

@@ -35,8 +35,11 @@ func tlsConfigs(c config.TLS) (server, client *tls.Config, selfSigned bool, err 
 	server = &tls.Config{
 		MinVersion:   minV,
 		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.VerifyClientCertIfGiven, // trunks with mutual_tls demand it per request
-		ClientCAs:    pool,
+		// Ask for a client certificate but verify it only for trunks with
+		// mutual_tls (peerVerified): a carrier SBC that presents its own
+		// certificate to a trunk without mutual TLS must not be refused.
+		ClientAuth: tls.RequestClientCert,
+		ClientCAs:  pool,
 	}
 	client = &tls.Config{
 		MinVersion:         minV,

@@ -60,6 +60,10 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the contact center saw no CANCEL")
 	}
+	// RFC 3261 8.2.6.2: the 487 carries the To tag of the 180 before it.
+	if tags := carrier.toTags(); len(tags) < 2 || tags[0] != tags[len(tags)-1] {
+		t.Fatalf("To tags of the carrier's responses: %v, want the 180's on the 487 too", tags)
+	}
 	s.waitCalls(t, 0)
 }
 

@@ -36,6 +36,8 @@ type sbcOpts struct {
 	sources     string   // carrier trunk sources; default 127.0.0.0/8
 	sipsTargets bool     // write contact-center targets as sips: URIs
 	apiYAML     string   // replaces the api: section
+	captureYAML string   // the capture: section
+	dataDir     string   // vault store and audit log; set by startSBC
 }
 
 func targetURIs(tp string, addrs []string, sips bool) string {
@@ -106,7 +108,10 @@ routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
 %[9]s
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection)
+vault: {local: {dir: %[10]q}}
+audit: {file: %[11]q}
+%[12]s
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML)
 }
 
 func indent(s, pre string) string {
@@ -123,6 +128,7 @@ func indent(s, pre string) string {
 // startSBC runs tonewall until the test ends.
 func startSBC(t *testing.T, o sbcOpts) *sbc {
 	t.Helper()
+	o.dataDir = t.TempDir()
 	cfg, err := config.Parse("test", []byte(o.yaml()))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, o.yaml())

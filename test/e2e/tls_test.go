@@ -83,3 +83,20 @@ func TestSipsTarget(t *testing.T) {
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 }
+
+// TestClientCertWithoutMutualTLS: a carrier SBC that presents a certificate
+// tonewall cannot verify is still served on a trunk without mutual_tls.
+func TestClientCertWithoutMutualTLS(t *testing.T) {
+	_, clientCert := testCA(t) // signed by a CA tonewall does not know
+	cc := newAgent(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
+	carrier := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if err != nil {
+		t.Fatalf("call with an unverifiable client certificate: %v", err)
+	}
+	defer sess.Close()
+	cc.nextCall(t)
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+}

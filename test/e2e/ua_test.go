@@ -47,9 +47,17 @@ type agent struct {
 	closed    atomic.Bool // set by shutdown: handlers still running expect errors
 	responses []int       // status codes of responses to our INVITEs, in order
 	forgetful atomic.Bool // answer in-dialog requests 481, as after a restart
+	tags      []string    // To tags of responses to our INVITEs, in order
 
 	sentInvite         *sip.Request  // our last INVITE, as sent
 	lastInviteResponse *sip.Response // the final response to it
+}
+
+// toTags returns the To tags of the responses to our INVITEs.
+func (a *agent) toTags() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.tags...)
 }
 
 // forgetDialogs makes the agent behave as if it had restarted.
@@ -376,6 +384,9 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 		opts.OnResponse = func(res *sip.Response) error {
 			a.mu.Lock()
 			a.responses = append(a.responses, res.StatusCode)
+			if tag, _ := res.To().Params.Get("tag"); tag != "" {
+				a.tags = append(a.tags, tag)
+			}
 			a.mu.Unlock()
 			return nil
 		}

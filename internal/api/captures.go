@@ -1,0 +1,125 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tonewall/tonewall/internal/capture"
+)
+
+// routesCaptures adds the capture endpoints.
+func (s *Server) routesCaptures(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/calls/{id}/captures", s.require(RoleAgent, s.startCapture))
+	mux.HandleFunc("GET /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.getCapture))
+	mux.HandleFunc("DELETE /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.cancelCapture))
+	mux.HandleFunc("GET /v1/events", s.require(RoleAgent, s.events))
+}
+
+// callID resolves the {id} of a path (tonewall id or contact-center Call-ID).
+func (s *Server) callID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, ok := s.status.Call(r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such call")
+		return "", false
+	}
+	return c.ID, true
+}
+
+func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.callID(w, r)
+	if !ok {
+		return
+	}
+	var req capture.Request
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("request body: want JSON like {\"fields\":[\"pan\",\"expiry\",\"cvv\"]}: %v", err))
+		return
+	}
+	req.Actor = PrincipalOf(r.Context()).Name
+	c, err := s.captures.Start(id, req)
+	if err != nil {
+		writeError(w, captureStatus(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, c.Status())
+}
+
+// findCapture resolves {id} and {cid}, answering 404 itself.
+func (s *Server) findCapture(w http.ResponseWriter, r *http.Request) (*capture.Capture, bool) {
+	id, ok := s.callID(w, r)
+	if !ok {
+		return nil, false
+	}
+	c, err := s.captures.Get(id, r.PathValue("cid"))
+	if err != nil {
+		writeError(w, captureStatus(err), err.Error())
+		return nil, false
+	}
+	return c, true
+}
+
+func (s *Server) getCapture(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.findCapture(w, r); ok {
+		writeJSON(w, http.StatusOK, c.Status())
+	}
+}
+
+func (s *Server) cancelCapture(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.findCapture(w, r)
+	if !ok {
+		return
+	}
+	c.Cancel()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+	}
+	writeJSON(w, http.StatusOK, c.Status())
+}
+
+func captureStatus(err error) int {
+	switch {
+	case errors.Is(err, capture.ErrNoCall), errors.Is(err, capture.ErrNoCapture):
+		return http.StatusNotFound
+	case errors.Is(err, capture.ErrBusy), errors.Is(err, capture.ErrCallEnded):
+		return http.StatusConflict
+	case errors.Is(err, capture.ErrBadFields):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// events streams masked capture events as server-sent events.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	ch, stop := s.captures.Events.Subscribe()
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": tonewall events\n\n")
+	fl.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+		case e := <-ch:
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: capture\ndata: %s\n\n", b)
+		}
+		fl.Flush()
+	}
+}

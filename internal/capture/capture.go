@@ -1,0 +1,213 @@
+package capture
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/dtmf/collect"
+	"github.com/tonewall/tonewall/internal/vault"
+)
+
+// Request opens a capture.
+type Request struct {
+	Fields     []string `json:"fields"`                // pan, expiry, cvv, postal_code; default from config
+	Brands     []string `json:"brands,omitempty"`      // accepted brands; default from config
+	ConfirmPAN bool     `json:"confirm_pan,omitempty"` // key the card number twice
+	Actor      string   `json:"-"`                     // who asked, for the audit log
+}
+
+// Status is what the control API shows of a capture: counts, never digits.
+type Status struct {
+	ID           string                `json:"id"`
+	CallID       string                `json:"call_id"`
+	State        string                `json:"state"`
+	Reason       string                `json:"reason,omitempty"`
+	Field        string                `json:"field,omitempty"`
+	Digits       int                   `json:"digits"`
+	AttemptsLeft int                   `json:"attempts_left"`
+	Brand        string                `json:"brand,omitempty"`
+	Last4        string                `json:"last4,omitempty"`
+	Token        string                `json:"token,omitempty"`
+	Fields       []collect.FieldStatus `json:"fields"`
+	Created      time.Time             `json:"created"`
+}
+
+// Capture is one window: it owns a collect.Machine and one goroutine.
+type Capture struct {
+	id      string
+	callID  string
+	ctrl    *Controller
+	svc     *Service
+	m       *collect.Machine
+	presses chan collect.Press
+	cancel  chan struct{}
+	callEnd chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	endOnce sync.Once
+
+	mu     sync.Mutex
+	status Status // guarded by mu
+}
+
+// ID is the capture's id.
+func (c *Capture) ID() string { return c.id }
+
+// Status returns a snapshot.
+func (c *Capture) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status
+	s.Fields = append([]collect.FieldStatus(nil), s.Fields...)
+	return s
+}
+
+// Done is closed when the capture has ended and wiped its digits.
+func (c *Capture) Done() <-chan struct{} { return c.done }
+
+// Cancel ends the capture `cancelled`; its digits are wiped.
+func (c *Capture) Cancel() { c.once.Do(func() { close(c.cancel) }) }
+
+func (c *Capture) callEnded() { c.endOnce.Do(func() { close(c.callEnd) }) }
+
+// run drives the machine until a terminal state; it owns c.m.
+func (c *Capture) run(actor string) {
+	defer close(c.done)
+	defer c.m.Wipe()                                     // whatever the end: terminal states wipe already, this is the backstop
+	defer c.ctrl.presses.CompareAndSwap(&c.presses, nil) // the window closes first
+	c.audit(audit.CaptureStarted, actor, "", "")
+	c.apply(c.m.Start(time.Now()))
+	for !c.m.State().Terminal() {
+		c.step()
+		if c.m.State() == collect.StateTokenizing {
+			c.tokenize()
+		}
+	}
+}
+
+// step waits for one input: a press, a deadline, a cancel or the call's end.
+func (c *Capture) step() {
+	var timer <-chan time.Time
+	if dl, ok := c.m.Deadline(); ok {
+		t := time.NewTimer(time.Until(dl))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case p := <-c.presses:
+		c.apply(c.m.Press(p))
+	case now := <-timer:
+		c.apply(c.m.Tick(now))
+	case <-c.cancel:
+		c.apply(c.m.Cancel())
+	case <-c.callEnd:
+		c.apply(c.m.End())
+	}
+}
+
+// tokenize hands the collected card to the vault, then finishes the machine.
+func (c *Capture) tokenize() {
+	r, err := c.m.Result()
+	if err != nil {
+		c.apply(c.m.Finish(err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, verr := c.svc.vault.Tokenize(ctx, vault.Request{CaptureID: c.id, CallID: c.callID, PAN: r.PAN, Expiry: r.Expiry, CVV: r.CVV})
+	if verr == nil {
+		c.mu.Lock()
+		c.status.Token, c.status.Brand, c.status.Last4 = res.Token, string(res.Brand), res.Last4
+		c.mu.Unlock()
+	} else {
+		c.svc.log.Warn("tokenization failed", zap.String("capture_id", c.id), zap.Error(verr))
+	}
+	ev := c.m.Finish(verr)
+	if errors.Is(verr, vault.ErrUnavailable) {
+		c.mu.Lock()
+		c.status.Reason = "vault_unavailable"
+		c.mu.Unlock()
+	}
+	c.apply(ev)
+}
+
+// apply publishes the machine's events and refreshes the snapshot; on a
+// terminal state it delivers and audits the result.
+func (c *Capture) apply(evs []collect.Event) {
+	st := c.m.Status()
+	c.mu.Lock()
+	reason := c.status.Reason
+	c.status.State, c.status.Field, c.status.Digits = string(st.State), st.Field, st.Digits
+	c.status.AttemptsLeft, c.status.Fields = st.AttemptsLeft, st.Fields
+	if st.Brand != "" {
+		c.status.Brand, c.status.Last4 = string(st.Brand), st.Last4
+	}
+	if reason != "vault_unavailable" {
+		c.status.Reason = string(st.Reason)
+	}
+	snap := c.status
+	c.mu.Unlock()
+	for _, e := range evs {
+		c.svc.Events.publish(c.event(e, snap))
+	}
+	if st.State.Terminal() {
+		c.finish(snap)
+	}
+}
+
+func (c *Capture) event(e collect.Event, snap Status) Event {
+	ev := Event{Time: time.Now(), CallID: c.callID, CaptureID: c.id, Type: string(e.Type), Field: e.Field,
+		Count: e.Count, Reason: string(e.Reason), State: string(e.State), Brand: string(e.Brand), Last4: e.Last4,
+		Attempts: e.AttemptsLeft}
+	if e.Type == collect.EventState && e.State == collect.StateTokenized {
+		ev.Token = snap.Token
+	}
+	if e.Type == collect.EventState && snap.Reason == "vault_unavailable" {
+		ev.Reason = snap.Reason
+	}
+	return ev
+}
+
+// finish delivers the result toward the contact center and audits the end.
+func (c *Capture) finish(snap Status) {
+	c.audit(audit.CaptureEnded, "", snap.State, snap.Reason)
+	if snap.State == string(collect.StateCallEnded) || !c.svc.cfg.Delivery.SIPInfo || c.ctrl.deliver == nil {
+		return
+	}
+	body, _ := json.Marshal(resultBody{CaptureID: c.id, Status: snap.State, Reason: snap.Reason,
+		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
+	if err := c.ctrl.deliver(ResultContentType, body); err != nil {
+		c.svc.log.Warn("capture result INFO failed", zap.String("capture_id", c.id), zap.Error(err))
+	}
+}
+
+// ResultContentType is the SIP INFO body type of a capture's result.
+const ResultContentType = "application/vnd.tonewall.capture+json"
+
+type resultBody struct {
+	CaptureID string `json:"capture_id"`
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	Token     string `json:"token,omitempty"`
+	Brand     string `json:"brand,omitempty"`
+	Last4     string `json:"last4,omitempty"`
+}
+
+func (c *Capture) audit(t audit.Type, actor, outcome, reason string) {
+	if c.svc.audit == nil {
+		return
+	}
+	c.mu.Lock()
+	token := c.status.Token
+	c.mu.Unlock()
+	if _, err := c.svc.audit.Append(audit.Record{Type: t, Actor: actor, CallID: c.callID, CaptureID: c.id,
+		Token: token, Outcome: outcome, Reason: reason}); err != nil {
+		c.svc.log.Error("audit log append failed", zap.Error(err))
+	}
+}

@@ -1,0 +1,214 @@
+package capture
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/dtmf/collect"
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+// maxSamples bounds one audio packet (120 ms of 8 kHz G.711).
+const maxSamples = 960
+
+// InfoSender sends a SIP INFO toward the call's contact-center leg.
+type InfoSender func(contentType string, body []byte) error
+
+// Controller is one call's capture point: the media Stage on the
+// carrier→contact-center direction, the sink of carrier SIP INFO DTMF, and
+// the holder of the call's open capture.
+type Controller struct {
+	svc     *Service
+	callID  string
+	deliver InfoSender
+
+	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
+
+	mu    sync.Mutex
+	cur   *Capture // guarded by mu
+	ended bool     // guarded by mu
+
+	// Owned by the media goroutine (Process); no lock.
+	supp      *dtmf.Suppressor
+	recv      dtmf.EventReceiver
+	in, out   [maxSamples]int16
+	payload   [maxSamples]byte
+	digits    []dtmf.Digit
+	keys      []dtmf.KeyEvent
+	started   bool
+	base      time.Time // wall time of the first packet
+	baseTS    uint32    // its RTP timestamp
+	eventTS   uint32    // timestamp of the last telephone-event consumed
+	eventSeen bool
+	linger    int   // audio packets masked since the window closed
+	quiet     int   // of which in a row without a suspected tone
+	suspects  int64 // the suppressor's suspicion count last seen
+}
+
+// After a window closes, masking goes on until the audio has been free of
+// suspected tones for lingerQuiet packets (at most lingerMax): a capture
+// ends on the last key's recognition, and the rest of that key's tone must
+// not reach the contact center.
+const (
+	lingerQuiet = 10  // 200 ms of 20 ms packets
+	lingerMax   = 100 // 2 s
+)
+
+func newController(svc *Service, callID string, deliver InfoSender) (*Controller, error) {
+	supp, err := dtmf.NewSuppressor(svc.cfg.suppressor())
+	if err != nil {
+		return nil, err
+	}
+	return &Controller{svc: svc, callID: callID, deliver: deliver, supp: supp,
+		digits: make([]dtmf.Digit, 0, 8), keys: make([]dtmf.KeyEvent, 0, 8)}, nil
+}
+
+// String names the stage in the media pipeline description.
+func (c *Controller) String() string {
+	return "dtmf-capture(mask=" + c.svc.cfg.Mask + ", lookahead=" + c.svc.cfg.Lookahead.String() + ")"
+}
+
+// windowOpen reports whether a capture is collecting; read per packet.
+func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
+
+// Process is the media Stage: pass outside windows, consume events and mask
+// tones inside them. It runs on the media goroutine and never blocks.
+func (c *Controller) Process(p *media.Packet, emit func(*media.Packet)) {
+	if !c.started {
+		c.started, c.base, c.baseTS = true, time.Now(), p.Header.Timestamp
+	}
+	switch p.Codec {
+	case "telephone-event":
+		c.event(p, emit)
+	case "PCMU", "PCMA":
+		c.audio(p, emit)
+	default:
+		emit(p) // a codec we cannot inspect: capture relies on RFC 4733 and INFO
+	}
+}
+
+// event consumes telephone-events while a window is open (and the rest of
+// an event that began inside one); outside, they pass untouched.
+func (c *Controller) event(p *media.Packet, emit func(*media.Packet)) {
+	open := c.windowOpen()
+	if !open && !(c.eventSeen && p.Header.Timestamp == c.eventTS) {
+		emit(p)
+		return
+	}
+	c.eventTS, c.eventSeen = p.Header.Timestamp, true
+	if !open {
+		return // the tail of an event whose start was consumed: drop it too
+	}
+	c.keys, _ = c.recv.Receive(p.Header.Timestamp, p.Payload, c.keys[:0])
+	for _, k := range c.keys {
+		if !k.End {
+			c.press(k.Key, collect.SourceRFC4733, c.rtpTime(k.Timestamp))
+		}
+	}
+}
+
+// audio runs G.711 through the suppressor: its lookahead and masking while a
+// window is open, a plain copy (and detection only) otherwise.
+func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
+	n := len(p.Payload)
+	if n == 0 || n > maxSamples {
+		emit(p)
+		return
+	}
+	c.syncWindow()
+	ulaw := p.Codec == "PCMU"
+	in, out := c.in[:n], c.out[:n]
+	if ulaw {
+		dtmf.DecodeUlaw(in[:0], p.Payload)
+	} else {
+		dtmf.DecodeAlaw(in[:0], p.Payload)
+	}
+	var err error
+	c.digits, err = c.supp.Process(in, out, c.digits[:0])
+	if err != nil || !c.supp.IsOpen() {
+		emit(p) // closed: forward the original bytes, no delay, no transcoding
+		return
+	}
+	for _, d := range c.digits {
+		if !d.End {
+			c.press(d.Key, collect.SourceInBand, c.base.Add(d.StartTime()))
+		}
+	}
+	if ulaw {
+		dtmf.EncodeUlaw(c.payload[:0], out)
+	} else {
+		dtmf.EncodeAlaw(c.payload[:0], out)
+	}
+	p.Payload = c.payload[:n]
+	emit(p)
+}
+
+// syncWindow opens the suppressor with the window, and closes it once the
+// audio after the window is quiet.
+func (c *Controller) syncWindow() {
+	if c.windowOpen() {
+		if !c.supp.IsOpen() {
+			c.supp.Open()
+		}
+		c.linger, c.quiet = 0, 0
+		return
+	}
+	if !c.supp.IsOpen() {
+		return
+	}
+	if s := c.supp.Stats().Suspicions; s != c.suspects {
+		c.suspects, c.quiet = s, 0
+	} else {
+		c.quiet++
+	}
+	c.linger++
+	if c.quiet >= lingerQuiet || c.linger >= lingerMax {
+		c.supp.Close()
+	}
+}
+
+func (c *Controller) rtpTime(ts uint32) time.Time {
+	return c.base.Add(time.Duration(int32(ts-c.baseTS)) * time.Second / 8000)
+}
+
+// press hands a key to the open capture without blocking.
+func (c *Controller) press(k dtmf.Key, src collect.Source, at time.Time) {
+	ch := c.presses.Load()
+	if ch == nil {
+		return
+	}
+	select {
+	case *ch <- collect.Press{Key: k.Char(), Source: src, At: at}:
+	default: // the capture is not keeping up; a human cannot press this fast
+	}
+}
+
+// OnInfo takes a SIP INFO from the carrier leg. It reports true when the
+// INFO carried DTMF inside a window and was consumed: answer it 200 and do
+// not relay it.
+func (c *Controller) OnInfo(contentType string, body []byte) bool {
+	if !c.windowOpen() || !dtmf.IsInfoDTMF(contentType) {
+		return false
+	}
+	k, d, err := dtmf.ParseInfo(contentType, body)
+	if err != nil {
+		return true // DTMF-typed but unreadable, inside a window: never relay it
+	}
+	ch := c.presses.Load()
+	if ch != nil {
+		select {
+		case *ch <- collect.Press{Key: k.Char(), Source: collect.SourceINFO, At: time.Now(), Duration: d}:
+		default:
+		}
+	}
+	return true
+}
+
+// Current returns the call's capture that is open or ended last.
+func (c *Controller) Current() *Capture {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}

@@ -1,0 +1,183 @@
+package capture
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/card"
+	"github.com/tonewall/tonewall/internal/dtmf/collect"
+	"github.com/tonewall/tonewall/internal/vault"
+)
+
+// Service holds the capture controllers of every call and what they share:
+// the vault, the audit log and the event broker.
+type Service struct {
+	cfg    Config
+	vault  vault.Vault
+	audit  *audit.Log
+	log    *zap.Logger
+	Events *Broker
+
+	mu    sync.Mutex
+	calls map[string]*Controller // by tonewall call id
+	wg    sync.WaitGroup         // capture goroutines
+}
+
+// NewService builds the service; cfg must be validated. audit may be nil.
+func NewService(cfg Config, v vault.Vault, a *audit.Log, log *zap.Logger) *Service {
+	return &Service{cfg: cfg, vault: v, audit: a, log: log, Events: newBroker(), calls: map[string]*Controller{}}
+}
+
+// Attach makes the capture point of a call whose route takes captures and
+// returns it, to be installed as the media stage. With policy "always" a
+// capture with the default fields opens at once.
+func (s *Service) Attach(callID, policy string, deliver InfoSender) (*Controller, error) {
+	c, err := newController(s, callID, deliver)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.calls[callID] = c
+	s.mu.Unlock()
+	if policy == "always" {
+		if _, err := s.Start(callID, Request{Actor: "policy:always"}); err != nil {
+			s.log.Warn("capture for policy always did not start", zap.String("call_id", callID), zap.Error(err))
+		}
+	}
+	return c, nil
+}
+
+// Detach ends a call's capture point: an open capture ends call_ended and
+// its digits are wiped before Detach returns.
+func (s *Service) Detach(callID string) {
+	s.mu.Lock()
+	c := s.calls[callID]
+	delete(s.calls, callID)
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.ended = true
+	cur := c.cur
+	c.mu.Unlock()
+	if cur != nil {
+		cur.callEnded()
+		<-cur.done
+	}
+}
+
+// Controller returns the capture point of a call.
+func (s *Service) Controller(callID string) (*Controller, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[callID]
+	return c, ok
+}
+
+// Start opens a capture window on a call.
+func (s *Service) Start(callID string, req Request) (*Capture, error) {
+	ctrl, ok := s.Controller(callID)
+	if !ok {
+		return nil, ErrNoCall
+	}
+	opts, err := s.options(req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := collect.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadFields, err)
+	}
+	return ctrl.start(m, req.Actor)
+}
+
+// Get finds a capture of a call by id.
+func (s *Service) Get(callID, captureID string) (*Capture, error) {
+	ctrl, ok := s.Controller(callID)
+	if !ok {
+		return nil, ErrNoCall
+	}
+	if c := ctrl.Current(); c != nil && c.id == captureID {
+		return c, nil
+	}
+	return nil, ErrNoCapture
+}
+
+// Wait blocks until every capture goroutine has ended (for shutdown and tests).
+func (s *Service) Wait() { s.wg.Wait() }
+
+// start opens the window with a fresh machine, if none is open.
+func (ctrl *Controller) start(m *collect.Machine, actor string) (*Capture, error) {
+	ctrl.mu.Lock()
+	defer ctrl.mu.Unlock()
+	if ctrl.ended {
+		return nil, ErrCallEnded
+	}
+	if ctrl.cur != nil && !isDone(ctrl.cur) {
+		return nil, ErrBusy
+	}
+	c := &Capture{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,
+		presses: make(chan collect.Press, 64), cancel: make(chan struct{}), callEnd: make(chan struct{}),
+		done: make(chan struct{})}
+	c.status = Status{ID: c.id, CallID: c.callID, State: string(collect.StateIdle), Created: time.Now()}
+	ctrl.cur = c
+	ctrl.presses.Store(&c.presses)
+	ctrl.svc.wg.Add(1)
+	go func() {
+		defer ctrl.svc.wg.Done()
+		c.run(actor)
+	}()
+	return c, nil
+}
+
+func isDone(c *Capture) bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// options turns a request and the config into the machine's options.
+func (s *Service) options(req Request) (collect.Options, error) {
+	names := req.Fields
+	if len(names) == 0 {
+		names = s.cfg.Fields
+	}
+	var fields []collect.Field
+	for _, n := range names {
+		switch collect.Kind(n) {
+		case collect.KindPAN, collect.KindExpiry, collect.KindCVV, collect.KindPostalCode:
+			fields = append(fields, collect.Field{Kind: collect.Kind(n), Name: n})
+		default:
+			return collect.Options{}, fmt.Errorf("%w: unknown field %q (want pan, expiry, cvv, postal_code)", ErrBadFields, n)
+		}
+	}
+	brands := req.Brands
+	if len(brands) == 0 {
+		brands = s.cfg.Brands
+	}
+	var bs []card.Brand
+	for _, b := range brands {
+		if !isBrand(b) {
+			return collect.Options{}, fmt.Errorf("%w: unknown brand %q", ErrBadFields, b)
+		}
+		bs = append(bs, card.Brand(b))
+	}
+	return collect.Options{Fields: fields, Brands: bs, ConfirmPAN: req.ConfirmPAN, MaxAttempts: s.cfg.Attempts,
+		FirstDigitTimeout: s.cfg.FirstDigitTimeout, InterDigitTimeout: s.cfg.InterDigitTimeout, Timeout: s.cfg.Timeout}, nil
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "cap_" + hex.EncodeToString(b)
+}

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+)
+
+const (
+	testPAN    = "4111111111111111"
+	testExpiry = "1230"
+	testCVV    = "737"
+)
+
+// rtpLog records every RTP packet an agent's media socket receives.
+type rtpLog struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (a *agent) recordRTP(t *testing.T) *rtpLog {
+	l := &rtpLog{}
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := a.rtp.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(append([]byte(nil), buf[:n]...)) == nil {
+				l.mu.Lock()
+				l.pkts = append(l.pkts, p)
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return l
+}
+
+func (l *rtpLog) count(pt uint8) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, p := range l.pkts {
+		if p.PayloadType == pt {
+			n++
+		}
+	}
+	return n
+}
+
+// rtpSender sends a carrier's RTP stream: G.711 frames and RFC 4733 events
+// on one SSRC and clock.
+type rtpSender struct {
+	c   *net.UDPConn
+	to  *net.UDPAddr
+	seq uint16
+	ts  uint32
+}
+
+func (s *rtpSender) send(t *testing.T, pt uint8, marker bool, ts uint32, payload []byte) {
+	t.Helper()
+	s.seq++
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: s.seq, Timestamp: ts, SSRC: 0xcafe}, Payload: payload}
+	b, err := p.Marshal()
+	must(t, err)
+	_, err = s.c.WriteToUDP(b, s.to)
+	must(t, err)
+}
+
+// silence sends n 20 ms PCMU frames of silence.
+func (s *rtpSender) silence(t *testing.T, n int) {
+	for i := 0; i < n; i++ {
+		s.send(t, 0, false, s.ts, bytes.Repeat([]byte{0xff}, 160))
+		s.ts += 160
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// key sends one RFC 4733 key press: 100 ms, then the three end packets.
+func (s *rtpSender) key(t *testing.T, k byte) {
+	code := map[byte]byte{'*': 10, '#': 11}[k]
+	if k >= '0' && k <= '9' {
+		code = k - '0'
+	}
+	start := s.ts
+	for i, dur := range []uint16{160, 320, 480, 640, 800} {
+		pl := []byte{code, 10, 0, 0}
+		binary.BigEndian.PutUint16(pl[2:], dur)
+		s.send(t, 101, i == 0, start, pl)
+	}
+	for i := 0; i < 3; i++ {
+		pl := []byte{code, 0x80 | 10, 0, 0}
+		binary.BigEndian.PutUint16(pl[2:], 800)
+		s.send(t, 101, false, start, pl)
+	}
+	s.ts += 1600 // 200 ms per key, pause included
+	time.Sleep(3 * time.Millisecond)
+}
+
+// upCall is a call established through tonewall, with API keys configured.
+type upCall struct {
+	s           *sbc
+	carrier, cc *agent
+	sess        *sipgo.DialogClientSession
+	callID      string // tonewall's
+}
+
+func callUp(t *testing.T) *upCall {
+	t.Helper()
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	t.Cleanup(func() { _ = sess.Close() })
+	cc.nextCall(t)
+	id := cc.received(sip.INVITE)[0].GetHeader("X-Tonewall-Call-ID").Value()
+	return &upCall{s: s, carrier: carrier, cc: cc, sess: sess, callID: id}
+}
+
+// sender is the carrier's RTP toward tonewall.
+func (u *upCall) sender(t *testing.T) *rtpSender {
+	return &rtpSender{c: u.carrier.rtp, to: sdpAddr(t, u.sess.InviteResponse.Body()), ts: 1000}
+}
+
+func apiDo(t *testing.T, s *sbc, method, key, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.app.API.Addr()+path, strings.NewReader(body))
+	must(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m == nil {
+		m = map[string]any{"raw": string(b)}
+	}
+	return res.StatusCode, m
+}
+
+// TestCaptureRFC4733: the agent opens a capture; the caller keys a card as
+// RFC 4733 events; the contact center receives no event, only the token in a
+// SIP INFO; the API shows the masked result; no output holds the card.
+func TestCaptureRFC4733(t *testing.T) {
+	u := callUp(t)
+	heard := u.cc.recordRTP(t)
+	tx := u.sender(t)
+	tx.silence(t, 5)
+	cid := openCapture(t, u.s, u.callID)
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		tx.key(t, byte(k))
+	}
+	tx.silence(t, 5)
+	st := waitCapture(t, u.s, u.callID, cid)
+	s, cc, sess := u.s, u.cc, u.sess
+	if st["state"] != "tokenized" || st["brand"] != "visa" || st["last4"] != "1111" {
+		t.Fatalf("capture ended %v", st)
+	}
+	token, _ := st["token"].(string)
+	if len(token) != len(testPAN) || !strings.HasSuffix(token, "1111") || token == testPAN {
+		t.Fatalf("token %q is not format-preserving", token)
+	}
+	waitFor(t, "result INFO at the contact center", func() bool { return len(cc.received(sip.INFO)) > 0 })
+	info := cc.received(sip.INFO)[0]
+	if ct := info.ContentType(); ct == nil || ct.Value() != "application/vnd.tonewall.capture+json" || !strings.Contains(string(info.Body()), token) {
+		t.Fatalf("result INFO: %v", info)
+	}
+	if n := heard.count(101); n != 0 {
+		t.Fatalf("the contact center received %d telephone-event packets during the window", n)
+	}
+	if heard.count(0) == 0 {
+		t.Fatal("the contact center received no audio at all: the check above proves nothing")
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+	scanForCard(t, s, cc)
+}
+
+// scanForCard fails if any output of the call holds the card's digits: log
+// lines at every level, every SIP message the contact center received.
+func scanForCard(t *testing.T, s *sbc, agents ...*agent) {
+	t.Helper()
+	secrets := []string{testPAN, testPAN[:6], testPAN[6:12]}
+	var all strings.Builder
+	for _, e := range s.logs.All() {
+		fmt.Fprintf(&all, "%s %v\n", e.Message, e.ContextMap())
+	}
+	for _, a := range agents {
+		a.mu.Lock()
+		for _, r := range a.reqs {
+			all.WriteString(r.String())
+		}
+		a.mu.Unlock()
+	}
+	for _, sec := range secrets {
+		if strings.Contains(all.String(), sec) {
+			t.Errorf("card digits %q found in tonewall's output", sec)
+		}
+	}
+}
