@@ -56,7 +56,7 @@ func FuzzRewriteRTCP(f *testing.F) {
 	f.Add([]byte{0x81, 201, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add([]byte{0x81, 200, 0, 1, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rewriteRTCP(b, 1, 2)
+		rewriteRTCP(b, &rtcpMap{sender: 1, media: 2, ts: true, tsAdd: 3, seq: true, seqSub: 4})
 	})
 }
 

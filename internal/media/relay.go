@@ -27,6 +27,7 @@ type pump struct {
 	pkt                     Packet
 	rt                      *route        // route of the packet being relayed
 	renum                   renumberer    // sequence/timestamp state toward the other leg
+	published               uint64        // renum.mapping() last stored in Session.streams
 	emitFn                  func(*Packet) // p.emit, bound once so emitting does not allocate
 }
 
@@ -150,6 +151,10 @@ func (p *pump) relayRTP(b []byte) {
 	}
 	if !p.renum.end() {
 		st.dropped.Add(1)
+	}
+	if m := p.renum.mapping(); m != p.published {
+		p.published = m
+		p.s.streams[p.leg].Store(m)
 	}
 }
 

@@ -331,3 +331,33 @@ func TestRollbackAfterEarlyAnswer(t *testing.T) {
 	c.send(toC, hdr(0, 1, 1), []byte("restored"))
 	assert.Equal(t, []byte("restored"), cc.recv().Payload)
 }
+
+// TestRelayRTCPTranslatesNumbering: a sender report's RTP timestamp and a
+// report block's highest sequence number come out in the receiving leg's
+// numbering.
+func TestRelayRTCPTranslatesNumbering(t *testing.T) {
+	m := newTestManager(t, Config{})
+	s, err := m.NewSession("call-rtcp-map", LegPolicy{}, LegPolicy{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, cc := newPhone(t), newPhone(t)
+	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+
+	cc.send(toCC, hdr(0, 5, 100), []byte("x"))
+	atCarrier := c.recv()
+	c.send(toC, hdr(0, 1000, 8000), []byte("y"))
+	atCC := cc.recv()
+
+	sr := make([]byte, 52) // SR with one report block
+	sr[0], sr[1] = 0x81, 200
+	binary.BigEndian.PutUint16(sr[2:], 12)
+	binary.BigEndian.PutUint32(sr[16:], 8000+160)                                      // carrier's RTP clock
+	binary.BigEndian.PutUint32(sr[28+8:], 0x00010000|uint32(atCarrier.SequenceNumber)) // as the carrier saw it
+	_, err = c.rtcp.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
+	require.NoError(t, err)
+	got := recvRaw(t, cc.rtcpIn)
+	require.Len(t, got, 52)
+	assert.Equal(t, atCC.Timestamp+160, binary.BigEndian.Uint32(got[16:]), "SR timestamp in the contact center's numbering")
+	assert.Equal(t, uint16(5), uint16(binary.BigEndian.Uint32(got[28+8:])), "highest sequence in the contact center's own numbering")
+	assert.Equal(t, uint32(0x11223344), binary.BigEndian.Uint32(got[28:]))
+}

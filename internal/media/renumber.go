@@ -58,6 +58,12 @@ func (r *renumberer) next(ts uint32) (uint16, uint32) {
 	return r.lastOut, out
 }
 
+// mapping packs the current in→out renumbering for the RTCP path: bit 48
+// set, bits 32-47 the sequence delta, bits 0-31 the timestamp offset.
+func (r *renumberer) mapping() uint64 {
+	return 1<<48 | uint64(r.lastOut-r.lastIn)<<32 | uint64(r.tsOffset)
+}
+
 // end finishes the packet in progress; it reports false when nothing was
 // emitted, in which case the packet's number is consumed without a gap.
 func (r *renumberer) end() bool {

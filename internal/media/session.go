@@ -29,6 +29,7 @@ type Session struct {
 	latched [2]latch                    // by leg: observed source when LegPolicy.Latch
 	links   [2]atomic.Pointer[dtlsLink] // by leg: DTLS-SRTP association
 	inSSRC  [2]atomic.Uint32            // by leg: SSRC the leg sends with
+	streams [2]atomic.Uint64            // by leg: renumbering of its RTP toward the other leg, for RTCP (see renumberer.mapping)
 	held    atomic.Bool                 // some leg is not sendrecv: inactivity timer paused
 	stats   [2]legCounters
 	stage   atomic.Pointer[stageBox]
