@@ -52,16 +52,24 @@ func benchCall(b testing.TB, cs, ccs string) (*pump, *srtp.Context, netip.AddrPo
 // G.711, 160 bytes), without the socket read and write.
 func BenchmarkRelay(b *testing.B) {
 	const aes80, aes32, gcm = "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM"
-	for _, bc := range []struct{ name, in, out string }{
-		{"rtp-rtp", "", ""},
-		{"srtp-srtp/aes-cm-80", aes80, aes80},
-		{"srtp-srtp/aes-cm-32", aes32, aes32},
-		{"srtp-srtp/gcm", gcm, gcm},
-		{"srtp-rtp/aes-cm-80", aes80, ""},
-		{"rtp-srtp/gcm", "", gcm},
+	for _, bc := range []struct {
+		name, in, out string
+		stage         bool
+	}{
+		{"rtp-rtp", "", "", false},
+		{"rtp-rtp+stage", "", "", true},
+		{"srtp-srtp/aes-cm-80", aes80, aes80, false},
+		{"srtp-srtp/aes-cm-32", aes32, aes32, false},
+		{"srtp-srtp/gcm", gcm, gcm, false},
+		{"srtp-srtp/gcm+stage", gcm, gcm, true},
+		{"srtp-rtp/aes-cm-80", aes80, "", false},
+		{"rtp-srtp/gcm", "", gcm, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p, in, from := benchCall(b, bc.in, bc.out)
+			if bc.stage { // a pass-through stage: the interface call and emit cost
+				p.s.SetStage(stageFunc{"pass", func(pk *Packet, emit func(*Packet)) { emit(pk) }})
+			}
 			const chunk = 4096
 			pkts := make([][]byte, chunk)
 			payload := make([]byte, 160)
