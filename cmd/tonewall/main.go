@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tonewall/tonewall/internal/app"
+	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 )
@@ -28,6 +29,7 @@ commands:
   run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
   check   [--config FILE]   validate a configuration
   dtmf    detect|mask ...   find or mask keypad tones in recordings
+  audit   verify [--file F] check the audit log's hash chain (default ./data/audit.log)
   version                   print the version
 `
 
@@ -47,6 +49,8 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdout, stderr)
 	case "dtmf":
 		return runDTMF(args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tonewall", version)
 		return 0
@@ -130,6 +134,28 @@ func runSBC(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("stopped")
+	return 0
+}
+
+// runAudit implements `tonewall audit verify`: exit 0 when the chain holds,
+// 1 when it is broken (naming the first bad line), 2 on usage errors.
+func runAudit(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprintln(stderr, "usage: tonewall audit verify [--file FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("file", audit.DefaultFile, "audit log to check")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	n, err := audit.VerifyFile(*file)
+	if err != nil {
+		fmt.Fprintf(stderr, "tonewall audit verify: %s: %v\n", *file, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d records, chain intact\n", *file, n)
 	return 0
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tonewall/tonewall/internal/audit"
 )
 
 func cli(args ...string) (int, string, string) {
@@ -47,5 +49,32 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if code, _, _ := cli(); code != 2 {
 		t.Fatalf("no command: %d", code)
+	}
+}
+
+func TestAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "audit.log")
+	l, err := audit.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := l.Append(audit.Record{Type: audit.CaptureStarted, Actor: "desk", CallID: "c1", CaptureID: "cap1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := cli("audit", "verify", "--file", p); code != 0 || !strings.Contains(out, "3 records") {
+		t.Fatalf("intact log: %d %q %q", code, out, errs)
+	}
+	b, _ := os.ReadFile(p)
+	if err := os.WriteFile(p, bytes.Replace(b, []byte(`"desk"`), []byte(`"evil"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := cli("audit", "verify", "--file", p); code != 1 || !strings.Contains(errs, "line 1") {
+		t.Fatalf("edited log: %d %q", code, errs)
 	}
 }
