@@ -2,7 +2,9 @@ package media
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -45,22 +47,52 @@ func newIdentity() (*identity, error) {
 }
 
 func fingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	s, _ := fingerprintWith("sha-256", der)
+	return s
+}
+
+// fingerprintWith hashes a certificate with an a=fingerprint algorithm.
+func fingerprintWith(alg string, der []byte) (string, bool) {
+	var sum []byte
+	switch strings.ToLower(alg) {
+	case "sha-1":
+		s := sha1.Sum(der)
+		sum = s[:]
+	case "sha-256":
+		s := sha256.Sum256(der)
+		sum = s[:]
+	case "sha-384":
+		s := sha512.Sum384(der)
+		sum = s[:]
+	case "sha-512":
+		s := sha512.Sum512(der)
+		sum = s[:]
+	default:
+		return "", false
+	}
+	h := strings.ToUpper(hex.EncodeToString(sum))
 	var b strings.Builder
-	b.WriteString("sha-256 ")
+	b.WriteString(strings.ToLower(alg) + " ")
 	for i := 0; i < len(h); i += 2 {
 		if i > 0 {
 			b.WriteByte(':')
 		}
 		b.WriteString(h[i : i+2])
 	}
-	return b.String()
+	return b.String(), true
 }
 
 // sameFingerprint compares "alg value" strings, ignoring case.
 func sameFingerprint(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// matchesFingerprint checks a certificate against the remote's
+// a=fingerprint, with whichever hash it names (sha-1 … sha-512).
+func matchesFingerprint(der []byte, remote string) bool {
+	alg, _, _ := strings.Cut(strings.TrimSpace(remote), " ")
+	fp, ok := fingerprintWith(alg, der)
+	return ok && sameFingerprint(fp, remote)
 }
 
 // dtlsParams is what negotiation decided for a DTLS leg.
@@ -215,7 +247,7 @@ func (s *Session) dial(ctx context.Context, d *dtlsLink) (*dtls.Conn, error) {
 		ClientAuth:             dtls.RequireAnyClientCert,
 		InsecureSkipVerify:     true, // self-signed both ways: a=fingerprint is the check
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 || !sameFingerprint(fingerprint(raw[0]), d.params.remote) {
+			if len(raw) == 0 || !matchesFingerprint(raw[0], d.params.remote) {
 				d.cancel() // fail now, not at the timeout
 				return errFingerprint
 			}

@@ -195,3 +195,19 @@ func TestDTLSRequiredRejectsPlainAnswer(t *testing.T) {
 	_, err = s.Answer(ContactCenter, sdpAt("192.0.2.2", 4000, "UDP/TLS/RTP/SAVP", "0", "a=setup:active"))
 	assert.ErrorIs(t, err, ErrBadCrypto, "no fingerprint")
 }
+
+func TestMatchesFingerprint(t *testing.T) {
+	id, err := newIdentity()
+	require.NoError(t, err)
+	der := id.cert.Certificate[0]
+	for _, alg := range []string{"sha-1", "SHA-256", "sha-384", "sha-512"} {
+		fp, ok := fingerprintWith(alg, der)
+		require.True(t, ok)
+		assert.True(t, matchesFingerprint(der, strings.ToLower(fp)), alg)
+		assert.True(t, matchesFingerprint(der, strings.ToUpper(fp)), alg)
+	}
+	other, _ := newIdentity()
+	assert.False(t, matchesFingerprint(der, other.fingerprint))
+	assert.False(t, matchesFingerprint(der, "md5 AB:CD"))
+	assert.False(t, matchesFingerprint(der, ""))
+}
