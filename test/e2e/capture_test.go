@@ -119,10 +119,14 @@ type upCall struct {
 	callID      string // tonewall's
 }
 
-func callUp(t *testing.T) *upCall {
+func callUp(t *testing.T, opts ...func(*sbcOpts)) *upCall {
 	t.Helper()
 	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
+	o := sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))}
+	for _, f := range opts {
+		f(&o)
+	}
+	s := startSBC(t, o)
 	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
 	must(t, err)
 	t.Cleanup(func() { _ = sess.Close() })

@@ -37,6 +37,7 @@ type sbcOpts struct {
 	sipsTargets bool     // write contact-center targets as sips: URIs
 	apiYAML     string   // replaces the api: section
 	captureYAML string   // the capture: section
+	vaultYAML   string   // replaces the vault: section
 	dataDir     string   // vault store and audit log; set by startSBC
 }
 
@@ -62,6 +63,10 @@ func (o sbcOpts) yaml() string {
 	tlsLine := "  tls: {verify_server: false}"
 	if strings.Contains(o.sipExtra, "tls:") {
 		tlsLine = ""
+	}
+	vaultSection := fmt.Sprintf("vault: {local: {dir: %q}}", o.dataDir)
+	if o.vaultYAML != "" {
+		vaultSection = o.vaultYAML
 	}
 	apiSection := `api: {address: "127.0.0.1:0"}`
 	if o.apiYAML != "" {
@@ -108,10 +113,10 @@ routes:
   - {from: carrier, to: contact_center}
   - {from: contact_center, to: carrier}
 %[9]s
-vault: {local: {dir: %[10]q}}
+%[13]s
 audit: {file: %[11]q}
 %[12]s
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML)
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection)
 }
 
 func indent(s, pre string) string {

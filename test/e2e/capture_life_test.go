@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// TestCaptureVaultDown: with the tokenization service unreachable the
+// capture ends failed/vault_unavailable, the agent is told, nothing leaks.
+func TestCaptureVaultDown(t *testing.T) {
+	u := callUp(t, func(o *sbcOpts) {
+		o.vaultYAML = `vault: {driver: http, http: {url: "http://127.0.0.1:1/", max_attempts: 1, timeout: 500ms}}`
+	})
+	tx := u.sender(t)
+	cid := openCapture(t, u.s, u.callID)
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		tx.key(t, byte(k))
+	}
+	st := waitCapture(t, u.s, u.callID, cid)
+	if st["state"] != "failed" || st["reason"] != "vault_unavailable" {
+		t.Fatalf("capture with the vault down ended %v", st)
+	}
+	waitFor(t, "result INFO", func() bool { return len(u.cc.received(sip.INFO)) > 0 })
+	var body map[string]any
+	must(t, json.Unmarshal(u.cc.received(sip.INFO)[0].Body(), &body))
+	if body["status"] != "failed" || body["reason"] != "vault_unavailable" || body["token"] != nil {
+		t.Fatalf("result INFO: %v", body)
+	}
+	scanForCard(t, u.s, u.cc)
+}
+
+// TestCaptureCallerHangsUp: the call ends mid-capture; the capture ends
+// call_ended and its digits are wiped before the call is gone.
+func TestCaptureCallerHangsUp(t *testing.T) {
+	u := callUp(t)
+	tx := u.sender(t)
+	cid := openCapture(t, u.s, u.callID)
+	capt, err := u.s.app.Captures.Get(u.callID, cid)
+	must(t, err)
+	for _, k := range testPAN[:8] {
+		tx.key(t, byte(k))
+	}
+	waitFor(t, "8 digits counted", func() bool { return capt.Status().Digits == 8 })
+	must(t, u.sess.Bye(ctx10(t)))
+	select {
+	case <-capt.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("capture did not end with the call")
+	}
+	if st := capt.Status(); st.State != "call_ended" {
+		t.Fatalf("capture ended %q, want call_ended", st.State)
+	}
+	u.s.waitCalls(t, 0)
+	if n := len(u.cc.received(sip.INFO)); n != 0 {
+		t.Fatalf("a result INFO was sent for a capture whose call ended (%d)", n)
+	}
+	scanForCard(t, u.s, u.cc)
+}
+
+// TestCaptureCancelled: DELETE ends the window; keys pressed afterwards
+// reach the contact center again (an IVR menu after the payment).
+func TestCaptureCancelled(t *testing.T) {
+	u := callUp(t)
+	heard := u.cc.recordRTP(t)
+	tx := u.sender(t)
+	cid := openCapture(t, u.s, u.callID)
+	for _, k := range "4111" {
+		tx.key(t, byte(k))
+	}
+	code, st := apiDo(t, u.s, "DELETE", "agent-key", "/v1/calls/"+u.callID+"/captures/"+cid, "")
+	if code != 200 || st["state"] != "cancelled" {
+		t.Fatalf("cancel: %d %v", code, st)
+	}
+	if heard.count(101) != 0 {
+		t.Fatal("events inside the window reached the contact center")
+	}
+	tx.silence(t, 3)
+	tx.key(t, '9')
+	waitFor(t, "events after the window", func() bool { return heard.count(101) > 0 })
+}
+
+// TestCaptureAPIErrors: roles, unknown calls, bad bodies, one window at a time.
+func TestCaptureAPIErrors(t *testing.T) {
+	u := callUp(t)
+	path := "/v1/calls/" + u.callID + "/captures"
+	tests := []struct {
+		name, key, path, body string
+		code                  int
+		msg                   string
+	}{
+		{"no key", "", path, `{}`, 401, "API key"},
+		{"unknown call", "agent-key", "/v1/calls/nope/captures", `{}`, 404, "no such call"},
+		{"malformed JSON", "agent-key", path, `{"fields":[`, 400, "JSON"},
+		{"unknown JSON key", "agent-key", path, `{"feilds":["pan"]}`, 400, "feilds"},
+		{"unknown field", "agent-key", path, `{"fields":["pin"]}`, 400, "pin"},
+		{"unknown brand", "agent-key", path, `{"fields":["pan"],"brands":["diners-club"]}`, 400, "brand"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := apiDo(t, u.s, "POST", tt.key, tt.path, tt.body)
+			if code != tt.code || !strings.Contains(body["error"].(string), tt.msg) {
+				t.Fatalf("got %d %v, want %d mentioning %q", code, body, tt.code, tt.msg)
+			}
+		})
+	}
+	openCapture(t, u.s, u.callID)
+	if code, _ := apiDo(t, u.s, "POST", "agent-key", path, `{}`); code != 409 {
+		t.Fatalf("second window on one call: %d, want 409", code)
+	}
+	if code, _ := apiDo(t, u.s, "GET", "agent-key", path+"/cap_nope", ""); code != 404 {
+		t.Fatalf("unknown capture: %d, want 404", code)
+	}
+}
