@@ -6,8 +6,10 @@
 //	  → payload-type map (by codec name) → [Stage: Carrier→ContactCenter only]
 //	  → renumber (Y's SSRC, sequence, timestamp) → SRTP seal (Y's key) → leg Y socket
 //
-// RTCP takes the same path without the stage, its SSRCs renamed into the
-// other leg's numbering.
+// RTCP takes the same path without the stage, translated into the other
+// leg's numbering: SSRCs, sender reports' RTP timestamps and report blocks'
+// highest sequence numbers. Packet.Codec names well-known codecs in one
+// canonical spelling ("PCMU", "telephone-event") whatever the SDP wrote.
 //
 // A Manager owns the port pool; a Session is one call. The B2BUA drives a
 // Session with SDP: Offer from one leg returns the offer for the other leg,
@@ -18,8 +20,14 @@
 //
 // Ports: each leg holds an even RTP port and the odd RTCP port above it
 // (one socket when the leg offered rtcp-mux). Ports are bound at the first
-// Offer and released by Close; a released pair waits Config.Drain before it
-// is handed out again.
+// Offer and released by Close (or at once if that first Offer fails); a
+// released pair waits Config.Drain before it is handed out again.
+// Manager.PortsInUse counts ports held by open sessions only;
+// PortsDraining counts those still in quarantine.
+//
+// Ending by itself: Done is closed and Err says why (ErrInactive after
+// Config.Inactivity without media while both legs are sendrecv; ErrDTLS
+// when a handshake fails). The owner still calls Close.
 //
 // Keys: SDES (a=crypto, RFC 4568) or DTLS-SRTP (a=fingerprint/a=setup, RFC
 // 5763/5764) per LegPolicy.KeyExchange. A DTLS leg's handshake runs on its
