@@ -37,9 +37,6 @@ type Controller struct {
 	payload   [maxSamples]byte
 	digits    []dtmf.Digit
 	keys      []dtmf.KeyEvent
-	started   bool
-	base      time.Time // wall time of the first packet
-	baseTS    uint32    // its RTP timestamp
 	eventTS   uint32    // timestamp of the last telephone-event consumed
 	eventSeen bool
 	linger    int   // audio packets masked since the window closed
@@ -76,9 +73,6 @@ func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
 // Process is the media Stage: pass outside windows, consume events and mask
 // tones inside them. It runs on the media goroutine and never blocks.
 func (c *Controller) Process(p *media.Packet, emit func(*media.Packet)) {
-	if !c.started {
-		c.started, c.base, c.baseTS = true, time.Now(), p.Header.Timestamp
-	}
 	switch p.Codec {
 	case "telephone-event":
 		c.event(p, emit)
@@ -104,13 +98,14 @@ func (c *Controller) event(p *media.Packet, emit func(*media.Packet)) {
 	c.keys, _ = c.recv.Receive(p.Header.Timestamp, p.Payload, c.keys[:0])
 	for _, k := range c.keys {
 		if !k.End {
-			c.press(k.Key, collect.SourceRFC4733, c.rtpTime(k.Timestamp))
+			c.press(k.Key, collect.SourceRFC4733, time.Now())
 		}
 	}
 }
 
-// audio runs G.711 through the suppressor: its lookahead and masking while a
-// window is open, a plain copy (and detection only) otherwise.
+// audio runs G.711 through the suppressor while a window is open (and while
+// masking lingers after it); otherwise the packet goes on untouched, at no
+// cost beyond this check.
 func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	n := len(p.Payload)
 	if n == 0 || n > maxSamples {
@@ -118,6 +113,10 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 		return
 	}
 	c.syncWindow()
+	if !c.supp.IsOpen() {
+		emit(p)
+		return
+	}
 	ulaw := p.Codec == "PCMU"
 	in, out := c.in[:n], c.out[:n]
 	if ulaw {
@@ -127,13 +126,14 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	}
 	var err error
 	c.digits, err = c.supp.Process(in, out, c.digits[:0])
-	if err != nil || !c.supp.IsOpen() {
-		emit(p) // closed: forward the original bytes, no delay, no transcoding
+	if err != nil {
+		emit(p)
 		return
 	}
+	now, pos := time.Now(), c.supp.Position()
 	for _, d := range c.digits {
-		if !d.End {
-			c.press(d.Key, collect.SourceInBand, c.base.Add(d.StartTime()))
+		if !d.End { // the press began (pos - Start) samples before now
+			c.press(d.Key, collect.SourceInBand, now.Add(-time.Duration(pos-d.Start)*time.Second/dtmf.SampleRate))
 		}
 	}
 	if ulaw {
@@ -167,10 +167,6 @@ func (c *Controller) syncWindow() {
 	if c.quiet >= lingerQuiet || c.linger >= lingerMax {
 		c.supp.Close()
 	}
-}
-
-func (c *Controller) rtpTime(ts uint32) time.Time {
-	return c.base.Add(time.Duration(int32(ts-c.baseTS)) * time.Second / 8000)
 }
 
 // press hands a key to the open capture without blocking.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,6 +154,9 @@ func (s *Service) options(req Request) (collect.Options, error) {
 		names = s.cfg.Fields
 	}
 	var fields []collect.Field
+	if !slices.Contains(names, string(collect.KindPAN)) {
+		return collect.Options{}, fmt.Errorf("%w: a capture collects a card: fields must include pan", ErrBadFields)
+	}
 	for _, n := range names {
 		switch collect.Kind(n) {
 		case collect.KindPAN, collect.KindExpiry, collect.KindCVV, collect.KindPostalCode:

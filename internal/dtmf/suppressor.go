@@ -145,6 +145,10 @@ func (s *Suppressor) Stats() SuppressorStats { return s.stats }
 // Lookahead is the delay, in samples, while a window is open.
 func (s *Suppressor) Lookahead() int { return len(s.delay) }
 
+// Position is the number of samples the suppressor's detector has taken,
+// the clock of Digit.Start.
+func (s *Suppressor) Position() int64 { return s.det.Position() }
+
 // IsOpen reports whether a capture window is open.
 func (s *Suppressor) IsOpen() bool { return s.open }
 

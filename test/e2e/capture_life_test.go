@@ -96,7 +96,8 @@ func TestCaptureAPIErrors(t *testing.T) {
 		{"unknown call", "agent-key", "/v1/calls/nope/captures", `{}`, 404, "no such call"},
 		{"malformed JSON", "agent-key", path, `{"fields":[`, 400, "JSON"},
 		{"unknown JSON key", "agent-key", path, `{"feilds":["pan"]}`, 400, "feilds"},
-		{"unknown field", "agent-key", path, `{"fields":["pin"]}`, 400, "pin"},
+		{"unknown field", "agent-key", path, `{"fields":["pan","pin"]}`, 400, "pin"},
+		{"no card number", "agent-key", path, `{"fields":["cvv"]}`, 400, "pan"},
 		{"unknown brand", "agent-key", path, `{"fields":["pan"],"brands":["diners-club"]}`, 400, "brand"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,157 @@
+package capture
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/dtmf/collect"
+	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/vault"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newTestService(t testing.TB) *Service {
+	t.Helper()
+	cfg := Config{}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.NewLocal(vault.LocalConfig{Dir: t.TempDir()}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	return NewService(cfg, v, nil, zap.NewNop())
+}
+
+func mediaPacket(seq uint16, codec string, payload []byte) *media.Packet {
+	return &media.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: uint32(seq) * 160},
+		Payload: payload, Codec: codec, ClockRate: 8000}
+}
+
+// toneFrames is n 20 ms PCMU frames of a key at -10 dBm0.
+func toneFrames(t testing.TB, k byte, n int) [][]byte {
+	t.Helper()
+	key, _ := dtmf.ParseKey(k)
+	g, err := dtmf.NewKeyTone(key, -10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]byte, n)
+	pcm := make([]int16, 160)
+	for i := range out {
+		g.Read(pcm)
+		out[i] = dtmf.EncodeUlaw(make([]byte, 160), pcm)
+	}
+	return out
+}
+
+func silenceFrames(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = bytes.Repeat([]byte{0xff}, 160)
+	}
+	return out
+}
+
+// TestClosedWindowForwardsUntouched: outside a window the stage emits the
+// very packet it got, bytes unchanged, with no delay.
+func TestClosedWindowForwardsUntouched(t *testing.T) {
+	svc := newTestService(t)
+	c, err := svc.Attach("call1", "api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Detach("call1")
+	tone := toneFrames(t, '5', 5)
+	for i, f := range tone {
+		p := mediaPacket(uint16(i), "PCMU", f)
+		var got [][]byte
+		c.Process(p, func(o *media.Packet) { got = append(got, append([]byte(nil), o.Payload...)) })
+		if len(got) != 1 || !bytes.Equal(got[0], f) {
+			t.Fatalf("packet %d: forwarded %d packets, changed=%v", i, len(got), len(got) == 1 && !bytes.Equal(got[0], f))
+		}
+	}
+}
+
+// TestOpenWindowMasksAndCollects: inside a window a key's tone is replaced
+// and the key reaches the capture.
+func TestOpenWindowMasksAndCollects(t *testing.T) {
+	svc := newTestService(t)
+	c, err := svc.Attach("call1", "api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int16
+	seq := uint16(0)
+	feed := func(frames [][]byte) {
+		for _, f := range frames {
+			c.Process(mediaPacket(seq, "PCMU", f), func(o *media.Packet) {
+				out = append(out, dtmf.DecodeUlaw(make([]int16, len(o.Payload)), o.Payload)...)
+			})
+			seq++
+		}
+	}
+	feed(silenceFrames(5))
+	for _, k := range "4111111111111111#" {
+		feed(toneFrames(t, byte(k), 5))
+		feed(silenceFrames(5))
+	}
+	feed(silenceFrames(20))
+	select {
+	case <-capt.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("capture did not end: %+v", capt.Status())
+	}
+	if st := capt.Status(); st.State != "tokenized" {
+		t.Fatalf("capture ended %+v", st)
+	}
+	det := dtmf.NewDetector(dtmf.DetectorConfig{})
+	if found := det.Flush(det.Process(out, nil)); len(found) != 0 {
+		t.Fatalf("the forwarded audio still holds %d key events", len(found))
+	}
+	svc.Detach("call1")
+}
+
+func BenchmarkStage(b *testing.B) {
+	for _, open := range []bool{false, true} {
+		name := "window_closed"
+		if open {
+			name = "window_open"
+		}
+		b.Run(name, func(b *testing.B) {
+			svc := newTestService(b)
+			c, err := svc.Attach("call1", "api", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer svc.Detach("call1")
+			if open {
+				ch := make(chan collect.Press, 1)
+				c.presses.Store(&ch)
+			}
+			frame := silenceFrames(1)[0]
+			p := mediaPacket(0, "PCMU", frame)
+			emit := func(*media.Packet) {}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frame)))
+			for i := 0; i < b.N; i++ {
+				p.Payload = frame
+				p.Header.SequenceNumber++
+				p.Header.Timestamp += 160
+				c.Process(p, emit)
+			}
+		})
+	}
+}
