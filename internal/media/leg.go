@@ -73,6 +73,17 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// rank is a codec's place in the policy's preference order; codecs not
+// listed (and telephone-event, comfort noise) rank after all listed ones.
+func (p LegPolicy) rank(name string) int {
+	for i, c := range p.Codecs {
+		if strings.EqualFold(c, name) {
+			return i
+		}
+	}
+	return len(p.Codecs)
+}
+
 // allowsCodec reports whether the policy lets codec name through.
 func (p LegPolicy) allowsCodec(name string) bool {
 	if strings.EqualFold(name, telephoneEvent) {

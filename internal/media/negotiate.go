@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 )
@@ -129,7 +130,8 @@ func acceptOfferDTLS(m *mediaDesc, pol LegPolicy) (*dtlsParams, error) {
 }
 
 // offerCodecs keeps voice codecs both legs allow, and telephone-event when
-// the receiving leg uses RFC 4733.
+// the receiving leg uses RFC 4733, in the receiving trunk's order of
+// preference (codecs it does not list keep the offer's order, after).
 func offerCodecs(in []codec, fromPol, toPol LegPolicy) []codec {
 	var out []codec
 	for _, c := range in {
@@ -137,6 +139,7 @@ func offerCodecs(in []codec, fromPol, toPol LegPolicy) []codec {
 			out = append(out, c)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b codec) int { return toPol.rank(a.Name) - toPol.rank(b.Name) })
 	return out
 }
 
