@@ -17,6 +17,7 @@ import (
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/demo"
 	"github.com/tonewall/tonewall/internal/sip"
 )
 
@@ -29,6 +30,7 @@ commands:
   run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
   check   [--config FILE]   validate a configuration
   dtmf    detect|mask ...   find or mask keypad tones in recordings
+  demo                      the whole product on loopback: a caller keys a card, the contact center gets a token
   audit   verify [--file F] check the audit log's hash chain (default ./data/audit.log)
   version                   print the version
 `
@@ -51,6 +53,12 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		return runDTMF(args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(args[1:], stdout, stderr)
+	case "demo":
+		if err := demo.Run(context.Background(), stdout); err != nil {
+			fmt.Fprintln(stderr, "tonewall demo:", err)
+			return 1
+		}
+		return 0
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tonewall", version)
 		return 0

@@ -1,0 +1,216 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/app"
+	"github.com/tonewall/tonewall/internal/dtmf"
+)
+
+// caller sends the carrier side's RTP toward tonewall.
+type caller struct {
+	conn *net.UDPConn
+	to   *net.UDPAddr
+	seq  uint16
+	ts   uint32
+}
+
+func (c *caller) send(pt uint8, marker bool, ts uint32, payload []byte) {
+	c.seq++
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: c.seq, Timestamp: ts, SSRC: 0xdeed}, Payload: payload}
+	b, _ := p.Marshal()
+	_, _ = c.conn.WriteToUDP(b, c.to)
+	time.Sleep(2 * time.Millisecond)
+}
+
+func (c *caller) silence(n int) {
+	for i := 0; i < n; i++ {
+		c.send(0, false, c.ts, bytes.Repeat([]byte{0xff}, 160))
+		c.ts += 160
+	}
+}
+
+// event keys one press as RFC 4733 telephone-events.
+func (c *caller) event(k byte) {
+	key, _ := dtmf.ParseKey(k)
+	code := byte(key.Event())
+	for i, dur := range []uint16{160, 320, 480, 640} {
+		c.send(101, i == 0, c.ts, binary.BigEndian.AppendUint16([]byte{code, 10}, dur))
+	}
+	for i := 0; i < 3; i++ {
+		c.send(101, false, c.ts, binary.BigEndian.AppendUint16([]byte{code, 0x80 | 10}, 640))
+	}
+	c.ts += 1600
+}
+
+// tone keys one press in-band: 100 ms of the key, 100 ms of silence.
+func (c *caller) tone(k byte) {
+	key, _ := dtmf.ParseKey(k)
+	g, _ := dtmf.NewKeyTone(key, -10)
+	pcm := make([]int16, 160)
+	for i := 0; i < 10; i++ {
+		if i < 5 {
+			g.Read(pcm)
+		} else {
+			clear(pcm)
+		}
+		c.send(0, false, c.ts, dtmf.EncodeUlaw(make([]byte, 160), pcm))
+		c.ts += 160
+	}
+}
+
+func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *agent, key string) error {
+	step(w, "tonewall is up: carrier trunk on %s, control API on %s", a.SIP.Addr("carrier"), a.API.Addr())
+	sess, err := carrier.call(ctx, a.SIP.Addr("carrier").String())
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	defer sess.Close()
+	<-cc.calls
+	callID := a.Calls()[0].ID
+	step(w, "caller → tonewall → contact center: call %s answered", callID)
+	c := &caller{conn: carrier.rtp, to: sdpAudio(sess.InviteResponse.Body()), ts: 8000}
+	c.silence(10)
+	c.event('1')
+	c.silence(5)
+	_, pkts, _ := cc.snapshot()
+	step(w, "caller presses 1 for the payments menu (no window open): the contact center received %d telephone-event packets", countPT(pkts, 101))
+
+	for _, method := range []string{"rfc4733", "inband"} {
+		if err := capture(ctx, w, a, c, cc, callID, key, method); err != nil {
+			return err
+		}
+	}
+	if err := sess.Bye(ctx); err != nil {
+		return err
+	}
+	reqs, pkts, infos := cc.snapshot()
+	step(w, "caller hangs up")
+	fmt.Fprintf(w, "\nThe contact center received %d SIP requests (%d INFO with results) and %d RTP packets.\n", reqs, len(infos), len(pkts))
+	fmt.Fprintf(w, "Searched for the card in all of it: %s\n", searchResult(cc))
+	return nil
+}
+
+// capture opens a window, keys the card with one method and reports.
+func capture(ctx context.Context, w io.Writer, a *app.App, c *caller, cc *agent, callID, key, method string) error {
+	_, before, infosBefore := cc.snapshot()
+	st, err := api(ctx, a, key, "POST", "/v1/calls/"+callID+"/captures", `{"fields":["pan","expiry","cvv"]}`)
+	if err != nil {
+		return err
+	}
+	cid, _ := st["id"].(string)
+	step(w, "agent opens capture %s (fields pan, expiry, cvv)", cid)
+	press := c.event
+	if method == "inband" {
+		press = c.tone
+	}
+	step(w, "caller keys card %s, expiry %s, security code *** as %s", masked(testPAN), "**/**", map[string]string{"rfc4733": "RFC 4733 events", "inband": "in-band tones"}[method])
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		press(byte(k))
+	}
+	c.silence(15)
+	for i := 0; i < 100 && st["state"] != "tokenized" && st["state"] != "failed"; i++ {
+		time.Sleep(50 * time.Millisecond)
+		if st, err = api(ctx, a, key, "GET", "/v1/calls/"+callID+"/captures/"+cid, ""); err != nil {
+			return err
+		}
+	}
+	step(w, "capture %s: %v, brand %v, last four %v, token %v", cid, st["state"], st["brand"], st["last4"], st["token"])
+	_, after, infos := cc.snapshot()
+	during := after[len(before):]
+	found := detectDigits(during)
+	step(w, "contact center during the window: %d telephone-event packets, %d keys decodable from its audio", countPT(during, 101), found)
+	for _, in := range infos[len(infosBefore):] {
+		step(w, "contact center got SIP INFO %s: %s", in.ContentType().Value(), strings.TrimSpace(string(in.Body())))
+	}
+	return nil
+}
+
+func api(ctx context.Context, a *app.App, key, method, path, body string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+a.API.Addr()+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		return nil, err
+	}
+	if res.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %v", method, path, res.StatusCode, m["error"])
+	}
+	return m, nil
+}
+
+func countPT(pkts []rtp.Packet, pt uint8) int {
+	n := 0
+	for _, p := range pkts {
+		if p.PayloadType == pt {
+			n++
+		}
+	}
+	return n
+}
+
+// detectDigits runs tonewall's detector over the PCMU the contact center heard.
+func detectDigits(pkts []rtp.Packet) int {
+	det := dtmf.NewDetector(dtmf.DetectorConfig{})
+	var out []dtmf.Digit
+	for _, p := range pkts {
+		if p.PayloadType == 0 {
+			out = det.Process(dtmf.DecodeUlaw(make([]int16, len(p.Payload)), p.Payload), out)
+		}
+	}
+	n := 0
+	for _, d := range det.Flush(out) {
+		if !d.End {
+			n++
+		}
+	}
+	return n
+}
+
+// searchResult looks for the card's digits in every SIP message and RTP
+// payload the contact center received.
+func searchResult(cc *agent) string {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, in := range cc.infos {
+		if strings.Contains(in.String(), testPAN) || strings.Contains(in.String(), testPAN[6:12]) {
+			return "FOUND in a SIP INFO (this is a bug)"
+		}
+	}
+	return "not found"
+}
+
+// sdpAudio returns the audio address of an SDP body.
+func sdpAudio(body []byte) *net.UDPAddr {
+	var host string
+	var port int
+	for _, l := range strings.Split(string(body), "\n") {
+		l = strings.TrimSpace(l)
+		if h, ok := strings.CutPrefix(l, "c=IN IP4 "); ok {
+			host = h
+		}
+		if m, ok := strings.CutPrefix(l, "m=audio "); ok {
+			fmt.Sscanf(m, "%d", &port)
+		}
+	}
+	return &net.UDPAddr{IP: net.ParseIP(host), Port: port}
+}
