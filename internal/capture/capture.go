@@ -174,14 +174,26 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 	return ev
 }
 
-// finish delivers the result toward the contact center and audits the end.
+// finish delivers the result (SIP INFO toward the contact center, webhook)
+// and audits the end.
 func (c *Capture) finish(snap Status) {
 	c.audit(audit.CaptureEnded, "", snap.State, snap.Reason)
+	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
+		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
+	if wh := &c.svc.cfg.Delivery.Webhook; wh.URL != "" {
+		c.svc.wg.Add(1)
+		go func() { // retries must not hold the capture (or the call's end) up
+			defer c.svc.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := wh.send(ctx, body); err != nil {
+				c.svc.log.Warn("capture result webhook failed", zap.String("capture_id", c.id), zap.Error(err))
+			}
+		}()
+	}
 	if snap.State == string(collect.StateCallEnded) || !c.svc.cfg.Delivery.SIPInfo || c.ctrl.deliver == nil {
 		return
 	}
-	body, _ := json.Marshal(resultBody{CaptureID: c.id, Status: snap.State, Reason: snap.Reason,
-		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
 	if err := c.ctrl.deliver(ResultContentType, body); err != nil {
 		c.svc.log.Warn("capture result INFO failed", zap.String("capture_id", c.id), zap.Error(err))
 	}
@@ -192,6 +204,7 @@ const ResultContentType = "application/vnd.tonewall.capture+json"
 
 type resultBody struct {
 	CaptureID string `json:"capture_id"`
+	CallID    string `json:"call_id,omitempty"`
 	Status    string `json:"status"`
 	Reason    string `json:"reason,omitempty"`
 	Token     string `json:"token,omitempty"`

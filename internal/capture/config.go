@@ -24,7 +24,8 @@ type Config struct {
 
 // Delivery says where a capture's result goes, besides the control API.
 type Delivery struct {
-	SIPInfo bool `yaml:"sip_info"` // INFO application/vnd.tonewall.capture+json toward the contact center; default true
+	SIPInfo bool    `yaml:"sip_info"` // INFO application/vnd.tonewall.capture+json toward the contact center; default true
+	Webhook Webhook `yaml:"webhook"`  // a signed POST of each result
 	set     bool
 }
 
@@ -65,6 +66,9 @@ func (c *Config) Validate() error {
 	}
 	if !c.Delivery.set {
 		c.Delivery.SIPInfo = true
+	}
+	if err := c.Delivery.Webhook.load(); err != nil {
+		return err
 	}
 	return c.suppressor().Validate()
 }

@@ -37,7 +37,7 @@ type Controller struct {
 	payload   [maxSamples]byte
 	digits    []dtmf.Digit
 	keys      []dtmf.KeyEvent
-	eventTS   uint32    // timestamp of the last telephone-event consumed
+	eventTS   uint32 // timestamp of the last telephone-event consumed
 	eventSeen bool
 	linger    int   // audio packets masked since the window closed
 	quiet     int   // of which in a row without a suspected tone

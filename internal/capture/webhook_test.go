@@ -1,0 +1,111 @@
+package capture
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/vault"
+)
+
+// eventPackets is one RFC 4733 press at ts: three updates, three ends.
+func eventPackets(k byte, seq *uint16, ts uint32) []*media.Packet {
+	code := k - '0'
+	if k == '#' {
+		code = 11
+	}
+	var out []*media.Packet
+	for i, end := range []bool{false, false, false, true, true, true} {
+		flags := byte(10)
+		if end {
+			flags |= 0x80
+		}
+		p := mediaPacket(*seq, "telephone-event", binary.BigEndian.AppendUint16([]byte{code, flags}, uint16(160*(min(i, 3)+1))))
+		p.Header.Timestamp = ts
+		*seq++
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestWebhookSigned: a capture's result is POSTed with a signature the
+// receiver can check, after one failed attempt is retried.
+func TestWebhookSigned(t *testing.T) {
+	secret := []byte("0123456789abcdef-secret")
+	var calls atomic.Int32
+	got := make(chan map[string]any, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		sig := r.Header.Get("Tonewall-Signature")
+		// Recompute with the timestamp the header carries, as a receiver would.
+		tsec, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+		ts, err := strconv.ParseInt(tsec, 10, 64)
+		if err != nil || time.Since(time.Unix(ts, 0)) > time.Minute {
+			t.Errorf("signature %q: bad or stale timestamp", sig)
+		}
+		if Sign(secret, body, time.Unix(ts, 0)) != sig {
+			t.Errorf("signature does not verify")
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		got <- m
+	}))
+	defer srv.Close()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Delivery: Delivery{Webhook: Webhook{URL: srv.URL, SecretFile: secretFile}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.NewLocal(vault.LocalConfig{Dir: t.TempDir()}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	svc := NewService(cfg, v, nil, zap.NewNop())
+	c, err := svc.Attach("call1", "api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, ts := uint16(1), uint32(1000)
+	for _, k := range "4111111111111111#" {
+		for _, p := range eventPackets(byte(k), &seq, ts) {
+			c.Process(p, func(*media.Packet) { t.Error("an event inside the window was forwarded") })
+		}
+		ts += 1600
+		time.Sleep(time.Millisecond)
+	}
+	<-capt.Done()
+	select {
+	case m := <-got:
+		if m["status"] != "tokenized" || m["token"] == nil || m["token"] == "4111111111111111" {
+			t.Fatalf("webhook body %v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook delivered")
+	}
+	svc.Detach("call1")
+	svc.Wait()
+}
