@@ -191,6 +191,9 @@ func (c *Capture) finish(snap Status) {
 			}
 		}()
 	}
+	if snap.State == string(collect.StateTokenized) && c.svc.cfg.Delivery.TokenDTMF {
+		c.ctrl.keyTokenLater(snap.Token)
+	}
 	if snap.State == string(collect.StateCallEnded) || !c.svc.cfg.Delivery.SIPInfo || c.ctrl.deliver == nil {
 		return
 	}

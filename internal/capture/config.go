@@ -26,7 +26,11 @@ type Config struct {
 type Delivery struct {
 	SIPInfo bool    `yaml:"sip_info"` // INFO application/vnd.tonewall.capture+json toward the contact center; default true
 	Webhook Webhook `yaml:"webhook"`  // a signed POST of each result
-	set     bool
+	// TokenDTMF keys the token toward the contact center as RFC 4733
+	// events once a capture is tokenized, so an unchanged IVR that
+	// "collects a card number" collects the token; default false.
+	TokenDTMF bool `yaml:"token_dtmf"`
+	set       bool
 }
 
 // UnmarshalYAML records that the section was written, so an explicit

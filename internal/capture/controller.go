@@ -25,6 +25,7 @@ type Controller struct {
 	deliver InfoSender
 
 	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
+	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
 	mu    sync.Mutex
 	cur   *Capture // guarded by mu
@@ -39,9 +40,10 @@ type Controller struct {
 	keys      []dtmf.KeyEvent
 	eventTS   uint32 // timestamp of the last telephone-event consumed
 	eventSeen bool
-	linger    int   // audio packets masked since the window closed
-	quiet     int   // of which in a row without a suspected tone
-	suspects  int64 // the suppressor's suspicion count last seen
+	keying    tokenKeyer // owned by the media goroutine
+	linger    int        // audio packets masked since the window closed
+	quiet     int        // of which in a row without a suspected tone
+	suspects  int64      // the suppressor's suspicion count last seen
 }
 
 // After a window closes, masking goes on until the audio has been free of
@@ -115,6 +117,7 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	c.syncWindow()
 	if !c.supp.IsOpen() {
 		emit(p)
+		c.keyToken(p, emit)
 		return
 	}
 	ulaw := p.Codec == "PCMU"
@@ -143,6 +146,28 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	}
 	p.Payload = c.payload[:n]
 	emit(p)
+}
+
+// keyToken emits the next RFC 4733 packet of a token being keyed, paced by
+// the audio: one step per audio packet.
+func (c *Controller) keyToken(p *media.Packet, emit func(*media.Packet)) {
+	if keys := c.inject.Swap(nil); keys != nil {
+		c.keying.start(*keys)
+	}
+	if ev, ok := c.keying.next(p.Header.Timestamp); ok {
+		emit(ev)
+	}
+}
+
+// keyTokenLater hands a token to the media goroutine to key.
+func (c *Controller) keyTokenLater(token string) {
+	keys := make([]dtmf.Key, 0, len(token))
+	for i := 0; i < len(token); i++ {
+		if k, ok := dtmf.ParseKey(token[i]); ok {
+			keys = append(keys, k)
+		}
+	}
+	c.inject.Store(&keys)
 }
 
 // syncWindow opens the suppressor with the window, and closes it once the

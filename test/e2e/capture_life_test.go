@@ -116,3 +116,31 @@ func TestCaptureAPIErrors(t *testing.T) {
 		t.Fatalf("unknown capture: %d, want 404", code)
 	}
 }
+
+// TestCaptureTokenDTMF: with token_dtmf on, the token is keyed toward the
+// contact center as RFC 4733 events after the window: what an unchanged
+// IVR collects is the token, never the card.
+func TestCaptureTokenDTMF(t *testing.T) {
+	u := callUp(t, func(o *sbcOpts) { o.captureYAML = "capture: {delivery: {token_dtmf: true}}" })
+	heard := u.cc.recordRTP(t)
+	tx := u.sender(t)
+	cid := openCapture(t, u.s, u.callID)
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		tx.key(t, byte(k))
+	}
+	st := waitCapture(t, u.s, u.callID, cid)
+	token, _ := st["token"].(string)
+	if st["state"] != "tokenized" || token == "" {
+		t.Fatalf("capture ended %v", st)
+	}
+	// The caller's audio paces the keying: 13 packets per key.
+	tx.silence(t, 13*len(token)+10)
+	var keyed string
+	waitFor(t, "the token keyed toward the contact center", func() bool {
+		keyed = heard.keyed()
+		return len(keyed) >= len(token)
+	})
+	if keyed != token {
+		t.Fatalf("the contact center's IVR collected %q, want the token %q", keyed, token)
+	}
+}

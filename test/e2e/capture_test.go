@@ -16,6 +16,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/dtmf"
 )
 
 const (
@@ -60,6 +62,26 @@ func (l *rtpLog) count(pt uint8) int {
 		}
 	}
 	return n
+}
+
+// keyed decodes the RFC 4733 key presses the agent received, in order.
+func (l *rtpLog) keyed() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var r dtmf.EventReceiver
+	var out []dtmf.KeyEvent
+	for _, p := range l.pkts {
+		if p.PayloadType == 101 {
+			out, _ = r.Receive(p.Timestamp, p.Payload, out)
+		}
+	}
+	var b strings.Builder
+	for _, e := range out {
+		if !e.End {
+			b.WriteByte(e.Key.Char())
+		}
+	}
+	return b.String()
 }
 
 // rtpSender sends a carrier's RTP stream: G.711 frames and RFC 4733 events
