@@ -81,7 +81,12 @@ func (c *Controller) Process(p *media.Packet, emit func(*media.Packet)) {
 	case "PCMU", "PCMA":
 		c.audio(p, emit)
 	default:
-		emit(p) // a codec we cannot inspect: capture relies on RFC 4733 and INFO
+		// A codec we cannot inspect (G.722, opus…): outside a window it
+		// passes; inside one it is dropped, since a tone in it could not be
+		// masked. Trunks that take captures should allow only G.711.
+		if !c.windowOpen() && !c.supp.IsOpen() {
+			emit(p)
+		}
 	}
 }
 

@@ -155,3 +155,27 @@ func BenchmarkStage(b *testing.B) {
 		})
 	}
 }
+
+// TestUninspectableCodecDroppedInWindow: audio the suppressor cannot read
+// passes outside a window and is dropped inside one.
+func TestUninspectableCodecDroppedInWindow(t *testing.T) {
+	svc := newTestService(t)
+	c, err := svc.Attach("call1", "api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Detach("call1")
+	n := 0
+	emit := func(*media.Packet) { n++ }
+	c.Process(mediaPacket(1, "G722", make([]byte, 160)), emit)
+	if n != 1 {
+		t.Fatal("G.722 outside a window was not forwarded")
+	}
+	if _, err := svc.Start("call1", Request{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Process(mediaPacket(2, "G722", make([]byte, 160)), emit)
+	if n != 1 {
+		t.Fatal("G.722 inside a window was forwarded: a tone in it could not have been masked")
+	}
+}
