@@ -15,6 +15,7 @@ func (s *Server) routesCaptures(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/calls/{id}/captures", s.require(RoleAgent, s.startCapture))
 	mux.HandleFunc("GET /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.getCapture))
 	mux.HandleFunc("DELETE /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.cancelCapture))
+	mux.HandleFunc("POST /v1/calls/{id}/captures/{cid}/retry", s.require(RoleAgent, s.retryField))
 	mux.HandleFunc("GET /v1/events", s.require(RoleAgent, s.events))
 }
 
@@ -78,6 +79,28 @@ func (s *Server) cancelCapture(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-c.Done():
 	case <-time.After(5 * time.Second):
+	}
+	writeJSON(w, http.StatusOK, c.Status())
+}
+
+// retryField re-requests one field: {"field":"cvv"}.
+func (s *Server) retryField(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.findCapture(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Field string `json:"field"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.Field == "" {
+		writeError(w, http.StatusBadRequest, `request body: want {"field":"cvv"}`)
+		return
+	}
+	if err := c.Retry(req.Field); err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
 	}
 	writeJSON(w, http.StatusOK, c.Status())
 }

@@ -47,6 +47,7 @@ type Capture struct {
 	m       *collect.Machine
 	presses chan collect.Press
 	cancel  chan struct{}
+	retry   chan retryReq
 	callEnd chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -70,6 +71,23 @@ func (c *Capture) Status() Status {
 
 // Done is closed when the capture has ended and wiped its digits.
 func (c *Capture) Done() <-chan struct{} { return c.done }
+
+type retryReq struct {
+	field string
+	err   chan error
+}
+
+// Retry asks the caller for one field again (the agent re-requests, say,
+// the security code) without restarting the capture.
+func (c *Capture) Retry(field string) error {
+	r := retryReq{field: field, err: make(chan error, 1)}
+	select {
+	case c.retry <- r:
+		return <-r.err
+	case <-c.done:
+		return ErrNotCollecting
+	}
+}
 
 // Cancel ends the capture `cancelled`; its digits are wiped.
 func (c *Capture) Cancel() { c.once.Do(func() { close(c.cancel) }) }
@@ -106,6 +124,10 @@ func (c *Capture) step() {
 		c.apply(c.m.Tick(now))
 	case <-c.cancel:
 		c.apply(c.m.Cancel())
+	case r := <-c.retry:
+		evs, err := c.m.Retry(r.field, time.Now())
+		r.err <- err
+		c.apply(evs)
 	case <-c.callEnd:
 		c.apply(c.m.End())
 	}

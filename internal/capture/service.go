@@ -126,7 +126,8 @@ func (ctrl *Controller) start(m *collect.Machine, actor string) (*Capture, error
 	}
 	c := &Capture{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,
 		presses: make(chan collect.Press, 64), cancel: make(chan struct{}), callEnd: make(chan struct{}),
-		done: make(chan struct{})}
+		retry: make(chan retryReq),
+		done:  make(chan struct{})}
 	c.status = Status{ID: c.id, CallID: c.callID, State: string(collect.StateIdle), Created: time.Now()}
 	ctrl.cur = c
 	ctrl.presses.Store(&c.presses)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/capture"
 )
 
 // TestCaptureVaultDown: with the tokenization service unreachable the
@@ -142,5 +144,60 @@ func TestCaptureTokenDTMF(t *testing.T) {
 	})
 	if keyed != token {
 		t.Fatalf("the contact center's IVR collected %q, want the token %q", keyed, token)
+	}
+}
+
+// TestCaptureKeyTwiceAndRetry: with confirm_pan the card is keyed twice; a
+// second entry that differs costs an attempt (mismatch); the agent may ask
+// for the security code again without restarting.
+func TestCaptureKeyTwiceAndRetry(t *testing.T) {
+	u := callUp(t)
+	tx := u.sender(t)
+	events, stop := u.s.app.Captures.Events.Subscribe()
+	defer stop()
+	code, c := apiDo(t, u.s, "POST", "agent-key", "/v1/calls/"+u.callID+"/captures", `{"fields":["pan","cvv"],"confirm_pan":true}`)
+	if code != 201 {
+		t.Fatalf("open: %d %v", code, c)
+	}
+	cid := c["id"].(string)
+	keys := func(s string) {
+		for _, k := range s {
+			tx.key(t, byte(k))
+		}
+	}
+	keys(testPAN + "#" + "4012888888881881#") // second entry differs: mismatch
+	waitEvent(t, events, func(e map[string]any) bool { return e["reason"] == "mismatch" })
+	keys(testPAN + "#" + testPAN + "#" + "73")
+	waitFor(t, "two cvv digits", func() bool {
+		_, st := apiDo(t, u.s, "GET", "agent-key", "/v1/calls/"+u.callID+"/captures/"+cid, "")
+		return st["field"] == "cvv" && st["digits"] == float64(2)
+	})
+	if code, st := apiDo(t, u.s, "POST", "agent-key", "/v1/calls/"+u.callID+"/captures/"+cid+"/retry", `{"field":"cvv"}`); code != 200 || st["digits"] != float64(0) {
+		t.Fatalf("retry cvv: %d %v", code, st)
+	}
+	keys(testCVV)
+	st := waitCapture(t, u.s, u.callID, cid)
+	if st["state"] != "tokenized" || st["last4"] != "1111" {
+		t.Fatalf("capture ended %v", st)
+	}
+	scanForCard(t, u.s, u.cc)
+}
+
+// waitEvent waits for a capture event matching ok.
+func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-ch:
+			b, _ := json.Marshal(e)
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			if ok(m) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no such capture event")
+		}
 	}
 }
