@@ -65,6 +65,13 @@ func TestBaresipCallsOverTLS(t *testing.T) {
 
 func writeBaresipConfig(t *testing.T, dir string) {
 	t.Helper()
+	writeBaresipConfigEnc(t, dir, "")
+}
+
+// writeBaresipConfigEnc configures baresip with a media encryption
+// ("", "srtp-mand", "dtls_srtp") for its account.
+func writeBaresipConfigEnc(t *testing.T, dir, enc string) {
+	t.Helper()
 	config := `poll_method epoll
 sip_listen 127.0.0.1:0
 sip_trans_def tls
@@ -75,13 +82,19 @@ module_path /usr/lib/baresip/modules
 module g711.so
 module aufile.so
 module aubridge.so
+module srtp.so
+module dtls_srtp.so
 module_app account.so
 module_app menu.so
 rtp_ports 41000-41999
 `
 	must(t, os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600))
 	must(t, os.WriteFile(filepath.Join(dir, "say.wav"), toneWAV(440, 8000, 5*time.Second), 0o600))
-	must(t, os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:carrier@127.0.0.1;transport=tls>;regint=0\n"), 0o600))
+	account := "<sip:carrier@127.0.0.1;transport=tls>;regint=0"
+	if enc != "" {
+		account += ";mediaenc=" + enc
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "accounts"), []byte(account+"\n"), 0o600))
 }
 
 // toneWAV is a PCM16 mono WAV of a sine at freq Hz.

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBaresipSRTP: baresip calls through tonewall with SRTP it insists on
+// (SDES srtp-mand, then DTLS-SRTP); tonewall decrypts on the carrier leg and
+// relays plain RTP to the contact center, where the 440 Hz tone baresip
+// plays must arrive.
+func TestBaresipSRTP(t *testing.T) {
+	bin := needTool(t, "baresip")
+	for _, tc := range []struct{ enc, trunk string }{
+		{"srtp-mand", "srtp: required\nkey_exchange: sdes"},
+		{"dtls_srtp", "srtp: required\nkey_exchange: dtls"},
+	} {
+		t.Run(tc.enc, func(t *testing.T) {
+			cc := newAgent(t, "tls")
+			s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, extraTrunk: tc.trunk})
+			heard := cc.recordRTP(t)
+			dir := t.TempDir()
+			writeBaresipConfigEnc(t, dir, tc.enc)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "-n", "127.0.0.1", "-f", dir, "-e",
+				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier")), "-t", "5")
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			must(t, cmd.Start())
+			defer func() {
+				_ = cmd.Wait()
+				if t.Failed() {
+					t.Logf("baresip output:\n%s", out.String())
+				}
+			}()
+			cc.nextCall(t)
+			offer := string(cc.received("INVITE")[0].Body())
+			if strings.Contains(offer, "a=crypto") || strings.Contains(offer, "SAVP") {
+				t.Fatalf("the contact center was offered SRTP though its trunk has it off:\n%s", offer)
+			}
+			waitFor(t, "a second of audio at the contact center", func() bool { return len(heard.pcm()) >= 8000 })
+			pcm := heard.pcm()
+			if share := toneShare(pcm[len(pcm)-4000:], 440); share < 0.5 {
+				t.Fatalf("the contact center does not hear baresip's 440 Hz tone (share %.2f)", share)
+			}
+			select {
+			case <-cc.byes:
+			case <-time.After(15 * time.Second):
+				t.Fatal("baresip's hangup never reached the contact center")
+			}
+			s.waitCalls(t, 0)
+		})
+	}
+}
+
+// toneShare is the fraction of a signal's energy at freq Hz (8 kHz PCM).
+func toneShare(pcm []int16, freq float64) float64 {
+	w := 2 * math.Pi * freq / 8000
+	var re, im, total float64
+	for i, v := range pcm {
+		x := float64(v)
+		re += x * math.Cos(w*float64(i))
+		im += x * math.Sin(w*float64(i))
+		total += x * x
+	}
+	if total == 0 {
+		return 0
+	}
+	return 2 * (re*re + im*im) / float64(len(pcm)) / total
+}
