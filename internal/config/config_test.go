@@ -110,3 +110,13 @@ func TestPassListRefusesCoreHeaders(t *testing.T) {
 		t.Fatalf("Via on the pass list: %v", err)
 	}
 }
+
+func TestInbandTrunkNeedsG711(t *testing.T) {
+	src := strings.Replace(string(Default), "    dtmf: rfc4733              # rfc4733 | inband | info\n    codecs: [PCMU, PCMA]", "    dtmf: inband\n    codecs: [G722, opus]", 1)
+	if src == string(Default) {
+		t.Fatal("edit changed nothing")
+	}
+	if _, err := Parse("t", []byte(src)); err == nil || !strings.Contains(err.Error(), "inband needs PCMU or PCMA") {
+		t.Fatalf("inband trunk without G.711: %v", err)
+	}
+}

@@ -182,6 +182,9 @@ func (t *Trunk) validateMedia(p string) error {
 	if err := oneOf(p+".dtmf", &t.DTMF, "rfc4733", "inband", "info"); err != nil {
 		return err
 	}
+	if t.DTMF == "inband" && len(t.Codecs) > 0 && !hasG711(t.Codecs) {
+		return fieldErr(p+".codecs", "dtmf: inband needs PCMU or PCMA among the codecs: tones are read from G.711 audio")
+	}
 	for j, s := range t.SRTPSuites {
 		switch s {
 		case "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM":
@@ -205,6 +208,15 @@ func (t *Trunk) validateAuth(p string) error {
 		}
 	}
 	return nil
+}
+
+func hasG711(codecs []string) bool {
+	for _, c := range codecs {
+		if strings.EqualFold(c, "PCMU") || strings.EqualFold(c, "PCMA") {
+			return true
+		}
+	}
+	return false
 }
 
 // oneOf checks *v against allowed values; empty takes the first.

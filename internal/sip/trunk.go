@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -44,9 +45,29 @@ func (t *trunk) policy() media.LegPolicy {
 		Suites:      t.cfg.SRTPSuites,
 		KeyExchange: t.cfg.KeyExchange,
 		DTMF:        t.cfg.DTMF,
-		Codecs:      t.cfg.Codecs,
+		Codecs:      preferG711(t.cfg.Codecs, t.cfg.DTMF == "inband"),
 		Latch:       t.cfg.Latch,
 	}
+}
+
+// preferG711 moves PCMU and PCMA to the front of a trunk's codec list when
+// its DTMF is in-band: tones can only be detected (and masked) in G.711.
+func preferG711(codecs []string, inband bool) []string {
+	if !inband || len(codecs) == 0 {
+		return codecs
+	}
+	out := make([]string, 0, len(codecs))
+	for _, c := range codecs {
+		if strings.EqualFold(c, "PCMU") || strings.EqualFold(c, "PCMA") {
+			out = append(out, c)
+		}
+	}
+	for _, c := range codecs {
+		if !strings.EqualFold(c, "PCMU") && !strings.EqualFold(c, "PCMA") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // allows reports whether a source address belongs to the trunk.

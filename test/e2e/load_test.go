@@ -10,17 +10,17 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestConcurrentCalls sets up and tears down 200 calls at once, then checks
+// TestConcurrentCalls sets up and tears down 500 calls at once, then checks
 // that tonewall holds no call, dialog, port or goroutine afterwards.
 func TestConcurrentCalls(t *testing.T) {
 	if testing.Short() {
-		t.Skip("200 calls: skipped in -short")
+		t.Skip("500 calls: skipped in -short")
 	}
 	before := goleak.IgnoreCurrent()
 	func() {
 		carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
 		s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-		const n = 200
+		const n = 500
 		var wg sync.WaitGroup
 		var failed atomic.Int32
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -44,9 +44,9 @@ func TestConcurrentCalls(t *testing.T) {
 				}
 			}()
 		}
-		waitFor(t, "200 calls up", func() bool { return s.app.ActiveCalls()+int(failed.Load()) == n })
+		waitFor(t, "500 calls up", func() bool { return s.app.ActiveCalls()+int(failed.Load()) == n })
 		if got := s.app.PortsInUse(); got == 0 {
-			t.Errorf("200 calls hold no RTP port")
+			t.Errorf("500 calls hold no RTP port")
 		}
 		close(up)
 		wg.Wait()
