@@ -93,6 +93,9 @@ func (a *App) Calls() []sip.CallInfo { return a.SIP.Calls() }
 // Call finds a call by tonewall id or contact-center Call-ID.
 func (a *App) Call(id string) (sip.CallInfo, bool) { return a.SIP.Call(id) }
 
+// PortsDraining is the number of released RTP ports resting before reuse.
+func (a *App) PortsDraining() int { return a.media.PortsDraining() }
+
 // PortsInUse is the number of RTP ports held by calls (for leak checks).
 func (a *App) PortsInUse() int { return a.media.PortsInUse() }
 

@@ -38,6 +38,7 @@ type sbcOpts struct {
 	apiYAML     string   // replaces the api: section
 	captureYAML string   // the capture: section
 	vaultYAML   string   // replaces the vault: section
+	mediaYAML   string   // replaces the media: section
 	dataDir     string   // vault store and audit log; set by startSBC
 }
 
@@ -63,6 +64,10 @@ func (o sbcOpts) yaml() string {
 	tlsLine := "  tls: {verify_server: false}"
 	if strings.Contains(o.sipExtra, "tls:") {
 		tlsLine = ""
+	}
+	mediaSection := "media: {address: 127.0.0.1, port_min: 30000, port_max: 39999, drain: 10ms}"
+	if o.mediaYAML != "" {
+		mediaSection = o.mediaYAML
 	}
 	vaultSection := fmt.Sprintf("vault: {local: {dir: %q}}", o.dataDir)
 	if o.vaultYAML != "" {
@@ -91,11 +96,7 @@ sip:
   drain_timeout: 2s
   header_pass: [User-to-User, X-Genesys-*]
 %[6]s
-media:
-  address: 127.0.0.1
-  port_min: 30000
-  port_max: 39999
-  drain: 10ms
+%[14]s
 trunks:
   - name: carrier
     role: carrier
@@ -116,7 +117,7 @@ routes:
 %[13]s
 audit: {file: %[11]q}
 %[12]s
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection)
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection, mediaSection)
 }
 
 func indent(s, pre string) string {
