@@ -146,6 +146,7 @@ func BenchmarkStage(b *testing.B) {
 			emit := func(*media.Packet) {}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(frame)))
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				p.Payload = frame
 				p.Header.SequenceNumber++
