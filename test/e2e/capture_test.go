@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
+	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/dtmf"
 )
 
@@ -215,14 +218,32 @@ func TestCaptureRFC4733(t *testing.T) {
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 	scanForCard(t, s, cc)
+	logb, err := os.ReadFile(filepath.Join(s.dataDir, "audit.log"))
+	must(t, err)
+	if !strings.Contains(string(logb), `"capture_started"`) || !strings.Contains(string(logb), `"capture_ended"`) {
+		t.Fatalf("the audit log does not record the capture:\n%s", logb)
+	}
+	if n, err := audit.VerifyFile(filepath.Join(s.dataDir, "audit.log")); err != nil || n < 2 {
+		t.Fatalf("audit chain: %d records, %v", n, err)
+	}
 }
 
 // scanForCard fails if any output of the call holds the card's digits: log
-// lines at every level, every SIP message the contact center received.
+// lines at every level, every SIP message the agents received, the audit log
+// and every file of the vault's store on disk.
 func scanForCard(t *testing.T, s *sbc, agents ...*agent) {
 	t.Helper()
 	secrets := []string{testPAN, testPAN[:6], testPAN[6:12]}
 	var all strings.Builder
+	files, _ := filepath.Glob(filepath.Join(s.dataDir, "*"))
+	if len(files) == 0 {
+		t.Error("no vault or audit files to scan: the scan proves nothing")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		all.Write(b)
+	}
 	for _, e := range s.logs.All() {
 		fmt.Fprintf(&all, "%s %v\n", e.Message, e.ContextMap())
 	}

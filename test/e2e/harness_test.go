@@ -18,11 +18,12 @@ import (
 
 // sbc is a tonewall running in this test process.
 type sbc struct {
-	app  *app.App
-	cfg  *config.Config
-	logs *observer.ObservedLogs
-	stop func()
-	done chan error
+	app     *app.App
+	cfg     *config.Config
+	logs    *observer.ObservedLogs
+	stop    func()
+	done    chan error
+	dataDir string // vault store and audit log
 }
 
 // sbcOpts shapes the test configuration.
@@ -149,7 +150,7 @@ func startSBC(t *testing.T, o sbcOpts) *sbc {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &sbc{app: a, cfg: cfg, logs: logs, done: make(chan error, 1)}
+	s := &sbc{app: a, cfg: cfg, logs: logs, done: make(chan error, 1), dataDir: o.dataDir}
 	go func() { s.done <- a.Run(ctx, nil) }()
 	select {
 	case <-a.Started():
