@@ -20,6 +20,7 @@ type options struct {
 	mode     string // both | relay | forward
 	portMin  int
 	profile  string // CPU profile file, "" = none
+	stage    string // none | closed | open: tonewall's capture stage on carrier→contact center
 }
 
 func main() {
@@ -30,6 +31,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg) or both (forward, forward-batch, relay)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run here")
+	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run)")
 	flag.Parse()
 	if o.profile != "" {
 		f, err := os.Create(o.profile)
@@ -48,7 +50,7 @@ func main() {
 }
 
 func run(o options) error {
-	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s: %d packets due\n", o.calls, o.duration, o.srtp,
+	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s, stage=%s: %d packets due\n", o.calls, o.duration, o.srtp, o.stage,
 		int64(o.calls)*100*int64(o.duration/time.Second))
 	fmt.Println("latency is one way, phone to phone; CPU is the whole process (generator and phones included)")
 	fmt.Printf("%-14s %10s %10s %8s %10s %10s %10s %12s\n", "path", "sent", "received", "loss%", "p50", "p99", "max", "µs CPU/pkt")

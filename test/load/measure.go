@@ -131,9 +131,16 @@ func setupRelay(o options, pairs []pair) (*media.Manager, error) {
 	if s, ok := suites[o.srtp]; ok {
 		pol = media.LegPolicy{SRTP: "required", Suites: []string{s.name}}
 	}
+	caps, err := newCaptures(o)
+	if err != nil {
+		return m, err
+	}
 	for i, p := range pairs {
 		s, err := m.NewSession(fmt.Sprint("load-", i), pol, pol)
 		if err != nil {
+			return m, err
+		}
+		if err := caps.install(s, fmt.Sprint("load-", i)); err != nil {
 			return m, err
 		}
 		offer, err := s.Offer(media.Carrier, p.c.sdp(o.srtp))
