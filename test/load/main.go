@@ -21,6 +21,7 @@ type options struct {
 	portMin  int
 	profile  string // CPU profile file, "" = none
 	stage    string // none | closed | open: tonewall's capture stage on carrier→contact center
+	search   int    // when > calls: grow calls by half until loss ≥ 0.1 % or this many
 }
 
 func main() {
@@ -31,6 +32,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg) or both (forward, forward-batch, relay)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run here")
+	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path")
 	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run)")
 	flag.Parse()
 	if o.profile != "" {
@@ -59,11 +61,37 @@ func run(o options) error {
 		modes = []string{"forward", "forward-batch", "relay"}
 	}
 	for _, m := range modes {
+		if o.search > o.calls {
+			if err := search(o, m); err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			continue
+		}
 		res, err := measure(o, m)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m, err)
 		}
 		res.print(m)
 	}
+	return nil
+}
+
+// search grows the number of calls by half until loss reaches 0.1 % (or
+// o.search), and prints the largest N that stayed under it.
+func search(o options, mode string) error {
+	best := 0
+	for n := o.calls; n <= o.search; n += n / 2 {
+		o.calls = n
+		res, err := measure(o, mode)
+		if err != nil {
+			return err
+		}
+		res.print(fmt.Sprintf("%s@%d", mode, n))
+		if res.lossPercent() >= 0.1 {
+			break
+		}
+		best = n
+	}
+	fmt.Printf("%s: largest N under 0.1 %% loss: %d (searched up to %d)\n", mode, best, o.search)
 	return nil
 }

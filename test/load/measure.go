@@ -21,6 +21,10 @@ type result struct {
 	cpu            time.Duration
 }
 
+func (r result) lossPercent() float64 {
+	return 100 * (1 - float64(r.received)/float64(max(r.sent, 1)))
+}
+
 func (r result) print(name string) {
 	slices.Sort(r.lat)
 	pct := func(q float64) time.Duration {
@@ -29,7 +33,7 @@ func (r result) print(name string) {
 		}
 		return r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))]
 	}
-	loss := 100 * (1 - float64(r.received)/float64(max(r.sent, 1)))
+	loss := r.lossPercent()
 	perPkt := float64(r.cpu.Microseconds()) / float64(max(r.received, 1))
 	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f\n", name, r.sent, r.received, loss,
 		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond), perPkt)
