@@ -121,7 +121,9 @@ func (ctrl *Controller) start(m *collect.Machine, actor string) (*Capture, error
 	if ctrl.ended {
 		return nil, ErrCallEnded
 	}
-	if ctrl.cur != nil && !isDone(ctrl.cur) {
+	// A capture that has reached its end no longer holds the window, even
+	// while it is still delivering its result.
+	if ctrl.cur != nil && !isDone(ctrl.cur) && !collect.State(ctrl.cur.Status().State).Terminal() {
 		return nil, ErrBusy
 	}
 	c := &Capture{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,

@@ -33,41 +33,66 @@ const (
 
 // Run plays the demo and writes its report to w.
 func Run(ctx context.Context, w io.Writer) error {
+	e, err := start(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	return play(ctx, w, e.app, e.carrier, e.cc, e.key)
+}
+
+// env is tonewall and its two simulated peers, running.
+type env struct {
+	app         *app.App
+	carrier, cc *agent
+	key         string
+	stop        func()
+}
+
+func start(ctx context.Context) (*env, error) {
 	dir, err := os.MkdirTemp("", "tonewall-demo")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	cc, err := newAgent()
-	if err != nil {
-		return err
+	e := &env{key: randomKey()}
+	var cleanups []func()
+	e.stop = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
 	}
-	defer cc.close()
-	carrier, err := newAgent()
-	if err != nil {
-		return err
+	cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
+	if e.cc, err = newAgent(); err != nil {
+		e.stop()
+		return nil, err
 	}
-	defer carrier.close()
-	apiKey := randomKey()
-	cfg, err := demoConfig(dir, cc.addr, apiKey)
+	cleanups = append(cleanups, e.cc.close)
+	if e.carrier, err = newAgent(); err != nil {
+		e.stop()
+		return nil, err
+	}
+	cleanups = append(cleanups, e.carrier.close)
+	cfg, err := demoConfig(dir, e.cc.addr, e.key)
 	if err != nil {
-		return err
+		e.stop()
+		return nil, err
 	}
 	sip.RouteLibraryLogs(zap.NewNop())
-	a, err := app.New(cfg, zap.NewNop())
-	if err != nil {
-		return err
+	if e.app, err = app.New(cfg, zap.NewNop()); err != nil {
+		e.stop()
+		return nil, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx, nil) }()
-	defer func() { stop(); <-done }()
+	go func() { done <- e.app.Run(runCtx, nil) }()
+	cleanups = append(cleanups, func() { stop(); <-done })
 	select {
-	case <-a.Started():
+	case <-e.app.Started():
+		return e, nil
 	case err := <-done:
-		return err
+		e.stop()
+		return nil, err
 	}
-	return play(ctx, w, a, carrier, cc, apiKey)
 }
 
 func randomKey() string {

@@ -24,6 +24,7 @@ type caller struct {
 	to   *net.UDPAddr
 	seq  uint16
 	ts   uint32
+	pace time.Duration // between packets; 0 means 2 ms
 }
 
 func (c *caller) send(pt uint8, marker bool, ts uint32, payload []byte) {
@@ -31,7 +32,11 @@ func (c *caller) send(pt uint8, marker bool, ts uint32, payload []byte) {
 	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: c.seq, Timestamp: ts, SSRC: 0xdeed}, Payload: payload}
 	b, _ := p.Marshal()
 	_, _ = c.conn.WriteToUDP(b, c.to)
-	time.Sleep(2 * time.Millisecond)
+	if c.pace == 0 {
+		time.Sleep(2 * time.Millisecond)
+	} else if c.pace > 0 {
+		time.Sleep(c.pace)
+	}
 }
 
 func (c *caller) silence(n int) {
