@@ -22,6 +22,7 @@ api:
   keys:
     - {name: desk, sha256: %s, role: agent}
     - {name: floor, sha256: %s, role: supervisor}
+    - {name: books, sha256: 4b757dbf2a80635aa58493a3d99640445d25a375b85befb1ea3b7c3c55feabf8, role: auditor}
 `
 
 func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {

@@ -95,6 +95,7 @@ func TestCaptureAPIErrors(t *testing.T) {
 		msg                   string
 	}{
 		{"no key", "", path, `{}`, 401, "API key"},
+		{"wrong role", "auditor-key", path, `{}`, 403, "auditor"},
 		{"unknown call", "agent-key", "/v1/calls/nope/captures", `{}`, 404, "no such call"},
 		{"malformed JSON", "agent-key", path, `{"fields":[`, 400, "JSON"},
 		{"unknown JSON key", "agent-key", path, `{"feilds":["pan"]}`, 400, "feilds"},
@@ -200,4 +201,31 @@ func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bo
 			t.Fatal("no such capture event")
 		}
 	}
+}
+
+// TestCapturePolicyAlways: on a route with capture: always a window opens
+// as the call is answered, with no API call.
+func TestCapturePolicyAlways(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, routeCapture: "always"})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	defer sess.Close()
+	cc.nextCall(t)
+	u := &upCall{s: s, carrier: carrier, cc: cc, sess: sess}
+	heard := cc.recordRTP(t)
+	tx := u.sender(t)
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		tx.key(t, byte(k))
+	}
+	waitFor(t, "result INFO", func() bool { return resultInfo(cc) != nil })
+	if !strings.Contains(string(resultInfo(cc).Body()), `"status":"tokenized"`) {
+		t.Fatalf("result: %s", resultInfo(cc).Body())
+	}
+	if heard.count(101) != 0 {
+		t.Fatal("digits reached the contact center on an always-capture route")
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+	scanForCard(t, s, cc)
 }

@@ -28,19 +28,20 @@ type sbc struct {
 
 // sbcOpts shapes the test configuration.
 type sbcOpts struct {
-	transport   string   // udp | tcp | tls, for both trunks
-	ccTargets   []string // contact-center targets (host:port)
-	carrierTgts []string // carrier targets, for calls from the contact center
-	extraTrunk  string   // YAML appended to the carrier trunk
-	ccTrunk     string   // YAML appended to the contact-center trunk
-	sipExtra    string   // YAML appended to sip:
-	sources     string   // carrier trunk sources; default 127.0.0.0/8
-	sipsTargets bool     // write contact-center targets as sips: URIs
-	apiYAML     string   // replaces the api: section
-	captureYAML string   // the capture: section
-	vaultYAML   string   // replaces the vault: section
-	mediaYAML   string   // replaces the media: section
-	dataDir     string   // vault store and audit log; set by startSBC
+	transport    string   // udp | tcp | tls, for both trunks
+	ccTargets    []string // contact-center targets (host:port)
+	carrierTgts  []string // carrier targets, for calls from the contact center
+	extraTrunk   string   // YAML appended to the carrier trunk
+	ccTrunk      string   // YAML appended to the contact-center trunk
+	sipExtra     string   // YAML appended to sip:
+	sources      string   // carrier trunk sources; default 127.0.0.0/8
+	sipsTargets  bool     // write contact-center targets as sips: URIs
+	apiYAML      string   // replaces the api: section
+	captureYAML  string   // the capture: section
+	vaultYAML    string   // replaces the vault: section
+	mediaYAML    string   // replaces the media: section
+	routeCapture string   // capture policy of the carrier→contact-center route; default api
+	dataDir      string   // vault store and audit log; set by startSBC
 }
 
 func targetURIs(tp string, addrs []string, sips bool) string {
@@ -65,6 +66,10 @@ func (o sbcOpts) yaml() string {
 	tlsLine := "  tls: {verify_server: false}"
 	if strings.Contains(o.sipExtra, "tls:") {
 		tlsLine = ""
+	}
+	policy := o.routeCapture
+	if policy == "" {
+		policy = "api"
 	}
 	mediaSection := "media: {address: 127.0.0.1, port_min: 30000, port_max: 39999, drain: 10ms}"
 	if o.mediaYAML != "" {
@@ -112,13 +117,13 @@ trunks:
     targets: %[2]s
 %[5]s
 routes:
-  - {from: carrier, to: contact_center}
+  - {from: carrier, to: contact_center, capture: %[15]s}
   - {from: contact_center, to: carrier}
 %[9]s
 %[13]s
 audit: {file: %[11]q}
 %[12]s
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection, mediaSection)
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection, mediaSection, policy)
 }
 
 func indent(s, pre string) string {
