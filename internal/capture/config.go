@@ -26,8 +26,9 @@ type Config struct {
 type Delivery struct {
 	SIPInfo bool    `yaml:"sip_info"` // INFO application/vnd.tonewall.capture+json toward the contact center; default true
 	Webhook Webhook `yaml:"webhook"`  // a signed POST of each result
-	// TokenDTMF keys the token toward the contact center as RFC 4733
-	// events once a capture is tokenized, so an unchanged IVR that
+	// TokenDTMF keys the token toward the contact center once a capture
+	// is tokenized — as RFC 4733 events, or as tones when the contact
+	// center's trunk takes DTMF in-band — so an unchanged IVR that
 	// "collects a card number" collects the token; default false.
 	TokenDTMF bool `yaml:"token_dtmf"`
 	set       bool

@@ -121,7 +121,6 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	}
 	c.syncWindow()
 	if !c.supp.IsOpen() {
-		emit(p)
 		c.keyToken(p, emit)
 		return
 	}
@@ -153,12 +152,19 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	emit(p)
 }
 
-// keyToken emits the next RFC 4733 packet of a token being keyed, paced by
-// the audio: one step per audio packet.
+// keyToken forwards an audio packet outside a window and keys the next step
+// of a token being delivered: an RFC 4733 packet beside it, or (toward an
+// in-band trunk) the tone in its place. One step per audio packet.
 func (c *Controller) keyToken(p *media.Packet, emit func(*media.Packet)) {
 	if keys := c.inject.Swap(nil); keys != nil {
 		c.keying.start(*keys)
 	}
+	if c.keying.inband {
+		c.keying.replaceAudio(p, c.payload[:])
+		emit(p)
+		return
+	}
+	emit(p)
 	if ev, ok := c.keying.next(p.Header.Timestamp); ok {
 		emit(ev)
 	}

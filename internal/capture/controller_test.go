@@ -65,7 +65,7 @@ func silenceFrames(n int) [][]byte {
 // very packet it got, bytes unchanged, with no delay.
 func TestClosedWindowForwardsUntouched(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", "api", nil)
+	c, err := svc.Attach("call1", Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestClosedWindowForwardsUntouched(t *testing.T) {
 // and the key reaches the capture.
 func TestOpenWindowMasksAndCollects(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", "api", nil)
+	c, err := svc.Attach("call1", Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func BenchmarkStage(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			svc := newTestService(b)
-			c, err := svc.Attach("call1", "api", nil)
+			c, err := svc.Attach("call1", Point{Policy: "api"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -161,7 +161,7 @@ func BenchmarkStage(b *testing.B) {
 // passes outside a window and is dropped inside one.
 func TestUninspectableCodecDroppedInWindow(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", "api", nil)
+	c, err := svc.Attach("call1", Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,5 +178,37 @@ func TestUninspectableCodecDroppedInWindow(t *testing.T) {
 	c.Process(mediaPacket(2, "G722", make([]byte, 160)), emit)
 	if n != 1 {
 		t.Fatal("G.722 inside a window was forwarded: a tone in it could not have been masked")
+	}
+}
+
+// TestTokenInBand: toward an in-band trunk the token is keyed as tones in
+// the audio, which a detector reads back as the token.
+func TestTokenInBand(t *testing.T) {
+	svc := newTestService(t)
+	c, err := svc.Attach("call1", Point{Policy: "api", TokenInBand: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Detach("call1")
+	const token = "9812345678901111"
+	c.keyTokenLater(token)
+	var out []int16
+	for i := 0; i < 10*len(token)+10; i++ {
+		c.Process(mediaPacket(uint16(i), "PCMU", silenceFrames(1)[0]), func(o *media.Packet) {
+			if o.Codec != "PCMU" {
+				t.Fatalf("in-band keying emitted a %s packet", o.Codec)
+			}
+			out = append(out, dtmf.DecodeUlaw(make([]int16, len(o.Payload)), o.Payload)...)
+		})
+	}
+	det := dtmf.NewDetector(dtmf.DetectorConfig{})
+	var got []byte
+	for _, d := range det.Flush(det.Process(out, nil)) {
+		if !d.End {
+			got = append(got, d.Key.Char())
+		}
+	}
+	if string(got) != token {
+		t.Fatalf("detector reads %q from the keyed audio, want %q", got, token)
 	}
 }

@@ -35,14 +35,22 @@ func NewService(cfg Config, v vault.Vault, a *audit.Log, log *zap.Logger) *Servi
 	return &Service{cfg: cfg, vault: v, audit: a, log: log, Events: newBroker(), calls: map[string]*Controller{}}
 }
 
+// Point describes a call's capture point.
+type Point struct {
+	Policy      string     // api | always: "always" opens a capture with the default fields at once
+	TokenInBand bool       // the contact-center trunk takes DTMF in-band: token DTMF is keyed as tones
+	Deliver     InfoSender // sends the result INFO toward the contact center; nil: none
+}
+
 // Attach makes the capture point of a call whose route takes captures and
-// returns it, to be installed as the media stage. With policy "always" a
-// capture with the default fields opens at once.
-func (s *Service) Attach(callID, policy string, deliver InfoSender) (*Controller, error) {
-	c, err := newController(s, callID, deliver)
+// returns it, to be installed as the media stage.
+func (s *Service) Attach(callID string, pt Point) (*Controller, error) {
+	c, err := newController(s, callID, pt.Deliver)
 	if err != nil {
 		return nil, err
 	}
+	c.keying.inband = pt.TokenInBand
+	policy := pt.Policy
 	s.mu.Lock()
 	s.calls[callID] = c
 	s.mu.Unlock()

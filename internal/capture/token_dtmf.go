@@ -23,6 +23,9 @@ type tokenKeyer struct {
 	eventTS uint32
 	pkt     media.Packet
 	payload [4]byte
+	inband  bool // key as G.711 tones in the audio instead of RFC 4733 events
+	tone    *dtmf.ToneGenerator
+	pcm     [maxSamples]int16
 }
 
 func (k *tokenKeyer) start(keys []dtmf.Key) { k.keys, k.step = keys, 0 }
@@ -58,4 +61,36 @@ func (k *tokenKeyer) next(ts uint32) (*media.Packet, bool) {
 	k.pkt.Payload = k.payload[:]
 	k.pkt.Codec, k.pkt.ClockRate = "telephone-event", 8000
 	return &k.pkt, true
+}
+
+// replaceAudio keys the token in-band: the audio packet's payload becomes
+// 100 ms of the key's tone, then 100 ms of silence, in the packet's own
+// G.711 law. It reports whether p was changed (dst then holds the payload).
+func (k *tokenKeyer) replaceAudio(p *media.Packet, dst []byte) bool {
+	n := len(p.Payload)
+	if len(k.keys) == 0 || n > maxSamples || (p.Codec != "PCMU" && p.Codec != "PCMA") {
+		return false
+	}
+	s := k.step
+	k.step++
+	pcm := k.pcm[:n]
+	switch {
+	case s == 0:
+		k.tone, _ = dtmf.NewKeyTone(k.keys[0], -10) // once per key, not per packet
+		k.tone.Read(pcm)
+	case s < keySteps:
+		k.tone.Read(pcm)
+	default:
+		clear(pcm)
+	}
+	if s >= keySteps+pauseSteps-1 {
+		k.keys, k.step = k.keys[1:], 0
+	}
+	if p.Codec == "PCMU" {
+		dtmf.EncodeUlaw(dst[:0], pcm)
+	} else {
+		dtmf.EncodeAlaw(dst[:0], pcm)
+	}
+	p.Payload = dst[:n]
+	return true
 }

@@ -81,7 +81,7 @@ func TestWebhookSigned(t *testing.T) {
 	}
 	defer v.Close()
 	svc := NewService(cfg, v, nil, zap.NewNop())
-	c, err := svc.Attach("call1", "api", nil)
+	c, err := svc.Attach("call1", Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,8 @@ func (c *Call) attachCapture() {
 	if c.srv.captures == nil || c.route.capture == "off" {
 		return
 	}
-	ctrl, err := c.srv.captures.Attach(c.id, c.route.capture, c.sendInfoToCC)
+	ctrl, err := c.srv.captures.Attach(c.id, capture.Point{Policy: c.route.capture,
+		TokenInBand: c.ccLeg().trunk.cfg.DTMF == "inband", Deliver: c.sendInfoToCC})
 	if err != nil {
 		c.log.Error("capture point not attached", zap.Error(err))
 		return

@@ -48,7 +48,7 @@ func (c *captures) install(s *media.Session, id string) error {
 	if c.svc == nil {
 		return nil
 	}
-	ctrl, err := c.svc.Attach(id, "api", nil)
+	ctrl, err := c.svc.Attach(id, capture.Point{Policy: "api"})
 	if err != nil {
 		return err
 	}
