@@ -100,15 +100,34 @@ func (s *Server) onRelay(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	l.refresh(req)
-	c, peer := l.call, l.call.other(l)
-	if c.consumeInfo(l, req) {
+	if l.call.consumeInfo(l, req) {
 		s.respond(req, tx, 200, "OK") // DTMF inside a capture window: never relayed
 		return
 	}
+	if x, ok := s.cross(l, req, tx); ok {
+		_ = tx.Respond(x.c.crossResponse(l, x.peer, req, x.res, x.offered))
+	}
+}
+
+// crossed is an in-dialog request carried to the other leg, and its answer.
+type crossed struct {
+	c       *Call
+	peer    *Leg
+	out     *sip.Request
+	res     *sip.Response
+	offered bool
+}
+
+// cross sends the other leg's copy of an in-dialog request and waits for
+// its final response. When the other leg is gone (no answer, 481, 408) the
+// request is answered 408 and the call ends; ok is false whenever cross
+// has answered the request itself.
+func (s *Server) cross(l *Leg, req *sip.Request, tx sip.ServerTransaction) (crossed, bool) {
+	c, peer := l.call, l.call.other(l)
 	out, offered, err := c.crossRequest(l, peer, req)
 	if err != nil {
 		s.reject(req, tx, err)
-		return
+		return crossed{}, false
 	}
 	ctx, cancel := c.ctxFor(32 * time.Second)
 	defer cancel()
@@ -117,9 +136,9 @@ func (s *Server) onRelay(req *sip.Request, tx sip.ServerTransaction) {
 		c.rollback(offered)
 		s.respond(req, tx, 408, "Request Timeout")
 		c.end("other leg gone", nil)
-		return
+		return crossed{}, false
 	}
-	_ = tx.Respond(c.crossResponse(l, peer, req, res, offered))
+	return crossed{c: c, peer: peer, out: out, res: res, offered: offered}, true
 }
 
 // peerGone reports a response that ends the dialog it was sent on
@@ -215,22 +234,9 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	l.refresh(req)
-	c, peer := l.call, l.call.other(l)
-	out, offered, err := c.crossRequest(l, peer, req)
-	if err != nil {
-		s.reject(req, tx, err)
-		return
+	if x, ok := s.cross(l, req, tx); ok {
+		x.c.finishReinvite(l, x.peer, req, tx, x.out, x.res, x.offered)
 	}
-	ctx, cancel := c.ctxFor(32 * time.Second)
-	defer cancel()
-	res, err := peer.send(ctx, out)
-	if err != nil || peerGone(res) {
-		c.rollback(offered)
-		s.respond(req, tx, 408, "Request Timeout")
-		c.end("other leg gone", nil)
-		return
-	}
-	c.finishReinvite(l, peer, req, tx, out, res, offered)
 }
 
 // finishReinvite ACKs the peer's 2xx (carrying the answer when the
