@@ -55,6 +55,10 @@ func TestConcurrentCalls(t *testing.T) {
 		if n := s.app.SIP.Dialogs(); n != 0 {
 			t.Errorf("%d dialogs left", n)
 		}
+		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.received("BYE")) >= n })
+		if u := cc.unmatchedByes.Load(); u != 0 {
+			t.Errorf("%d BYEs reached the contact center for dialogs it did not know", u)
+		}
 		s.stop()
 		carrier.shutdown()
 		cc.shutdown()

@@ -26,28 +26,30 @@ import (
 // agent is a SIP user agent on sipgo, standing for a carrier or a contact
 // center. It records every request it receives.
 type agent struct {
-	t         *testing.T
-	tp        string
-	ua        *sipgo.UserAgent
-	srv       *sipgo.Server
-	cli       *sipgo.Client
-	addr      string
-	close     func()
-	dc        *sipgo.DialogClientCache
-	ds        *sipgo.DialogServerCache
-	rtp       *net.UDPConn // where this agent's SDP says its media goes
-	plan      func(req *sip.Request) plan
-	mu        sync.Mutex
-	reqs      []*sip.Request
-	calls     chan *sipgo.DialogServerSession
-	byes      chan *sip.Request
-	invites   chan *sip.Request
-	cancels   chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
-	shutdown  func()
-	closed    atomic.Bool // set by shutdown: handlers still running expect errors
-	responses []int       // status codes of responses to our INVITEs, in order
-	forgetful atomic.Bool // answer in-dialog requests 481, as after a restart
-	tags      []string    // To tags of responses to our INVITEs, in order
+	t             *testing.T
+	tp            string
+	ua            *sipgo.UserAgent
+	srv           *sipgo.Server
+	cli           *sipgo.Client
+	addr          string
+	close         func()
+	dc            *sipgo.DialogClientCache
+	ds            *sipgo.DialogServerCache
+	rtp           *net.UDPConn // where this agent's SDP says its media goes
+	plan          func(req *sip.Request) plan
+	mu            sync.Mutex
+	reqs          []*sip.Request
+	calls         chan *sipgo.DialogServerSession
+	byes          chan *sip.Request
+	invites       chan *sip.Request
+	cancels       chan struct{} // an INVITE of ours was cancelled (sipgo answers the CANCEL itself)
+	shutdown      func()
+	closed        atomic.Bool   // set by shutdown: handlers still running expect errors
+	stopped       chan struct{} // closed by shutdown
+	unmatchedByes atomic.Int32  // BYEs that matched no dialog of ours
+	responses     []int         // status codes of responses to our INVITEs, in order
+	forgetful     atomic.Bool   // answer in-dialog requests 481, as after a restart
+	tags          []string      // To tags of responses to our INVITEs, in order
 
 	sentInvite         *sip.Request  // our last INVITE, as sent
 	lastInviteResponse *sip.Response // the final response to it
@@ -96,7 +98,7 @@ func newAgentTLS(t *testing.T, tp string, clientTLS *tls.Config) *agent {
 	t.Helper()
 	a := &agent{t: t, tp: tp, calls: make(chan *sipgo.DialogServerSession, 512),
 		byes: make(chan *sip.Request, 512), invites: make(chan *sip.Request, 512),
-		cancels: make(chan struct{}, 512)}
+		cancels: make(chan struct{}, 512), stopped: make(chan struct{})}
 	// A moment of ringing: sipgo handles each datagram in its own goroutine, so
 	// a 200 hard on the heels of a 180 can overtake it.
 	a.plan = func(*sip.Request) plan { return plan{ring: true, delay: 30 * time.Millisecond} }
@@ -124,6 +126,7 @@ func newAgentTLS(t *testing.T, tp string, clientTLS *tls.Config) *agent {
 	a.shutdown = func() {
 		once.Do(func() {
 			a.closed.Store(true)
+			close(a.stopped)
 			a.close()
 			_ = a.ua.Close()
 			_ = a.rtp.Close()
@@ -206,6 +209,7 @@ func (a *agent) handlers() {
 			return
 		}
 		if err := a.dc.ReadBye(req, tx); err != nil {
+			a.unmatchedByes.Add(1)
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
@@ -276,7 +280,10 @@ func (a *agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	a.calls <- dlg
-	<-dlg.Context().Done()
+	select { // until BYE, or until the agent shuts down
+	case <-dlg.Context().Done():
+	case <-a.stopped:
+	}
 }
 
 // deadTarget is a UDP address where a socket is bound but nothing answers.
