@@ -45,6 +45,9 @@ func New(cfg config.API, st Status, caps *capture.Service, log *zap.Logger) *Ser
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if g, ok := st.(Gauges); ok {
+		mux.Handle("GET /metrics", metricsHandler(g))
+	}
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
 	s.routesCaptures(mux)

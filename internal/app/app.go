@@ -93,6 +93,9 @@ func (a *App) Calls() []sip.CallInfo { return a.SIP.Calls() }
 // Call finds a call by tonewall id or contact-center Call-ID.
 func (a *App) Call(id string) (sip.CallInfo, bool) { return a.SIP.Call(id) }
 
+// CaptureStates counts the captures ended since start, by state.
+func (a *App) CaptureStates() map[string]int { return a.Captures.States() }
+
 // PortsDraining is the number of released RTP ports resting before reuse.
 func (a *App) PortsDraining() int { return a.media.PortsDraining() }
 

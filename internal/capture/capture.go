@@ -199,6 +199,7 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 // finish delivers the result (SIP INFO toward the contact center, webhook)
 // and audits the end.
 func (c *Capture) finish(snap Status) {
+	c.svc.ended(snap.State)
 	c.audit(audit.CaptureEnded, "", snap.State, snap.Reason)
 	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
 		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})

@@ -25,14 +25,16 @@ type Service struct {
 	log    *zap.Logger
 	Events *Broker
 
-	mu    sync.Mutex
-	calls map[string]*Controller // by tonewall call id
+	mu     sync.Mutex
+	calls  map[string]*Controller // by tonewall call id
+	states map[string]int         // captures ended, by terminal state; guarded by mu
 	wg    sync.WaitGroup         // capture goroutines
 }
 
 // NewService builds the service; cfg must be validated. audit may be nil.
 func NewService(cfg Config, v vault.Vault, a *audit.Log, log *zap.Logger) *Service {
-	return &Service{cfg: cfg, vault: v, audit: a, log: log, Events: newBroker(), calls: map[string]*Controller{}}
+	return &Service{cfg: cfg, vault: v, audit: a, log: log, Events: newBroker(), calls: map[string]*Controller{},
+		states: map[string]int{}}
 }
 
 // Point describes a call's capture point.
@@ -117,6 +119,23 @@ func (s *Service) Get(callID, captureID string) (*Capture, error) {
 		return c, nil
 	}
 	return nil, ErrNoCapture
+}
+
+// States counts the captures ended since start, by terminal state.
+func (s *Service) States() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.states))
+	for k, v := range s.states {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Service) ended(state string) {
+	s.mu.Lock()
+	s.states[state]++
+	s.mu.Unlock()
 }
 
 // Wait blocks until every capture goroutine has ended (for shutdown and tests).

@@ -229,3 +229,28 @@ func TestCapturePolicyAlways(t *testing.T) {
 	s.waitCalls(t, 0)
 	scanForCard(t, s, cc)
 }
+
+// TestMetrics: /metrics counts calls and capture ends, and holds no digit
+// of the card.
+func TestMetrics(t *testing.T) {
+	u := callUp(t)
+	tx := u.sender(t)
+	cid := openCapture(t, u.s, u.callID)
+	for _, k := range testPAN + "#" + testExpiry + testCVV {
+		tx.key(t, byte(k))
+	}
+	waitCapture(t, u.s, u.callID, cid)
+	var body string
+	waitFor(t, "capture counted", func() bool {
+		_, body = apiGet(t, u.s, "", "/metrics")
+		return strings.Contains(body, `tonewall_captures_total{state="tokenized"} 1`)
+	})
+	if !strings.Contains(body, "tonewall_calls_active 1") || !strings.Contains(body, "tonewall_rtp_ports_in_use") {
+		t.Fatalf("metrics lack the call gauges:\n%s", body)
+	}
+	for _, sec := range []string{testPAN, testPAN[:6]} {
+		if strings.Contains(body, sec) {
+			t.Fatalf("metrics hold %q", sec)
+		}
+	}
+}
