@@ -87,12 +87,12 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 		t = matchTrunk(s.trunks, l, src)
 	}
 	if t == nil {
-		s.log.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
+		s.abuse.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
 			zap.String("source", req.Source()), zap.String("transport", req.Transport()))
 		return nil, statusErr(403, "Forbidden", errNoTrunk)
 	}
 	if t.cfg.MutualTLS && !peerVerified(tx, s.serverTLS.ClientCAs) {
-		s.log.Warn("request without a verified client certificate refused", zap.String("trunk", t.cfg.Name),
+		s.abuse.Warn("request without a verified client certificate refused", zap.String("trunk", t.cfg.Name),
 			zap.String("source", req.Source()))
 		return nil, statusErr(403, "Forbidden", errNoClientCert)
 	}

@@ -20,7 +20,7 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 	if _, err := sip.ParseMessage(data); err == nil {
 		return data, nil
 	}
-	s.log.Warn("malformed SIP message dropped", zap.Stringer("source", info.RemoteAddr), zap.Int("bytes", len(data)))
+	s.abuse.Warn("malformed SIP message dropped", zap.Stringer("source", info.RemoteAddr), zap.Int("bytes", len(data)))
 	if res := badRequest(data); res != nil {
 		if c, ok := s.udpConns.Load(info.LocalAddr.String()); ok {
 			_, _ = c.(net.PacketConn).WriteTo(res, info.RemoteAddr)

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/config"
@@ -27,6 +28,7 @@ import (
 type Server struct {
 	cfg       *config.Config
 	log       *zap.Logger
+	abuse     *zap.Logger // for what strangers can make happen at will: sampled
 	media     *media.Manager
 	captures  *capture.Service // nil: no call takes captures
 	ua        *sipgo.UserAgent
@@ -49,6 +51,11 @@ type Server struct {
 // caps may be nil, in which case no route takes captures.
 func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{})}
+	// A flood of refused or malformed requests must not become a flood of
+	// log lines: the first 10 per second of each message, then 1 in 100.
+	s.abuse = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 10, 100)
+	}))
 	s.calls.m = map[string]*Call{}
 	s.dialogs.m = map[string]*Leg{}
 	s.nonceKey = make([]byte, 32)

@@ -107,3 +107,19 @@ func TestUnknownSourceForbidden(t *testing.T) {
 		t.Fatal("no log line for the refused request")
 	}
 }
+
+// TestRefusedFloodIsLoggedSampled: 300 requests from no trunk are each
+// refused 403, but they do not become 300 log lines.
+func TestRefusedFloodIsLoggedSampled(t *testing.T) {
+	cc := newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	for i := 0; i < 300; i++ {
+		if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	n := len(s.logs.FilterMessage("request from no trunk refused").All())
+	if n == 0 || n > 60 {
+		t.Fatalf("%d log lines for 300 refused requests, want a sampled handful", n)
+	}
+}
