@@ -50,13 +50,15 @@ type Call struct {
 // CallInfo is what the control API shows of a call. The carrier leg's
 // Call-ID stays inside tonewall, like the rest of the carrier's dialog.
 type CallInfo struct {
-	ID          string    `json:"id"`
-	State       string    `json:"state"`
-	FromTrunk   string    `json:"from_trunk"`
-	ToTrunk     string    `json:"to_trunk"`
-	ContactCall string    `json:"contact_center_call_id"`
-	Capture     string    `json:"capture_policy"`
-	Created     time.Time `json:"created"`
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	FromTrunk    string    `json:"from_trunk"`
+	ToTrunk      string    `json:"to_trunk"`
+	ContactCall  string    `json:"contact_center_call_id"`
+	Capture      string    `json:"capture_policy"`
+	CaptureID    string    `json:"capture_id,omitempty"`    // the call's current or last capture
+	CaptureState string    `json:"capture_state,omitempty"` // its state: collecting, tokenized, …
+	Created      time.Time `json:"created"`
 }
 
 func newID() string {
@@ -94,7 +96,19 @@ func (c *Call) Info() CallInfo {
 		FromTrunk: c.a.trunk.cfg.Name, ToTrunk: c.b.trunk.cfg.Name,
 		ContactCall: c.ccLeg().callID,
 		Capture:     c.route.capture, Created: c.created,
+	}.withCapture(c.controller())
+}
+
+// withCapture adds the state of the call's current (or last) capture.
+func (i CallInfo) withCapture(ctrl *capture.Controller) CallInfo {
+	if ctrl == nil {
+		return i
 	}
+	if cur := ctrl.Current(); cur != nil {
+		st := cur.Status()
+		i.CaptureID, i.CaptureState = st.ID, st.State
+	}
+	return i
 }
 
 // end tears the call down once: both dialogs forgotten, media closed, and a

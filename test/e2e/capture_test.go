@@ -199,6 +199,9 @@ func TestCaptureRFC4733(t *testing.T) {
 	tx.silence(t, 5)
 	st := waitCapture(t, u.s, u.callID, cid)
 	s, cc, sess := u.s, u.cc, u.sess
+	if _, call := apiDo(t, s, "GET", "agent-key", "/v1/calls/"+u.callID, ""); call["capture_id"] != cid || call["capture_state"] != "tokenized" {
+		t.Fatalf("GET call does not show its capture: %v", call)
+	}
 	if st["state"] != "tokenized" || st["brand"] != "visa" || st["last4"] != "1111" {
 		t.Fatalf("capture ended %v", st)
 	}
