@@ -111,17 +111,20 @@ func (o *outbound) wait(ctx context.Context) (*sip.Response, error) {
 			return nil, statusErr(408, "Request Timeout", o.bTx.Err())
 		case <-noAnswer.C:
 			o.bTx.Terminate()
+			if o.isCancelled() {
+				return nil, errCancelled
+			}
 			return nil, statusErr(408, "Request Timeout", errors.New("target sent no response"))
 		case <-ring:
 			o.cancelB()
 			return nil, statusErr(480, "Temporarily Unavailable", errors.New("no answer"))
 		case <-o.cancelled:
 			o.cancelled = nil // fire once; keep waiting for B's final response
-			if !o.heard {
-				o.bTx.Terminate() // nothing to CANCEL yet: abandon the attempt
-				return nil, errCancelled
+			// RFC 3261 9.1: no CANCEL before a provisional. Until one comes
+			// the no-answer timer still runs; then CANCEL goes out at once.
+			if o.heard {
+				o.cancelB()
 			}
-			o.cancelB()
 			ring = time.After(32 * time.Second) // bound the wait for 487
 		}
 	}
@@ -134,6 +137,9 @@ func (o *outbound) isCancelled() bool {
 // onResponse handles one response from leg B; done means the attempt ended.
 func (o *outbound) onResponse(ctx context.Context, res *sip.Response) (bool, *sip.Response, error) {
 	switch {
+	case res.IsProvisional() && o.isCancelled():
+		o.cancelB() // the provisional we waited for to CANCEL
+		return false, nil, nil
 	case res.StatusCode == 100:
 		return false, nil, nil
 	case res.IsProvisional():

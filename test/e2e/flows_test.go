@@ -247,3 +247,28 @@ func TestReinviteFromContactCenter(t *testing.T) {
 	must(t, sess.Bye(ctx))
 	s.waitCalls(t, 0)
 }
+
+// TestCancelBeforeAnyProvisional: the caller cancels before the contact
+// center has said anything; tonewall waits for its first provisional, then
+// CANCELs (RFC 3261 9.1), so no half-set-up call is left at the contact center.
+func TestCancelBeforeAnyProvisional(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	// sipgo sends its own 100 Trying after 200 ms; ringing comes later.
+	cc.setPlan(func(*sip.Request) plan { return plan{delay: time.Second} })
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-cc.invites
+		time.Sleep(20 * time.Millisecond) // before any response from the contact center
+		cancel()
+	}()
+	if _, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp()); err == nil {
+		t.Fatal("call answered, want cancelled")
+	}
+	select {
+	case <-cc.cancels:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the contact center never got the CANCEL")
+	}
+	s.waitCalls(t, 0)
+}
