@@ -28,7 +28,7 @@ type Service struct {
 	mu     sync.Mutex
 	calls  map[string]*Controller // by tonewall call id
 	states map[string]int         // captures ended, by terminal state; guarded by mu
-	wg    sync.WaitGroup         // capture goroutines
+	wg     sync.WaitGroup         // capture goroutines
 }
 
 // NewService builds the service; cfg must be validated. audit may be nil.
