@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -260,7 +259,7 @@ func (c *Call) finishReinvite(l, peer *Leg, req *sip.Request, tx sip.ServerTrans
 	if l != c.a && l != c.b {
 		return
 	}
-	ack, ok := c.awaitAckOn(l, tx, back)
+	ack, ok := c.awaitAck(tx, back)
 	if late {
 		var body []byte
 		if ok && len(ack.Body()) > 0 {
@@ -271,11 +270,6 @@ func (c *Call) finishReinvite(l, peer *Leg, req *sip.Request, tx sip.ServerTrans
 	if !ok {
 		c.end("no ACK for re-INVITE", nil)
 	}
-}
-
-// awaitAckOn is awaitAck for a re-INVITE on either leg.
-func (c *Call) awaitAckOn(_ *Leg, tx sip.ServerTransaction, res *sip.Response) (*sip.Request, bool) {
-	return c.awaitAck(tx, res)
 }
 
 // ack sends the ACK for a 2xx to an INVITE this leg sent.
@@ -294,5 +288,3 @@ func (l *Leg) ack(inv *sip.Request, body []byte) error {
 	l.mu.Unlock()
 	return nil
 }
-
-var _ = context.Background

@@ -47,6 +47,4 @@ var (
 	errNoRoute      = errors.New("sip: no route for trunk")
 	errDraining     = errors.New("sip: draining, no new calls")
 	errAllTargets   = errors.New("sip: every target failed")
-	errCallEnded    = errors.New("sip: call ended")
-	errNoDialog     = errors.New("sip: no such dialog")
 )

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -233,14 +234,8 @@ func (c *Call) run(req *sip.Request, tx sip.ServerTransaction) {
 	s.calls.add(c)
 	c.log.Info("call", zap.String("from_trunk", c.a.trunk.cfg.Name), zap.String("to_trunk", c.b.trunk.cfg.Name))
 	cancelled := make(chan struct{})
-	var once = make(chan struct{}, 1)
-	tx.OnCancel(func(*sip.Request) {
-		select {
-		case once <- struct{}{}:
-			close(cancelled)
-		default:
-		}
-	})
+	var once sync.Once
+	tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) })
 	o := &outbound{c: c, aReq: req, aTx: tx, cancelled: cancelled, lateOffer: len(req.Body()) == 0}
 	res, err := o.place()
 	if err != nil {

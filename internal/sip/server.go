@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -409,7 +407,3 @@ func (h *msgOnlyHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *msgOnlyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *msgOnlyHandler) WithGroup(string) slog.Handler      { return h }
-
-var errNoListener = errors.New("sip: request on an unknown listener")
-
-func itoa(i int) string { return strconv.Itoa(i) }
