@@ -75,29 +75,23 @@ func stars(n int) string {
 
 // Luhn reports whether the digits pass the mod-10 check.
 func Luhn(d []byte) bool {
-	if len(d) == 0 {
-		return false
-	}
-	sum := 0
-	for i := range d {
-		v := int(d[len(d)-1-i] - '0')
-		if i%2 == 1 {
-			v *= 2
-			if v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-	}
-	return sum%10 == 0
+	return len(d) > 0 && luhnSum(d, 1)%10 == 0
 }
 
-// LuhnDigit returns the check digit that makes d followed by it pass Luhn.
+// LuhnDigit returns the check digit that makes d followed by it pass Luhn:
+// once the check digit is appended every position shifts by one, so the
+// doubled digits of d are the even ones counted from its right.
 func LuhnDigit(d []byte) byte {
+	return byte('0' + (10-luhnSum(d, 0)%10)%10)
+}
+
+// luhnSum adds the digits of d from the right, doubling (and casting out
+// nines from) those whose position from the right has parity doubled.
+func luhnSum(d []byte, doubled int) int {
 	sum := 0
 	for i := range d {
 		v := int(d[len(d)-1-i] - '0')
-		if i%2 == 0 {
+		if i%2 == doubled {
 			v *= 2
 			if v > 9 {
 				v -= 9
@@ -105,7 +99,7 @@ func LuhnDigit(d []byte) byte {
 		}
 		sum += v
 	}
-	return byte('0' + (10-sum%10)%10)
+	return sum
 }
 
 func allDigits(d []byte) bool {
