@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,10 +85,15 @@ func newTestHTTP(t *testing.T, cfg HTTPConfig) *HTTP {
 
 func requireNoCardData(t *testing.T, err error) {
 	t.Helper()
+	// Errors name the vault's URL; the test server's random port could spell
+	// "737" or "1230" by chance, so the address is blanked before the scan.
+	msg := loopbackAddr.ReplaceAllString(err.Error(), "127.0.0.1:PORT")
 	for _, s := range []string{testPAN, "411111", testExpiry, testCVV} {
-		require.NotContains(t, err.Error(), s)
+		require.NotContains(t, msg, s)
 	}
 }
+
+var loopbackAddr = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 
 func TestHTTPTokenize(t *testing.T) {
 	f, srv := newFakeVault(t, 201)
