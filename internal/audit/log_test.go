@@ -246,3 +246,29 @@ func TestConfigDefault(t *testing.T) {
 }
 
 func TestGenesisIs64Zeros(t *testing.T) { require.Equal(t, strings.Repeat("0", 64), Genesis) }
+
+// TestTargetFieldsKeepOldRecordsCanonical: two records written before Target
+// and TargetStatus existed still verify byte for byte, and the chain goes on
+// from them with records that use the new fields.
+func TestTargetFieldsKeepOldRecordsCanonical(t *testing.T) {
+	const before = `{"seq":1,"time":"2026-01-02T03:04:05Z","type":"capture_started","actor":"desk","call_id":"c1","capture_id":"k1","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"05e8c1910dfdaf8645147ee5d6d8b01ccc80421727b89de2c3b32aec6bf7e357"}
+{"seq":2,"time":"2026-01-02T03:04:05Z","type":"detokenized","actor":"ops","token":"9123456789011112","outcome":"ok","prev":"05e8c1910dfdaf8645147ee5d6d8b01ccc80421727b89de2c3b32aec6bf7e357","hash":"f9ed25f7ffd9cc70d1a09711bd2906f99f35bd5c45e1500069a14f28b356c3a2"}
+`
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, []byte(before), 0o600))
+	n, err := VerifyFile(path)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	l := openTest(t, path)
+	rec, err := l.Append(Record{Type: Detokenized, Actor: "ops", Token: "9123456789011112", Outcome: "forwarded",
+		Target: "pay.example:443 4111111111111111", TargetStatus: 201})
+	require.NoError(t, err)
+	require.Equal(t, "pay.example:443 [redacted]", rec.Target, "Target is scrubbed like every field")
+	require.NoError(t, l.Close())
+	lines := readLines(t, path)
+	require.Contains(t, string(lines[2]), `"target":"pay.example:443 [redacted]","target_status":201,"prev":`)
+	n, err = VerifyFile(path)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+}

@@ -17,24 +17,27 @@ type Type string
 const (
 	CaptureStarted Type = "capture_started"
 	CaptureEnded   Type = "capture_ended" // Outcome: tokenized, failed, cancelled, timed_out, call_ended
-	Detokenized    Type = "detokenized"   // Actor: the admin key's name; Token: what was revealed
+	Detokenized    Type = "detokenized"   // Actor: API key name; Token; Outcome: forwarded, failed, denied; Target(Status): the processor
 	AccessDenied   Type = "access_denied" // an API call refused for its role
 )
 
 // Record is one line of the log. Append fills Seq, Time (when zero), Prev and
-// Hash. No field may hold card data.
+// Hash. No field may hold card data. Fields added later are omitempty, so a
+// record that leaves them empty encodes (and hashes) as it did before them.
 type Record struct {
-	Seq       uint64    `json:"seq"`
-	Time      time.Time `json:"time"`
-	Type      Type      `json:"type"`
-	Actor     string    `json:"actor,omitempty"`      // API key name, "system", …
-	CallID    string    `json:"call_id,omitempty"`    // tonewall's call id
-	CaptureID string    `json:"capture_id,omitempty"` //
-	Token     string    `json:"token,omitempty"`      // a vault token, never a PAN
-	Outcome   string    `json:"outcome,omitempty"`    // tokenized, failed, ok, denied, …
-	Reason    string    `json:"reason,omitempty"`     // e.g. vault_unavailable
-	Prev      string    `json:"prev"`                 // hex SHA-256 of the previous record; Genesis for the first
-	Hash      string    `json:"hash"`                 // hex SHA-256 of this record encoded with Hash ""
+	Seq          uint64    `json:"seq"`
+	Time         time.Time `json:"time"`
+	Type         Type      `json:"type"`
+	Actor        string    `json:"actor,omitempty"`         // API key name, "system", …
+	CallID       string    `json:"call_id,omitempty"`       // tonewall's call id
+	CaptureID    string    `json:"capture_id,omitempty"`    //
+	Token        string    `json:"token,omitempty"`         // a vault token, never a PAN
+	Outcome      string    `json:"outcome,omitempty"`       // tokenized, failed, ok, denied, …
+	Reason       string    `json:"reason,omitempty"`        // e.g. vault_unavailable
+	Target       string    `json:"target,omitempty"`        // where card data was sent: the payment processor's host:port
+	TargetStatus int       `json:"target_status,omitempty"` // the HTTP status Target answered
+	Prev         string    `json:"prev"`                    // hex SHA-256 of the previous record; Genesis for the first
+	Hash         string    `json:"hash"`                    // hex SHA-256 of this record encoded with Hash ""
 }
 
 // Genesis is the Prev of the first record.
@@ -61,7 +64,7 @@ func (r Record) sum() (string, error) {
 // reading, and no card numbers.
 func (r *Record) clean() {
 	r.Time = r.Time.UTC().Round(0)
-	for _, s := range []*string{&r.Actor, &r.CallID, &r.CaptureID, &r.Token, &r.Outcome, &r.Reason} {
+	for _, s := range []*string{&r.Actor, &r.CallID, &r.CaptureID, &r.Token, &r.Outcome, &r.Reason, &r.Target} {
 		*s = scrub(strings.ToValidUTF8(*s, "\uFFFD"))
 	}
 	r.Type = Type(scrub(strings.ToValidUTF8(string(r.Type), "\uFFFD")))
