@@ -145,6 +145,7 @@ func (d *Detector) Position() int64 { return d.bank.position() }
 // It allocates nothing when out has room.
 func (d *Detector) Process(pcm []int16, out []Digit) []Digit {
 	for len(pcm) > 0 {
+		d.bank.prepare(pcm)
 		n, done := d.bank.feed(pcm, &d.hist[d.head])
 		pcm = pcm[n:]
 		if done {
@@ -161,6 +162,7 @@ func (d *Detector) Lost(n int) {
 	if n <= 0 {
 		return
 	}
+	d.bank.discard()
 	d.bank.reset(d.bank.position() + int64(n))
 	d.filled = 0
 }

@@ -54,30 +54,68 @@ func newBankCoef() bankCoef {
 }
 
 // bank runs the 8 Goertzel recursions over a stream, slot by slot, carrying
-// partial-slot state across calls.
+// partial-slot state across calls. Whole slots at a slot boundary can be
+// computed ahead in one batch (prepare), which lets the kernel run several
+// slots side by side; feed then hands them out in stream order.
 type bank struct {
 	s1, s2 [numBins]float32
-	energy float32
+	energy int64 // Σx², exact
 	fill   int   // samples of the current slot seen so far
 	start  int64 // stream index of the current slot's first sample
+
+	pre        [maxPre]slot // slots computed ahead, for the next samples fed
+	npre, ipre int          // pre[ipre:npre] are still to be handed out
+}
+
+// maxPre is the most slots computed ahead: 40 ms, two 20 ms packets.
+const maxPre = 8
+
+// prepare computes ahead the whole slots at the start of pcm, which must be
+// exactly the samples the next feed calls receive. It does nothing inside a
+// slot or while earlier prepared slots remain.
+func (b *bank) prepare(pcm []int16) {
+	if b.fill != 0 || b.ipre < b.npre {
+		return
+	}
+	k := min(len(pcm)/slotLen, maxPre)
+	var acc [maxPre]slotAcc
+	goertzelSlots(pcm[:k*slotLen], acc[:k])
+	for i := range k {
+		acc[i].finish(&b.pre[i])
+	}
+	b.npre, b.ipre = k, 0
 }
 
 // feed consumes samples until the current slot completes or pcm runs out. It
 // returns how many samples it used and whether a slot completed (then out is
 // filled and the bank starts the next slot).
 func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
+	if b.ipre < b.npre {
+		if b.fill == 0 && len(pcm) >= slotLen {
+			*out = b.pre[b.ipre]
+			out.start = b.start
+			b.ipre++
+			b.reset(b.start + slotLen)
+			return slotLen, true
+		}
+		b.discard() // not the samples prepared for: never happens in tonewall
+	}
 	n := min(len(pcm), slotLen-b.fill)
 	b.run(pcm[:n])
 	b.fill += n
 	if b.fill < slotLen {
 		return n, false
 	}
-	b.finish(out)
+	acc := slotAcc{s1: b.s1, s2: b.s2, energy: [4]int64{b.energy}}
+	acc.finish(out)
+	out.start = b.start
+	b.reset(b.start + slotLen)
 	return n, true
 }
 
-// run is the inner loop: the eight recursions are independent, so doing
-// them together keeps the multiply-add latency of one hidden by the others.
+// run is the scalar inner loop for partial slots: the eight recursions are
+// independent, so doing them together keeps the multiply-add latency of one
+// hidden by the others. Each step is exactly the kernel's (see slotAcc).
 func (b *bank) run(pcm []int16) {
 	c := &coef.twoCos
 	a1, a2, b1, b2 := b.s1[0], b.s2[0], b.s1[1], b.s2[1]
@@ -86,40 +124,60 @@ func (b *bank) run(pcm []int16) {
 	h1, h2, i1, i2 := b.s1[6], b.s2[6], b.s1[7], b.s2[7]
 	e := b.energy
 	for _, v := range pcm {
+		e += int64(v) * int64(v)
 		x := float32(v)
-		e += x * x
-		a1, a2 = (x-a2)+c[0]*a1, a1
-		b1, b2 = (x-b2)+c[1]*b1, b1
-		d1, d2 = (x-d2)+c[2]*d1, d1
-		e1, e2 = (x-e2)+c[3]*e1, e1
-		f1, f2 = (x-f2)+c[4]*f1, f1
-		g1, g2 = (x-g2)+c[5]*g1, g1
-		h1, h2 = (x-h2)+c[6]*h1, h1
-		i1, i2 = (x-i2)+c[7]*i1, i1
+		// float32(…) keeps each product rounded on its own: no fused
+		// multiply-add, whatever GOAMD64 says, so this matches the kernel.
+		a1, a2 = (x-a2)+float32(c[0]*a1), a1
+		b1, b2 = (x-b2)+float32(c[1]*b1), b1
+		d1, d2 = (x-d2)+float32(c[2]*d1), d1
+		e1, e2 = (x-e2)+float32(c[3]*e1), e1
+		f1, f2 = (x-f2)+float32(c[4]*f1), f1
+		g1, g2 = (x-g2)+float32(c[5]*g1), g1
+		h1, h2 = (x-h2)+float32(c[6]*h1), h1
+		i1, i2 = (x-i2)+float32(c[7]*i1), i1
 	}
 	b.s1, b.s2 = [numBins]float32{a1, b1, d1, e1, f1, g1, h1, i1}, [numBins]float32{a2, b2, d2, e2, f2, g2, h2, i2}
 	b.energy = e
 }
 
-// finish turns the recursion state into the slot's values and resets for the
-// next slot. X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the
-// same for every slot, so windows built from slots keep their magnitudes and
-// phase differences.
-func (b *bank) finish(out *slot) {
-	for k := range numBins {
-		out.re[k] = b.s1[k] - coef.cos[k]*b.s2[k]
-		out.im[k] = coef.sin[k] * b.s2[k]
-	}
-	out.energy = b.energy
-	out.start = b.start
-	b.reset(b.start + slotLen)
+// slotAcc is the recursion state at the end of one whole slot, as the
+// kernel leaves it: the two last outputs per frequency and the slot's
+// energy in up to four partial sums.
+type slotAcc struct {
+	s1, s2 [numBins]float32
+	energy [4]int64
 }
 
-// reset drops any partial slot and starts the next one at stream index at.
+// finish turns the recursion state into the slot's values (all but start).
+// X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the same for
+// every slot, so windows built from slots keep their magnitudes and phase
+// differences.
+func (a *slotAcc) finish(out *slot) {
+	for k := range numBins {
+		out.re[k] = a.s1[k] - float32(coef.cos[k]*a.s2[k])
+		out.im[k] = coef.sin[k] * a.s2[k]
+	}
+	out.energy = float32(a.energy[0] + a.energy[1] + a.energy[2] + a.energy[3])
+}
+
+// goertzelSlotsGo is the portable kernel: len(acc) whole slots of pcm.
+func goertzelSlotsGo(pcm []int16, acc []slotAcc) {
+	for i := range acc {
+		var b bank
+		b.run(pcm[i*slotLen : (i+1)*slotLen])
+		acc[i] = slotAcc{s1: b.s1, s2: b.s2, energy: [4]int64{b.energy}}
+	}
+}
+
+// reset starts the next slot at stream index at.
 func (b *bank) reset(at int64) {
 	b.s1, b.s2 = [numBins]float32{}, [numBins]float32{}
 	b.energy, b.fill, b.start = 0, 0, at
 }
+
+// discard drops the slots computed ahead.
+func (b *bank) discard() { b.npre, b.ipre = 0, 0 }
 
 // position is the stream index of the next sample the bank expects.
 func (b *bank) position() int64 { return b.start + int64(b.fill) }

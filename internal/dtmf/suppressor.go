@@ -213,6 +213,7 @@ func (s *Suppressor) Lost(out []int16) {
 // for a suspected tone.
 func (s *Suppressor) analyze(in []int16, digits []Digit) []Digit {
 	for len(in) > 0 {
+		s.det.bank.prepare(in)
 		n := min(len(in), slotLen-s.det.bank.fill)
 		mark := len(digits)
 		s.plan.feed(in[:n])

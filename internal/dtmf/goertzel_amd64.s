@@ -1,0 +1,118 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The Goertzel kernel (see goertzel.go). A slot is 40 int16 samples; its
+// eight recursions s ← (x − s₂) + 2cos(ω)·s₁ run in the eight float32 lanes
+// of one YMM register, and four slots run side by side so that each step's
+// multiply-add latency is hidden behind the other slots'. Each operation
+// rounds on its own (no FMA), in goertzelSlotsGo's order, so the results are
+// bit-identical to it. The energy Σx² is summed in exact 64-bit integers.
+//
+// slotAcc layout: s1 [8]float32 at 0, s2 [8]float32 at 32, energy [4]int64
+// at 64; 96 bytes.
+
+// PREP converts eight samples at so(SI) to float32 at fo(R10) and adds their
+// squares, widened to int64, to Y10. A square is at most 2^30, exact in int32.
+#define PREP(so, fo) \
+	VPMOVSXWD so(SI), Y0; \
+	VCVTDQ2PS Y0, Y1; \
+	VMOVUPS Y1, fo(R10); \
+	VPMULLD Y0, Y0, Y2; \
+	VEXTRACTI128 $1, Y2, X3; \
+	VPMOVZXDQ X2, Y4; \
+	VPMOVZXDQ X3, Y5; \
+	VPADDQ Y4, Y5, Y4; \
+	VPADDQ Y4, Y10, Y10
+
+// PREPSLOT does a whole slot: 40 samples, energy stored to eo(R11).
+#define PREPSLOT(so, fo, eo) \
+	VPXOR Y10, Y10, Y10; \
+	PREP(so, fo); \
+	PREP(so+16, fo+32); \
+	PREP(so+32, fo+64); \
+	PREP(so+48, fo+96); \
+	PREP(so+64, fo+128); \
+	VMOVDQU Y10, eo(R11)
+
+// STEP is one recursion step of one slot: the newest value goes into S2,
+// which then holds s₁ (the caller alternates the registers' roles).
+#define STEP(off, S1, S2, X, U) \
+	VBROADCASTSS off(R9)(R8*1), X; \
+	VMULPS (DX), S1, U; \
+	VSUBPS S2, X, X; \
+	VADDPS U, X, S2
+
+// func goertzel4AVX2(pcm *int16, twoCos *[8]float32, acc *slotAcc)
+TEXT ·goertzel4AVX2(SB), 0, $640-24
+	MOVQ pcm+0(FP), SI
+	MOVQ twoCos+8(FP), DX
+	MOVQ acc+16(FP), DI
+	LEAQ buf-640(SP), R9
+	MOVQ R9, R10
+	MOVQ DI, R11
+	PREPSLOT(0, 0, 64)
+	PREPSLOT(80, 160, 160)
+	PREPSLOT(160, 320, 256)
+	PREPSLOT(240, 480, 352)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ R8, R8 // byte offset of the sample pair within each slot's floats
+
+loop4:
+	STEP(0, Y0, Y4, Y8, Y12)
+	STEP(160, Y1, Y5, Y9, Y13)
+	STEP(320, Y2, Y6, Y10, Y14)
+	STEP(480, Y3, Y7, Y11, Y15)
+	STEP(4, Y4, Y0, Y8, Y12)
+	STEP(164, Y5, Y1, Y9, Y13)
+	STEP(324, Y6, Y2, Y10, Y14)
+	STEP(484, Y7, Y3, Y11, Y15)
+	ADDQ $8, R8
+	CMPQ R8, $160
+	JLT  loop4
+
+	// An even number of steps: Y0-Y3 hold s₁, Y4-Y7 s₂.
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y1, 96(DI)
+	VMOVUPS Y5, 128(DI)
+	VMOVUPS Y2, 192(DI)
+	VMOVUPS Y6, 224(DI)
+	VMOVUPS Y3, 288(DI)
+	VMOVUPS Y7, 320(DI)
+	VZEROUPPER
+	RET
+
+// func goertzel1AVX2(pcm *int16, twoCos *[8]float32, acc *slotAcc)
+TEXT ·goertzel1AVX2(SB), NOSPLIT, $160-24
+	MOVQ pcm+0(FP), SI
+	MOVQ twoCos+8(FP), DX
+	MOVQ acc+16(FP), DI
+	LEAQ buf-160(SP), R9
+	MOVQ R9, R10
+	MOVQ DI, R11
+	PREPSLOT(0, 0, 64)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	XORQ R8, R8
+
+loop1:
+	STEP(0, Y0, Y4, Y8, Y12)
+	STEP(4, Y4, Y0, Y8, Y12)
+	ADDQ $8, R8
+	CMPQ R8, $160
+	JLT  loop1
+
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y4, 32(DI)
+	VZEROUPPER
+	RET
