@@ -12,15 +12,31 @@ const (
 	DriverHTTP  = "http"
 )
 
-// Config is the vault YAML section: which driver, and its settings.
+// Config is the vault YAML section: which driver, its settings, and where
+// detokenized cards may go.
 type Config struct {
-	Driver string      `yaml:"driver"` // local (default) or http
-	Local  LocalConfig `yaml:"local"`  // used when driver is local
-	HTTP   HTTPConfig  `yaml:"http"`   // used when driver is http
+	Driver     string           `yaml:"driver"`     // local (default) or http
+	Local      LocalConfig      `yaml:"local"`      // used when driver is local
+	HTTP       HTTPConfig       `yaml:"http"`       // used when driver is http
+	Detokenize DetokenizeConfig `yaml:"detokenize"` // detokenize-and-forward; off without forward_url
 }
 
-// Validate fills defaults and checks the chosen driver's settings.
+// Validate fills defaults and checks the chosen driver's settings and the
+// detokenize section. A mistake in the latter is a *KeyError.
 func (c *Config) Validate() error {
+	if err := c.validateDriver(); err != nil {
+		return err
+	}
+	if err := c.Detokenize.Validate(); err != nil {
+		return err
+	}
+	if c.Driver != DriverLocal && c.Detokenize.Enabled() && c.Detokenize.usesCVV() {
+		return detokenizeKeyErr("body", "uses {{cvv}}, but the %s driver never holds a security code (only local does); take {{cvv}} out", c.Driver)
+	}
+	return nil
+}
+
+func (c *Config) validateDriver() error {
 	switch c.Driver {
 	case "", DriverLocal:
 		c.Driver = DriverLocal

@@ -1,7 +1,13 @@
 // Package vault turns card data into tokens and back, behind one interface.
 //
 //	capture ──Request{PAN, Expiry, CVV}──▶ Vault.Tokenize ──▶ Result{Token, Brand, Last4}
-//	api (admin, audited) ──token──▶ Vault.Detokenize ──▶ PAN, Expiry (caller wipes)
+//	api (admin, audited) ──token──▶ Forwarder ──▶ Vault.Detokenize + TakeCVV ──▶ POST to the processor
+//	                                    ◀── Forwarded{Status, Body unless it may hold card data}
+//
+// Detokenization never hands a card to a caller: a [Forwarder]
+// (detokenize-and-forward, the pattern of tokenization proxies) sends it to
+// the one payment processor endpoint of vault.detokenize, and the caller
+// gets only the processor's status and answer.
 //
 // The caller owns the Secrets in a Request and wipes them; a driver copies what
 // it must keep and wipes its own copies. No error, log line or panic from this

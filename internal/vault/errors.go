@@ -26,4 +26,8 @@ var (
 	// ErrBadResponse: the external vault answered 2xx with something that is
 	// not a usable answer (not JSON, no token, a token that is a card number).
 	ErrBadResponse = errors.New("vault: unusable response from external vault")
+	// ErrProcessorUnavailable: detokenize-and-forward could not reach the
+	// payment processor, or it did not answer in time. The card may or may
+	// not have reached it; the security code is spent either way.
+	ErrProcessorUnavailable = errors.New("vault: payment processor unreachable or did not answer in time")
 )

@@ -68,7 +68,7 @@ func NewHTTP(cfg HTTPConfig, log *zap.Logger) (*HTTP, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tlsCfg, err := cfg.TLS.config()
+	tlsCfg, err := cfg.TLS.config("vault.http.tls")
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,10 @@ func transportError(err error) error {
 	return err
 }
 
-// readAll reads r into buf, failing if r holds more than buf.
+// errTooLong: a response did not fit its buffer.
+var errTooLong = errors.New("response too long")
+
+// readAll reads r into buf, failing with errTooLong if r holds more than buf.
 func readAll(r io.Reader, buf []byte) (int, error) {
 	n, err := io.ReadFull(r, buf)
 	switch {
@@ -310,7 +313,7 @@ func readAll(r io.Reader, buf []byte) (int, error) {
 	}
 	var one [1]byte
 	if m, _ := r.Read(one[:]); m > 0 {
-		return n, fmt.Errorf("response longer than %d bytes", len(buf))
+		return n, fmt.Errorf("%w: longer than %d bytes", errTooLong, len(buf))
 	}
 	return n, nil
 }

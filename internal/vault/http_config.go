@@ -93,29 +93,39 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-// checkVaultURL allows https anywhere and plain http to loopback only: card
-// data never crosses a network in clear.
+// checkVaultURL checks vault.http.url, which is required.
 func checkVaultURL(raw string) error {
 	if raw == "" {
 		return errors.New("vault.http.url is required")
 	}
+	if p := urlProblem(raw, "use vault.http.oauth2"); p != "" {
+		return errors.New("vault.http.url " + p)
+	}
+	return nil
+}
+
+// urlProblem says what is wrong with a URL card data is sent to, or "". It
+// allows https anywhere and plain http to loopback only: card data never
+// crosses a network in clear. credentials tells where a secret goes instead
+// of the URL.
+func urlProblem(raw, credentials string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("vault.http.url %q is not an absolute URL", raw)
+		return fmt.Sprintf("%q is not an absolute URL", raw)
 	}
 	if u.User != nil {
-		return errors.New("vault.http.url must not hold credentials; use vault.http.oauth2")
+		return "must not hold credentials; " + credentials
 	}
 	switch u.Scheme {
 	case "https":
-		return nil
+		return ""
 	case "http":
 		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
-			return nil
+			return ""
 		}
-		return fmt.Errorf("vault.http.url %q: plain http is allowed to loopback only; use https", raw)
+		return fmt.Sprintf("%q: plain http is allowed to loopback only; use https", raw)
 	default:
-		return fmt.Errorf("vault.http.url %q: scheme must be https", raw)
+		return fmt.Sprintf("%q: scheme must be https", raw)
 	}
 }
 
@@ -155,8 +165,9 @@ func (o *OAuth2Config) secret() (string, error) {
 }
 
 // config builds the client TLS configuration: system roots plus ca_file,
-// the client certificate if any, TLS 1.2 at least.
-func (t ClientTLS) config() (*tls.Config, error) {
+// the client certificate if any, TLS 1.2 at least. key is the YAML path of
+// the settings, for errors (vault.http.tls).
+func (t ClientTLS) config(key string) (*tls.Config, error) {
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
 		roots = x509.NewCertPool()
@@ -164,17 +175,17 @@ func (t ClientTLS) config() (*tls.Config, error) {
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("vault.http.tls.ca_file: %w", err)
+			return nil, fmt.Errorf("%s.ca_file: %w", key, err)
 		}
 		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("vault.http.tls.ca_file %s holds no PEM certificate", t.CAFile)
+			return nil, fmt.Errorf("%s.ca_file %s holds no PEM certificate", key, t.CAFile)
 		}
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots, ServerName: t.ServerName}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("vault.http.tls: client certificate: %w", err)
+			return nil, fmt.Errorf("%s: client certificate: %w", key, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
