@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/tonewall/tonewall/internal/vault"
 )
 
 func TestShippedConfigIsTheEmbeddedDefault(t *testing.T) {
@@ -21,6 +23,9 @@ func TestShippedConfigIsTheEmbeddedDefault(t *testing.T) {
 	}
 	if len(c.Trunks) != 3 || len(c.Routes) != 3 || c.SIP.TLS.MinVersion != "1.2" {
 		t.Fatalf("unexpected default: %+v", c)
+	}
+	if d := c.Vault.Detokenize; d.Enabled() || d.Body != vault.DefaultDetokenizeBody || d.Timeout != vault.DefaultDetokenizeTimeout {
+		t.Fatalf("the shipped vault.detokenize is not off with the documented defaults: %+v", d)
 	}
 }
 
@@ -54,6 +59,15 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"unknown listener", func(s string) string {
 			return strings.Replace(s, "listener: carrier\n", "listener: nope\n", 1)
 		}, "listener: nope", "nope"},
+		{"unknown body placeholder", func(s string) string {
+			return strings.Replace(s, `"reference":"{{reference}}"}'`, `"ref":"{{order}}"}'`, 1)
+		}, `"ref":"{{order}}"}'`, `unknown placeholder "{{order}}"`},
+		{"detokenize to plain http", func(s string) string {
+			return strings.Replace(s, `forward_url: ""`, `forward_url: "http://pay.example/authorize"`, 1)
+		}, "forward_url: \"http://pay.example", "loopback only"},
+		{"unknown detokenize key", func(s string) string {
+			return strings.Replace(s, "    content_type: application/json\n", "    content_type: application/json\n    forward_to: x\n", 1)
+		}, "forward_to: x", "forward_to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

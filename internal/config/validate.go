@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/vault"
 )
 
 func (c *Config) validate() error {
@@ -25,6 +28,10 @@ func (c *Config) validateParts() error {
 		return fieldErr("capture", "%v", err)
 	}
 	if err := c.Vault.Validate(); err != nil {
+		var ke *vault.KeyError
+		if errors.As(err, &ke) {
+			return fieldErr(ke.Key, "%s", ke.Msg)
+		}
 		return fieldErr("vault", "%v", err)
 	}
 	if err := c.Audit.Validate(); err != nil {
