@@ -20,6 +20,9 @@ type slot struct {
 	re, im [numBins]float32
 	energy float32
 	start  int64 // index of the slot's first sample in the stream
+	// blocks are the energies of the slot's five 1 ms blocks, which the
+	// suppressor's mask plan takes instead of summing the samples again.
+	blocks [slotLen / blockLen]float32
 }
 
 // power is 2|X|²/N for a slot: the energy of a tone that fills the slot.
@@ -59,9 +62,10 @@ func newBankCoef() bankCoef {
 // slots side by side; feed then hands them out in stream order.
 type bank struct {
 	s1, s2 [numBins]float32
-	energy int64 // Σx², exact
-	fill   int   // samples of the current slot seen so far
-	start  int64 // stream index of the current slot's first sample
+	energy int64                     // Σx² of the current block so far, exact
+	blocks [slotLen / blockLen]int64 // energies of the slot's blocks
+	fill   int                       // samples of the current slot seen so far
+	start  int64                     // stream index of the current slot's first sample
 
 	pre        [maxPre]slot // slots computed ahead, for the next samples fed
 	npre, ipre int          // pre[ipre:npre] are still to be handed out
@@ -101,12 +105,18 @@ func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
 		b.discard() // not the samples prepared for: never happens in tonewall
 	}
 	n := min(len(pcm), slotLen-b.fill)
-	b.run(pcm[:n])
-	b.fill += n
+	for i := 0; i < n; {
+		m := min(n-i, blockLen-b.fill%blockLen)
+		b.run(pcm[i : i+m])
+		b.fill, i = b.fill+m, i+m
+		if b.fill%blockLen == 0 {
+			b.blocks[b.fill/blockLen-1], b.energy = b.energy, 0
+		}
+	}
 	if b.fill < slotLen {
 		return n, false
 	}
-	acc := slotAcc{s1: b.s1, s2: b.s2, energy: [4]int64{b.energy}}
+	acc := slotAcc{s1: b.s1, s2: b.s2, blocks: b.blocks}
 	acc.finish(out)
 	out.start = b.start
 	b.reset(b.start + slotLen)
@@ -142,11 +152,11 @@ func (b *bank) run(pcm []int16) {
 }
 
 // slotAcc is the recursion state at the end of one whole slot, as the
-// kernel leaves it: the two last outputs per frequency and the slot's
-// energy in up to four partial sums.
+// kernel leaves it: the two last outputs per frequency and the energy of
+// each 1 ms block.
 type slotAcc struct {
 	s1, s2 [numBins]float32
-	energy [4]int64
+	blocks [slotLen / blockLen]int64
 }
 
 // finish turns the recursion state into the slot's values (all but start).
@@ -158,21 +168,29 @@ func (a *slotAcc) finish(out *slot) {
 		out.re[k] = a.s1[k] - float32(coef.cos[k]*a.s2[k])
 		out.im[k] = coef.sin[k] * a.s2[k]
 	}
-	out.energy = float32(a.energy[0] + a.energy[1] + a.energy[2] + a.energy[3])
+	var e int64
+	for i, b := range a.blocks {
+		out.blocks[i] = float32(b)
+		e += b
+	}
+	out.energy = float32(e)
 }
 
 // goertzelSlotsGo is the portable kernel: len(acc) whole slots of pcm.
 func goertzelSlotsGo(pcm []int16, acc []slotAcc) {
 	for i := range acc {
 		var b bank
-		b.run(pcm[i*slotLen : (i+1)*slotLen])
-		acc[i] = slotAcc{s1: b.s1, s2: b.s2, energy: [4]int64{b.energy}}
+		for j := range acc[i].blocks {
+			b.run(pcm[i*slotLen+j*blockLen:][:blockLen])
+			acc[i].blocks[j], b.energy = b.energy, 0
+		}
+		acc[i].s1, acc[i].s2 = b.s1, b.s2
 	}
 }
 
 // reset starts the next slot at stream index at.
 func (b *bank) reset(at int64) {
-	b.s1, b.s2 = [numBins]float32{}, [numBins]float32{}
+	b.s1, b.s2, b.blocks = [numBins]float32{}, [numBins]float32{}, [slotLen / blockLen]int64{}
 	b.energy, b.fill, b.start = 0, 0, at
 }
 

@@ -9,12 +9,13 @@
 // rounds on its own (no FMA), in goertzelSlotsGo's order, so the results are
 // bit-identical to it. The energy Σx² is summed in exact 64-bit integers.
 //
-// slotAcc layout: s1 [8]float32 at 0, s2 [8]float32 at 32, energy [4]int64
-// at 64; 96 bytes.
+// slotAcc layout: s1 [8]float32 at 0, s2 [8]float32 at 32, blocks [5]int64
+// at 64; 104 bytes.
 
-// PREP converts eight samples at so(SI) to float32 at fo(R10) and adds their
-// squares, widened to int64, to Y10. A square is at most 2^30, exact in int32.
-#define PREP(so, fo) \
+// PREP converts one 1 ms block, eight samples at so(SI), to float32 at
+// fo(R10) and stores the sum of their squares to eo(R11). A square is at
+// most 2^30, exact in int32; the sum is taken in int64.
+#define PREP(so, fo, eo) \
 	VPMOVSXWD so(SI), Y0; \
 	VCVTDQ2PS Y0, Y1; \
 	VMOVUPS Y1, fo(R10); \
@@ -23,17 +24,19 @@
 	VPMOVZXDQ X2, Y4; \
 	VPMOVZXDQ X3, Y5; \
 	VPADDQ Y4, Y5, Y4; \
-	VPADDQ Y4, Y10, Y10
+	VEXTRACTI128 $1, Y4, X5; \
+	VPADDQ X4, X5, X4; \
+	VPSHUFD $0x4e, X4, X5; \
+	VPADDQ X4, X5, X4; \
+	VMOVQ X4, eo(R11)
 
-// PREPSLOT does a whole slot: 40 samples, energy stored to eo(R11).
+// PREPSLOT does a whole slot: 40 samples, block energies stored from eo(R11).
 #define PREPSLOT(so, fo, eo) \
-	VPXOR Y10, Y10, Y10; \
-	PREP(so, fo); \
-	PREP(so+16, fo+32); \
-	PREP(so+32, fo+64); \
-	PREP(so+48, fo+96); \
-	PREP(so+64, fo+128); \
-	VMOVDQU Y10, eo(R11)
+	PREP(so, fo, eo); \
+	PREP(so+16, fo+32, eo+8); \
+	PREP(so+32, fo+64, eo+16); \
+	PREP(so+48, fo+96, eo+24); \
+	PREP(so+64, fo+128, eo+32)
 
 // STEP is one recursion step of one slot: the newest value goes into S2,
 // which then holds s₁ (the caller alternates the registers' roles).
@@ -52,9 +55,9 @@ TEXT ·goertzel4AVX2(SB), 0, $640-24
 	MOVQ R9, R10
 	MOVQ DI, R11
 	PREPSLOT(0, 0, 64)
-	PREPSLOT(80, 160, 160)
-	PREPSLOT(160, 320, 256)
-	PREPSLOT(240, 480, 352)
+	PREPSLOT(80, 160, 168)
+	PREPSLOT(160, 320, 272)
+	PREPSLOT(240, 480, 376)
 
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -82,12 +85,12 @@ loop4:
 	// An even number of steps: Y0-Y3 hold s₁, Y4-Y7 s₂.
 	VMOVUPS Y0, 0(DI)
 	VMOVUPS Y4, 32(DI)
-	VMOVUPS Y1, 96(DI)
-	VMOVUPS Y5, 128(DI)
-	VMOVUPS Y2, 192(DI)
-	VMOVUPS Y6, 224(DI)
-	VMOVUPS Y3, 288(DI)
-	VMOVUPS Y7, 320(DI)
+	VMOVUPS Y1, 104(DI)
+	VMOVUPS Y5, 136(DI)
+	VMOVUPS Y2, 208(DI)
+	VMOVUPS Y6, 240(DI)
+	VMOVUPS Y3, 312(DI)
+	VMOVUPS Y7, 344(DI)
 	VZEROUPPER
 	RET
 

@@ -32,7 +32,7 @@ type span struct {
 // plan holds the block energies and the pending spans.
 type plan struct {
 	blocks  [blockRing]float32
-	acc     float32 // energy of the block being filled
+	acc     int64 // energy of the block being filled, exact
 	pos     int64   // stream index of the next input sample
 	spans   [maxSpans]span
 	head, n int
@@ -54,16 +54,24 @@ func (p *plan) reset(pos int64) {
 func (p *plan) feed(in []int16) {
 	for len(in) > 0 {
 		n := min(len(in), int(blockLen-p.pos%blockLen))
-		acc := p.acc
+		acc := p.acc // integer sums: no chain of float adds to wait on
 		for _, v := range in[:n] {
-			x := float32(v)
-			acc += x * x
+			acc += int64(v) * int64(v)
 		}
 		p.acc, p.pos, in = acc, p.pos+int64(n), in[n:]
 		if p.pos%blockLen == 0 {
-			p.blocks[(p.pos/blockLen-1)%blockRing] = p.acc
+			p.blocks[(p.pos/blockLen-1)%blockRing] = float32(p.acc)
 			p.acc = 0
 		}
+	}
+}
+
+// feedBlocks takes the energies of whole 1 ms blocks computed elsewhere
+// (the Goertzel kernel's), for input that starts on the block grid.
+func (p *plan) feedBlocks(blocks []float32) {
+	for _, e := range blocks {
+		p.blocks[(p.pos/blockLen)%blockRing] = e
+		p.pos += blockLen
 	}
 }
 
@@ -72,7 +80,7 @@ func (p *plan) skip(n int) {
 	for range n {
 		p.pos++
 		if p.pos%blockLen == 0 {
-			p.blocks[(p.pos/blockLen-1)%blockRing] = p.acc
+			p.blocks[(p.pos/blockLen-1)%blockRing] = float32(p.acc)
 			p.acc = 0
 		}
 	}
@@ -84,8 +92,6 @@ func (p *plan) block(at int64) float32 { return p.blocks[(at/blockLen)%blockRing
 // suspect records a suspected tone in [start, end) with the given energy.
 // sent is the first stream index not yet forwarded.
 func (p *plan) suspect(start, end int64, energy float32, sent int64) {
-	thr := p.threshold(start, energy*blockLen/float32(end-start))
-	first := p.firstActive(start, end, thr)
 	if p.n > 0 {
 		last := &p.spans[(p.head+p.n-1)%maxSpans]
 		if !last.final || start-p.guard <= last.to || p.n == maxSpans {
@@ -93,6 +99,8 @@ func (p *plan) suspect(start, end int64, energy float32, sent int64) {
 			return
 		}
 	}
+	thr := p.threshold(start, energy*blockLen/float32(end-start))
+	first := p.firstActive(start, end, thr)
 	// One block of margin: the block holding the tone's first samples may
 	// have stayed under the threshold.
 	from := max(floorTo(p.onset(first, thr, sent)-blockLen-p.guard, edgeGrid), sent)
@@ -116,17 +124,27 @@ func (p *plan) threshold(start int64, toneBlock float32) float32 {
 	return max(activeFrac*toneBlock, floorMul*lowThird(quiet[:n]))
 }
 
-// lowThird returns the value a third of the way up v (sorted in place).
+// lowThird returns the value a third of the way up v: v[len(v)/3] of v
+// sorted. It keeps only the smallest len(v)/3+1 values seen, sorted, so most
+// values cost one comparison.
 func lowThird(v []float32) float32 {
 	if len(v) == 0 {
 		return 0
 	}
-	for i := 1; i < len(v); i++ { // insertion sort: at most 25 values
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
+	var low [lookback/blockLen/3 + 1]float32
+	k, m := len(v)/3+1, 0
+	for _, x := range v {
+		if m == k && x >= low[k-1] {
+			continue
 		}
+		j := min(m, k-1)
+		m = min(m+1, k)
+		for ; j > 0 && low[j-1] > x; j-- {
+			low[j] = low[j-1]
+		}
+		low[j] = x
 	}
-	return v[len(v)/3]
+	return low[k-1]
 }
 
 // firstActive is the first block in [start, end) above thr: a suspected

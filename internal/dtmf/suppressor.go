@@ -216,8 +216,14 @@ func (s *Suppressor) analyze(in []int16, digits []Digit) []Digit {
 		s.det.bank.prepare(in)
 		n := min(len(in), slotLen-s.det.bank.fill)
 		mark := len(digits)
-		s.plan.feed(in[:n])
+		// A slot computed ahead brings its block energies along.
+		ahead := s.det.bank.ipre < s.det.bank.npre && s.plan.pos%blockLen == 0 && s.plan.acc == 0
 		digits = s.det.Process(in[:n], digits)
+		if ahead {
+			s.plan.feedBlocks(s.det.lastSlot().blocks[:])
+		} else {
+			s.plan.feed(in[:n])
+		}
 		if s.det.bank.fill == 0 {
 			s.onSlot()
 		}
@@ -278,10 +284,13 @@ func (s *Suppressor) emit(in, out []int16, first int64) {
 	for len(in) > 0 {
 		n := min(len(in), L-s.dpos)
 		seg := s.delay[s.dpos : s.dpos+n]
-		for i := range n { // swap: works in place too
-			v := in[i]
-			out[i] = seg[i]
-			seg[i] = v
+		if &in[0] == &out[0] { // in place (Lost): swap
+			for i := range n {
+				out[i], seg[i] = seg[i], out[i]
+			}
+		} else {
+			copy(out[:n], seg)
+			copy(seg, in[:n])
 		}
 		s.dpos = (s.dpos + n) % L
 		s.maskRun(out[:n], first-int64(L))
