@@ -33,7 +33,7 @@ type span struct {
 type plan struct {
 	blocks  [blockRing]float32
 	acc     int64 // energy of the block being filled, exact
-	pos     int64   // stream index of the next input sample
+	pos     int64 // stream index of the next input sample
 	spans   [maxSpans]span
 	head, n int
 	guard   int64
