@@ -163,7 +163,7 @@ func (f *Forwarder) Forward(ctx context.Context, token, reference string) (Forwa
 	if f.closed.Load() {
 		return Forwarded{}, ErrClosed
 	}
-	if err := checkForwardToken(token); err != nil {
+	if err := CheckToken(token); err != nil {
 		return Forwarded{}, err
 	}
 	if err := checkReference(reference); err != nil {
@@ -236,9 +236,10 @@ func (f *Forwarder) post(ctx context.Context, body *secretBody, pan, exp, cvv []
 	return out, nil
 }
 
-// checkForwardToken refuses what cannot be a token, and above all a card
-// number typed in its place: the API would echo it.
-func checkForwardToken(token string) error {
+// CheckToken refuses what cannot be a token, and above all a card number
+// typed in its place: what passes may be echoed and audited. Its errors wrap
+// ErrInvalidRequest and never repeat the token.
+func CheckToken(token string) error {
 	if token == "" || len(token) > 64 || !printable(token) {
 		return fmt.Errorf("%w: a token is 1 to 64 printable ASCII characters", ErrInvalidRequest)
 	}

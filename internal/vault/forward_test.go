@@ -20,38 +20,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tonewall/tonewall/internal/card"
+	"github.com/tonewall/tonewall/internal/vault/vaulttest"
 )
 
-// fakeProcessor is a payment processor: it records each request and answers
-// with status and answer.
-type fakeProcessor struct {
-	mu      sync.Mutex
-	bodies  []string
-	headers []http.Header
-	status  int
-	answer  string
-}
-
-func (p *fakeProcessor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	p.mu.Lock()
-	p.bodies = append(p.bodies, string(b))
-	p.headers = append(p.headers, r.Header.Clone())
-	status, answer := p.status, p.answer
-	p.mu.Unlock()
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, answer)
-}
-
-func (p *fakeProcessor) requests() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.bodies...)
-}
-
 // newProcessor starts a processor over plain HTTP on loopback.
-func newProcessor(t *testing.T, status int, answer string) (*fakeProcessor, *httptest.Server) {
-	p := &fakeProcessor{status: status, answer: answer}
+func newProcessor(t *testing.T, status int, answer string) (*vaulttest.Processor, *httptest.Server) {
+	p := vaulttest.NewProcessor(status, answer)
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	return p, srv
@@ -79,7 +53,7 @@ func tokenizeTest(t *testing.T, l *Local, captureID string) string {
 // body, and the caller gets its status and JSON answer back.
 func TestForwardSendsTheCard(t *testing.T) {
 	pki := newTestPKI(t)
-	p := &fakeProcessor{status: 201, answer: `{"id":"auth_8f2","approved":true}`}
+	p := vaulttest.NewProcessor(201, `{"id":"auth_8f2","approved":true}`)
 	srv := httptest.NewUnstartedServer(p)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: pki.pool, MinVersion: tls.VersionTLS12}
@@ -97,8 +71,8 @@ func TestForwardSendsTheCard(t *testing.T) {
 	got, err := f.Forward(context.Background(), token, "order-42")
 	require.NoError(t, err)
 	require.Equal(t, Forwarded{Status: 201, Body: []byte(`{"id":"auth_8f2","approved":true}`), JSON: true}, got)
-	require.Equal(t, []string{`{"token":"` + token + `","pan":"4111111111111111","expiry":"1230","cvv":"737","reference":"order-42"}`}, p.requests())
-	h := p.headers[0]
+	require.Equal(t, []string{`{"token":"` + token + `","pan":"4111111111111111","expiry":"1230","cvv":"737","reference":"order-42"}`}, p.Requests())
+	h := p.Headers()[0]
 	require.Equal(t, "Bearer sk_test_abc123", h.Get("Authorization"))
 	require.Equal(t, "application/json", h.Get("Content-Type"))
 }
@@ -115,7 +89,7 @@ func TestForwardSecurityCodeOnce(t *testing.T) {
 	require.Equal(t, Forwarded{Status: 200}, got, "an empty answer is neither shown nor withheld")
 	_, err = f.Forward(context.Background(), token, "")
 	require.ErrorIs(t, err, ErrNoCVV)
-	require.Len(t, p.requests(), 1, "no request without the security code")
+	require.Len(t, p.Requests(), 1, "no request without the security code")
 	_, err = l.TakeCVV(token)
 	require.ErrorIs(t, err, ErrNoCVV, "the forward took it from the vault")
 }
@@ -130,7 +104,7 @@ func TestForwardSecurityCodeExpired(t *testing.T) {
 	require.Eventually(t, func() bool { return l.cvv.len() == 0 }, 2*time.Second, 5*time.Millisecond)
 	_, err := f.Forward(context.Background(), token, "")
 	require.ErrorIs(t, err, ErrNoCVV)
-	require.Empty(t, p.requests())
+	require.Empty(t, p.Requests())
 }
 
 // TestForwardWithoutSecurityCode: a body without {{cvv}} leaves the code
@@ -146,8 +120,8 @@ func TestForwardWithoutSecurityCode(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, Forwarded{Status: 200, Body: []byte("ok")}, got, "a text answer is shown as text")
 	}
-	require.Equal(t, []string{"card=4111111111111111&exp=1230&ref=A-1", "card=4111111111111111&exp=1230&ref=A-1"}, p.requests())
-	require.Equal(t, "application/x-www-form-urlencoded", p.headers[0].Get("Content-Type"))
+	require.Equal(t, []string{"card=4111111111111111&exp=1230&ref=A-1", "card=4111111111111111&exp=1230&ref=A-1"}, p.Requests())
+	require.Equal(t, "application/x-www-form-urlencoded", p.Headers()[0].Get("Content-Type"))
 	cvv, err := l.TakeCVV(token)
 	require.NoError(t, err, "the security code is still held")
 	cvv.Wipe()
@@ -182,7 +156,7 @@ func TestForwardRefusesBeforeSending(t *testing.T) {
 		require.ErrorIs(t, err, tt.want, "token %q reference %q", tt.token, tt.ref)
 		requireNoCardData(t, err)
 	}
-	require.Empty(t, p.requests())
+	require.Empty(t, p.Requests())
 	for _, ref := range []string{"", "order-42", "INV-2026-000123", "a.b_c:d-E", "12345678901", strings.Repeat("z", 64)} {
 		require.NoError(t, checkReference(ref), ref)
 	}
@@ -277,13 +251,13 @@ func TestForwardFollowsNoRedirect(t *testing.T) {
 	got, err := f.Forward(context.Background(), tokenizeTest(t, l, "cap-1"), "")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusTemporaryRedirect, got.Status)
-	require.Empty(t, elsewhere.requests())
+	require.Empty(t, elsewhere.Requests())
 }
 
 // TestForwardRefusesUntrustedProcessor: a certificate from an unknown CA is
 // a failed handshake, before any card byte is written.
 func TestForwardRefusesUntrustedProcessor(t *testing.T) {
-	p := &fakeProcessor{status: 200}
+	p := vaulttest.NewProcessor(200, "")
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
@@ -293,7 +267,7 @@ func TestForwardRefusesUntrustedProcessor(t *testing.T) {
 	_, err := f.Forward(context.Background(), tokenizeTest(t, l, "cap-1"), "")
 	require.ErrorIs(t, err, ErrProcessorUnavailable)
 	require.Contains(t, err.Error(), "certificate")
-	require.Empty(t, p.requests())
+	require.Empty(t, p.Requests())
 }
 
 // heldVault hands out Secrets the test keeps, to see them wiped.
@@ -385,7 +359,7 @@ func TestForwardConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.Len(t, p.requests(), 8)
+	require.Len(t, p.Requests(), 8)
 	require.NoError(t, f.Close())
 	_, err := f.Forward(context.Background(), tokens[0], "")
 	require.ErrorIs(t, err, ErrClosed)
