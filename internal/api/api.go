@@ -36,6 +36,7 @@ type Server struct {
 	keys     []key
 	captures *capture.Service
 	base     context.Context // request contexts derive from it: ended on shutdown, which ends event streams
+	detok    detokenizer     // set by SetDetokenize before Run
 	stop     context.CancelFunc
 }
 
@@ -51,6 +52,7 @@ func New(cfg config.API, st Status, caps *capture.Service, log *zap.Logger) *Ser
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
 	s.routesCaptures(mux)
+	s.routesTokens(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,

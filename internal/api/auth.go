@@ -84,6 +84,12 @@ func (s *Server) lookup(token string) (Principal, bool) {
 
 // require wraps a handler with bearer-key authentication and a role check.
 func (s *Server) require(need Role, h http.HandlerFunc) http.HandlerFunc {
+	return s.guard(need, h, nil)
+}
+
+// guard is require with a hook, when not nil, called before the 403 that
+// refuses a known key its role (to audit it).
+func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
@@ -97,6 +103,9 @@ func (s *Server) require(need Role, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !p.Role.allows(need) {
+			if denied != nil {
+				denied(p, r)
+			}
 			writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not do this")
 			return
 		}
