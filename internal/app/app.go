@@ -24,6 +24,7 @@ type App struct {
 	log      *zap.Logger
 	media    *media.Manager
 	vault    vault.Vault
+	forward  *vault.Forwarder // nil: vault.detokenize is off
 	audit    *audit.Log
 	Captures *capture.Service
 	SIP      *sip.Server
@@ -52,7 +53,13 @@ func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
 	if a.SIP, err = sip.New(cfg, a.media, a.Captures, log.Named("sip")); err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
+	if cfg.Vault.Detokenize.Enabled() {
+		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+	}
 	a.API = api.New(cfg.API, a, a.Captures, log.Named("api"))
+	a.API.SetDetokenize(a.forward, a.audit)
 	return a, nil
 }
 
@@ -64,6 +71,9 @@ func (a *App) close() error {
 	}
 	if a.Captures != nil {
 		a.Captures.Wait()
+	}
+	if a.forward != nil {
+		errs = append(errs, a.forward.Close())
 	}
 	if a.audit != nil {
 		errs = append(errs, a.audit.Close())
