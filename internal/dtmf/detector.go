@@ -437,10 +437,13 @@ func within(dw float64, k int, tol float64) bool {
 type kernels struct{ g11, g12, g21, g22, det complex128 }
 
 func newKernels(r, c int, dr, dc float64, n int) kernels {
-	w1, w2 := coef.w[r]+dr, coef.w[c]+dc
+	// The tones are at ω_r+dr and ω_c+dc: seen from the other bin, their
+	// offsets are ±(ω_c−ω_r) plus their own, so two sincos give all four.
+	ur, uc := expHalf(dr), expHalf(dc)
+	cross := halfRot[c] * cmplx.Conj(halfRot[r]) // e^{j(ω_c−ω_r)/2}
 	k := kernels{
-		g11: dirichlet(w1-coef.w[r], n), g12: dirichlet(w2-coef.w[r], n),
-		g21: dirichlet(w1-coef.w[c], n), g22: dirichlet(w2-coef.w[c], n),
+		g11: dirichletU(ur, n), g12: dirichletU(uc*cross, n),
+		g21: dirichletU(ur*cmplx.Conj(cross), n), g22: dirichletU(uc, n),
 	}
 	k.det = k.g11*k.g22 - k.g12*k.g21
 	return k
@@ -454,16 +457,6 @@ func (k kernels) solve(wr, wc complex64, r, c int) (complex128, complex128) {
 	Wr := complex128(wr) * complex128(coef.ref[r])
 	Wc := complex128(wc) * complex128(coef.ref[c])
 	return (Wr*k.g22 - k.g12*Wc) / k.det, (k.g11*Wc - k.g21*Wr) / k.det
-}
-
-// dirichlet is Σ e^{jdm} for m in [0, n).
-func dirichlet(d float64, n int) complex128 {
-	if math.Abs(d) < 1e-12 {
-		return complex(float64(n), 0)
-	}
-	m := math.Sin(d*float64(n)/2) / math.Sin(d/2)
-	s, c := math.Sincos(d * float64(n-1) / 2)
-	return complex(m*c, m*s)
 }
 
 func sq(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
