@@ -34,8 +34,9 @@ func runDTMF(args []string, stdout, stderr io.Writer) int {
 }
 
 const dtmfUsage = `usage:
-  tonewall dtmf detect [--json] [--format ulaw|alaw|s16] FILE...
+  tonewall dtmf detect [--json] [--format ulaw|alaw|s16] [--min-duration 37ms] FILE...
       print every keypad tone found; exit 1 if any, 0 if none, 2 on error
+      (--min-duration 1ms reports tones from about 30 ms, for a stricter audit)
   tonewall dtmf mask [--lookahead 40ms] [--mode tone|silence|comfort_noise|window] [--format F] IN OUT
       run the capture-window suppressor over IN and write OUT as 8 kHz 16-bit WAV`
 
@@ -52,7 +53,13 @@ func runDTMFDetect(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	format := fs.String("format", "", "raw input format: ulaw, alaw or s16 (default: WAV)")
+	minDur := fs.Duration("min-duration", dtmf.DetectorConfig{}.Defaults().MinDuration, "shortest tone reported (1ms-60ms)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := dtmf.DetectorConfig{MinDuration: *minDur}
+	if err := cfg.Validate(); err != nil || *minDur <= 0 {
+		fmt.Fprintf(stderr, "tonewall dtmf detect: --min-duration %v: want 1ms to 60ms\n", *minDur)
 		return 2
 	}
 	if fs.NArg() == 0 {
@@ -61,7 +68,7 @@ func runDTMFDetect(args []string, stdout, stderr io.Writer) int {
 	}
 	found, failed := false, false
 	for _, name := range fs.Args() {
-		ds, err := detectFile(name, *format)
+		ds, err := detectFile(name, *format, cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "tonewall dtmf detect: %s: %v\n", name, err)
 			failed = true
@@ -79,12 +86,12 @@ func runDTMFDetect(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func detectFile(name, format string) ([]detection, error) {
+func detectFile(name, format string, cfg dtmf.DetectorConfig) ([]detection, error) {
 	pcm, err := readAudio(name, format)
 	if err != nil {
 		return nil, err
 	}
-	d := dtmf.NewDetector(dtmf.DetectorConfig{})
+	d := dtmf.NewDetector(cfg)
 	evs := make([]dtmf.Digit, 0, 16)
 	var out []detection
 	for off := 0; off < len(pcm); off += 160 {
@@ -140,7 +147,13 @@ func runDTMFMask(args []string, stdout, stderr io.Writer) int {
 	lookahead := fs.Duration("lookahead", 40*time.Millisecond, "suppressor lookahead")
 	mode := fs.String("mode", "tone", "replacement: "+strings.Join([]string{"tone", "silence", "comfort_noise", "window"}, "|"))
 	format := fs.String("format", "", "raw input format: ulaw, alaw or s16 (default: WAV)")
+	minDur := fs.Duration("min-duration", dtmf.DetectorConfig{}.Defaults().MinDuration, "shortest tone reported (1ms-60ms)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := dtmf.DetectorConfig{MinDuration: *minDur}
+	if err := cfg.Validate(); err != nil || *minDur <= 0 {
+		fmt.Fprintf(stderr, "tonewall dtmf detect: --min-duration %v: want 1ms to 60ms\n", *minDur)
 		return 2
 	}
 	if fs.NArg() != 2 {

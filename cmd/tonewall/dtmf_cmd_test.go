@@ -88,6 +88,25 @@ func TestDTMFDetectRawFormats(t *testing.T) {
 	require.Contains(t, errs, "not a WAV file")
 }
 
+// A 35 ms tone is below the relay's Q.24 edge but found with a stricter
+// --min-duration, as an auditor sweeping recordings may want.
+func TestDTMFDetectMinDuration(t *testing.T) {
+	pcm, err := dtmf.AppendKey(make([]int16, 800), '5', -10, 280, 800)
+	require.NoError(t, err)
+	name := filepath.Join(t.TempDir(), "short.wav")
+	require.NoError(t, os.WriteFile(name, dtmf.AppendWAV(nil, pcm), 0o600))
+	code, out, _ := run("detect", name)
+	require.Equal(t, 0, code, out)
+	code, out, _ = run("detect", "--min-duration", "1ms", name)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "\t5\t")
+	for _, bad := range []string{"0s", "-5ms", "61ms", "x"} {
+		code, _, errs := run("detect", "--min-duration", bad, name)
+		require.Equal(t, 2, code, bad)
+		require.NotEmpty(t, errs)
+	}
+}
+
 func TestDTMFDetectErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"bogus"}, {"detect"}, {"detect", "/nonexistent.wav"}, {"detect", "--format", "mp3", "x"}, {"detect", "--nope"},

@@ -17,6 +17,13 @@ type DetectorConfig struct {
 	MinEnergy     float64 // share of window energy the two tones must hold; default 0.7
 	MinWindows    int     // valid 20 ms windows (5 ms apart) to report a key; default 5
 	EndWindows    int     // consecutive invalid windows that release a key; default 7
+	// MinDuration is how long a tone must have lasted, from its estimated
+	// first sample to its estimated end so far, to be reported; default
+	// 37 ms (Q.24: detect from 40 ms). At most 60 ms. The edge estimates are
+	// good to about 1 ms, so tones from MinDuration+1 ms are reported and
+	// none below MinDuration-3 ms; a longer default would leave no margin to
+	// report within 40 ms + one packet of the start.
+	MinDuration time.Duration
 }
 
 // Validate rejects out-of-range values; zero values mean "default".
@@ -27,7 +34,8 @@ func (c DetectorConfig) Validate() error {
 		c.HighTwist < 0 || c.LowTwist < 0,
 		c.MinEnergy < 0 || c.MinEnergy >= 1,
 		c.MinWindows < 0 || c.MinWindows > 40,
-		c.EndWindows < 0 || c.EndWindows > 40:
+		c.EndWindows < 0 || c.EndWindows > 40,
+		c.MinDuration < 0 || c.MinDuration > 60*time.Millisecond:
 		return fmt.Errorf("detector config: %w", ErrBadConfig)
 	}
 	return nil
@@ -49,6 +57,9 @@ func (c DetectorConfig) withDefaults() DetectorConfig {
 	}
 	if c.EndWindows == 0 {
 		c.EndWindows = 7
+	}
+	if c.MinDuration == 0 {
+		c.MinDuration = 37 * time.Millisecond
 	}
 	return c
 }
@@ -110,6 +121,7 @@ type limits struct {
 	lowTwist    float64 // power ratio row/col
 	minEnergy   float64
 	floorEnergy float32 // window energy below which nothing is evaluated
+	minDur      int64   // MinDuration in samples
 }
 
 // press tracks one key through its valid windows.
@@ -132,8 +144,12 @@ func NewDetector(cfg DetectorConfig) *Detector {
 		lowTwist:    math.Pow(10, cfg.LowTwist/10),
 		minEnergy:   cfg.MinEnergy,
 		floorEnergy: float32(a * a * windowLen / 2),
+		minDur:      int64(cfg.MinDuration * SampleRate / time.Second),
 	}}
 }
+
+// Defaults returns c with its zero fields set to their defaults.
+func (c DetectorConfig) Defaults() DetectorConfig { return c.withDefaults() }
 
 // Config returns the effective configuration.
 func (d *Detector) Config() DetectorConfig { return d.cfg }
@@ -215,7 +231,7 @@ func (d *Detector) track(key Key, ws, now int64, out []Digit) []Digit {
 		d.cur.miss++
 	}
 	d.candidate(key, ws)
-	if d.cand.key != 0 && d.cand.n >= d.cfg.MinWindows {
+	if d.cand.key != 0 && d.cand.n >= d.cfg.MinWindows && d.longEnough(now) {
 		if d.cur.key != 0 {
 			out = d.release(out, now)
 		}
@@ -263,6 +279,25 @@ func (d *Detector) begin(out []Digit, now int64) []Digit {
 	return append(out, Digit{Key: p.key, Start: p.start, At: now})
 }
 
+// longEnough reports whether the candidate's tone has lasted MinDuration:
+// from its estimated first sample to its estimated end so far, which is the
+// end of the newest slot while the tone goes on, or inside the last two
+// slots where it stops. Asked again at each slot while the candidate stands,
+// a tone is reported at the first slot boundary past start+MinDuration, and
+// a shorter one never.
+func (d *Detector) longEnough(now int64) bool {
+	p := d.cand
+	p.ref = d.refAmp(p.key, p.lastWs)
+	last, prev := d.findPow(now-slotLen), d.findPow(now-2*slotLen)
+	if last == nil || prev == nil {
+		return false
+	}
+	fl := d.fraction(last, now, p)
+	fp := d.fraction(prev, last.start, p)
+	end := prev.start + int64(min(fp+fl, 2)*slotLen)
+	return end-d.edgeStart(p) >= d.lim.minDur
+}
+
 // release reports the current key's end.
 func (d *Detector) release(out []Digit, now int64) []Digit {
 	p := d.cur
@@ -279,6 +314,17 @@ func slotAmp(p *slotPow, k Key) float32 {
 
 // findPow returns the ring entry for the slot starting at start, if kept.
 func (d *Detector) findPow(start int64) *slotPow {
+	if d.npows == 0 {
+		return nil
+	}
+	// Slots are contiguous unless packets were lost: try the slot's place
+	// first, then search.
+	newest := &d.pows[(d.npows-1)%powRing]
+	if back := (newest.start - start) / slotLen; back >= 0 && back < min(d.npows, powRing) {
+		if p := &d.pows[(d.npows-1-back)%powRing]; p.start == start {
+			return p
+		}
+	}
 	for i := int64(1); i <= min(d.npows, powRing); i++ {
 		p := &d.pows[(d.npows-i)%powRing]
 		if p.start == start {
@@ -372,7 +418,7 @@ func (d *Detector) evaluate() Key {
 		w := h1[k] + h2[k]*rot*rot
 		pw[k] = real(w)*real(w) + imag(w)*imag(w)
 	}
-	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
+	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
 		return 0
 	}
@@ -461,12 +507,16 @@ func (k kernels) solve(wr, wc complex64, r, c int) (complex128, complex128) {
 
 func sq(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
 
-func argmax4(p []float32) int {
-	best := 0
-	for i := 1; i < 4; i++ {
-		if p[i] > p[best] {
-			best = i
-		}
+func argmax4(p *[4]float32) int {
+	lo, hi := 0, 2
+	if p[1] > p[0] {
+		lo = 1
 	}
-	return best
+	if p[3] > p[2] {
+		hi = 3
+	}
+	if p[hi] > p[lo] {
+		return hi
+	}
+	return lo
 }

@@ -390,6 +390,6 @@ func pairSuspicious(a, b *slot) bool {
 }
 
 func dominant(pw [numBins]float32, energy, share float32) bool {
-	r, c := argmax4(pw[:4]), 4+argmax4(pw[4:])
+	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	return pw[r]+pw[c] >= share*energy && min(pw[r], pw[c]) >= suspectMinor*energy
 }
