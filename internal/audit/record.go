@@ -84,7 +84,7 @@ func scrub(s string) string {
 			i++
 			continue
 		}
-		if holdsPAN(s[i:j]) {
+		if card.HoldsPAN([]byte(s[i:j])) {
 			b.WriteString(card.Redacted)
 		} else {
 			b.WriteString(s[i:j])
@@ -92,20 +92,4 @@ func scrub(s string) string {
 		i = j
 	}
 	return b.String()
-}
-
-// holdsPAN reports whether any 12- to 19-digit stretch of run validates as a
-// card number.
-func holdsPAN(run string) bool {
-	for n := 12; n <= 19 && n <= len(run); n++ {
-		for i := 0; i+n <= len(run); i++ {
-			p := card.NewPAN([]byte(run[i : i+n]))
-			ok := p.Validate() == nil
-			p.Wipe()
-			if ok {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -261,3 +261,22 @@ func TestExpiryFormatOnly(t *testing.T) {
 		t.Fatalf("month 13: %v", err)
 	}
 }
+
+func TestHoldsPAN(t *testing.T) {
+	for _, c := range []struct {
+		run  string
+		want bool
+	}{
+		{"4111111111111111", true},
+		{"0074111111111111111", true},  // inside a longer run
+		{"4111111111111112", false},    // Luhn fails, and no shorter stretch passes
+		{"9111111111111111", false},    // no brand starts with 9
+		{"41111111111", false},         // too short
+		{"4111-1111-1111-1111", false}, // not one run of digits
+		{"", false},
+	} {
+		if got := HoldsPAN([]byte(c.run)); got != c.want {
+			t.Errorf("HoldsPAN(%q) = %v, want %v", c.run, got, c.want)
+		}
+	}
+}

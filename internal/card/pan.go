@@ -46,6 +46,25 @@ func (p PAN) Validate() error {
 	return nil
 }
 
+// HoldsPAN reports whether any 12- to 19-digit stretch of d (all decimal
+// digits stretches only) validates as a card number: a known brand, a length
+// for it, and Luhn. Scanners use it to find a card number inside a longer
+// run of digits; tokens are drawn so that it is false for them.
+func HoldsPAN(d []byte) bool {
+	for n := 12; n <= 19 && n <= len(d); n++ {
+		for i := 0; i+n <= len(d); i++ {
+			w := d[i : i+n]
+			if !allDigits(w) {
+				continue
+			}
+			if r := lookup(w); r != nil && n >= r.min && n <= r.max && Luhn(w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Last4 returns the last four digits, which PCI DSS allows to be shown.
 func (p PAN) Last4() string {
 	d := p.Bytes()

@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,8 +147,34 @@ func TestTokenForm(t *testing.T) {
 			require.True(t, IsToken(tok))
 			require.Equal(t, card.Unknown, card.NewPAN([]byte(tok)).Brand(), "token must not look like any brand")
 			require.Error(t, card.NewPAN([]byte(tok)).Validate())
+			require.False(t, card.HoldsPAN([]byte(tok)), "no stretch of a token may pass for a card number")
 		}
 	}
+}
+
+// Draws with a card-like stretch are drawn again: over many tokens none
+// holds one, although about 7 % of plain 16-digit draws would.
+func TestNewTokenAvoidsCardLikeStretches(t *testing.T) {
+	pan := []byte("4111111111111111")
+	for range 5000 {
+		tok, err := newToken(pan, rand.Reader)
+		require.NoError(t, err)
+		require.False(t, card.HoldsPAN([]byte(tok)), tok)
+		require.True(t, IsToken(tok))
+	}
+	// A broken source that repeats one card-like draw ends in an error, not
+	// a loop, and the error holds no digit.
+	for d := byte(0); d < 10; d++ {
+		tok, err := newToken(pan, repeatReader{d})
+		if err == nil {
+			require.False(t, card.HoldsPAN([]byte(tok)))
+			continue
+		}
+		require.ErrorContains(t, err, "no token free of card-like digit runs")
+		require.NotRegexp(t, `\d{4}`, err.Error())
+		return
+	}
+	t.Fatal("no repeated digit gives a card-like draw for this card: pick another")
 }
 
 func TestIsToken(t *testing.T) {
