@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tonewall/tonewall/internal/capture"
@@ -38,7 +41,7 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("request body: want JSON like {\"fields\":[\"pan\",\"expiry\",\"cvv\"]}: %v", err))
+		writeError(w, http.StatusBadRequest, `request body: want JSON like {"fields":["pan","expiry","cvv"]}: `+bodyProblem(err))
 		return
 	}
 	req.Actor = PrincipalOf(r.Context()).Name
@@ -145,4 +148,40 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		fl.Flush()
 	}
+}
+
+// bodyProblem names what is wrong with a JSON request body without repeating
+// any of it (encoding/json's errors quote unknown field names and numbers,
+// and a body may hold anything, card digits included).
+func bodyProblem(err error) string {
+	var (
+		tooLong *http.MaxBytesError
+		typeErr *json.UnmarshalTypeError
+		syntax  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &tooLong):
+		return fmt.Sprintf("larger than %d bytes", tooLong.Limit)
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fmt.Sprintf("field %q has the wrong type", typeErr.Field) // a path of our struct's names
+	case errors.As(err, &typeErr):
+		return "not a JSON object"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not valid JSON (byte %d)", syntax.Offset)
+	case errors.Is(err, io.EOF):
+		return "empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "cut short"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		if name, err := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field ")); err == nil && plainWord(name) {
+			return fmt.Sprintf("unknown field %q", name)
+		}
+		return "an unknown field"
+	}
+	return "not valid JSON"
+}
+
+// plainWord is a name safe to repeat: a short lower-case word.
+func plainWord(s string) bool {
+	return s != "" && len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' })
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -192,7 +194,7 @@ func (s *Service) options(req Request) (collect.Options, error) {
 		case collect.KindPAN, collect.KindExpiry, collect.KindCVV, collect.KindPostalCode:
 			fields = append(fields, collect.Field{Kind: collect.Kind(n), Name: n})
 		default:
-			return collect.Options{}, fmt.Errorf("%w: unknown field %q (want pan, expiry, cvv, postal_code)", ErrBadFields, n)
+			return collect.Options{}, fmt.Errorf("%w: unknown field %s (want pan, expiry, cvv, postal_code)", ErrBadFields, echoName(n))
 		}
 	}
 	brands := req.Brands
@@ -202,7 +204,7 @@ func (s *Service) options(req Request) (collect.Options, error) {
 	var bs []card.Brand
 	for _, b := range brands {
 		if !isBrand(b) {
-			return collect.Options{}, fmt.Errorf("%w: unknown brand %q", ErrBadFields, b)
+			return collect.Options{}, fmt.Errorf("%w: unknown brand %s", ErrBadFields, echoName(b))
 		}
 		bs = append(bs, card.Brand(b))
 	}
@@ -214,4 +216,14 @@ func newID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "cap_" + hex.EncodeToString(b)
+}
+
+// echoName quotes a name from a request in an error only when it is a plain
+// lower-case word: a client may put anything in a field name, card digits
+// included, and errors never repeat digits.
+func echoName(n string) string {
+	if n == "" || len(n) > 32 || strings.ContainsFunc(n, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' }) {
+		return "(a name that is not a plain lower-case word)"
+	}
+	return strconv.Quote(n)
 }

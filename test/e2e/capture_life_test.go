@@ -102,12 +102,21 @@ func TestCaptureAPIErrors(t *testing.T) {
 		{"unknown field", "agent-key", path, `{"fields":["pan","pin"]}`, 400, "pin"},
 		{"no card number", "agent-key", path, `{"fields":["cvv"]}`, 400, "pan"},
 		{"unknown brand", "agent-key", path, `{"fields":["pan"],"brands":["diners-club"]}`, 400, "brand"},
+		// Card digits a client puts in a body are never repeated back.
+		{"digits as a JSON key", "agent-key", path, `{"4111111111111111":1}`, 400, "unknown field"},
+		{"digits as a number", "agent-key", path, `{"fields":4111111111111111}`, 400, "wrong type"},
+		{"digits as a field", "agent-key", path, `{"fields":["pan","4111111111111111"]}`, 400, "unknown field"},
+		{"digits as a brand", "agent-key", path, `{"fields":["pan"],"brands":["4111111111111111"]}`, 400, "brand"},
+		{"digits in bad JSON", "agent-key", path, `{"fields":[4111111111111111`, 400, "JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := apiDo(t, u.s, "POST", tt.key, tt.path, tt.body)
 			if code != tt.code || !strings.Contains(body["error"].(string), tt.msg) {
 				t.Fatalf("got %d %v, want %d mentioning %q", code, body, tt.code, tt.msg)
+			}
+			if strings.Contains(body["error"].(string), "4111") {
+				t.Fatalf("the answer repeats card digits: %v", body)
 			}
 		})
 	}
