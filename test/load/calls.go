@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,23 +27,37 @@ var suites = map[string]struct {
 	"gcm":   {"AEAD_AES_128_GCM", srtp.ProtectionProfileAeadAes128Gcm, 28},
 }
 
-// phone is one simulated endpoint: it sends 20 ms G.711 packets stamped with
-// the send time and records the latency of what it receives.
+// ringLen is how many send times a phone keeps, by sequence number: 20 s of
+// packets, far beyond any latency worth measuring.
+const ringLen = 1024
+
+// phone is one simulated endpoint, in the phones process: it sends 20 ms
+// PCMU packets of speech-like audio and times what it receives. Send times
+// travel out of band: the sender keeps them by sequence number, and the
+// receiver maps the relayed packet's sequence number back to the sender's
+// (the relay renumbers each leg with a constant offset, learned from the
+// first packet, which alone carries the marker bit). The payload is never
+// read, so a stage that rewrites or delays audio does not disturb it.
 type phone struct {
 	conn     *net.UDPConn
 	peer     netip.AddrPort // where its packets go (relay or forwarder)
+	src      *phone         // the phone whose packets it receives
 	ssrc     uint32
-	seq      uint16
+	seq      uint16 // last sent
+	first    uint16 // first sent: the one with the marker bit
+	frame    int    // next frame of speechFrames to send
 	tx, rx   *srtp.Context
 	key      []byte
-	profile  srtp.ProtectionProfile
+	sentAt   [ringLen]atomic.Uint64 // seq<<48 | send time in ns since epoch (48 bits)
 	sent     atomic.Uint64
-	received atomic.Uint64
-	mu       sync.Mutex
-	lat      []time.Duration // guarded by mu
+	received uint64 // owned by receive
+	timed    uint64 // received packets whose send time was found; owned by receive
+	lat      []time.Duration
 }
 
 var epoch = time.Now()
+
+const ns48 = 1<<48 - 1
 
 func newPhone(srtpMode string) (*phone, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -51,9 +65,10 @@ func newPhone(srtpMode string) (*phone, error) {
 		return nil, err
 	}
 	_ = c.SetReadBuffer(1 << 20)
-	p := &phone{conn: c, ssrc: uint32(time.Now().UnixNano())}
+	seq := uint16(mrand.Uint32())
+	p := &phone{conn: c, ssrc: mrand.Uint32(), seq: seq, first: seq + 1, frame: mrand.IntN(len(speechFrames))}
 	if s, ok := suites[srtpMode]; ok {
-		p.key, p.profile = make([]byte, s.keyLen), s.profile
+		p.key = make([]byte, s.keyLen)
 		_, _ = rand.Read(p.key)
 		if p.tx, err = srtp.CreateContext(p.key[:16], p.key[16:], s.profile); err != nil {
 			return nil, err
@@ -64,40 +79,28 @@ func newPhone(srtpMode string) (*phone, error) {
 
 func (p *phone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
-// sdp is the phone's SDP; with SRTP it carries its key.
-func (p *phone) sdp(srtpMode string) []byte {
-	proto, crypto := "RTP/AVP", ""
-	if s, ok := suites[srtpMode]; ok {
-		proto = "RTP/SAVP"
-		crypto = fmt.Sprintf("a=crypto:1 %s inline:%s\r\n", s.name, base64.StdEncoding.EncodeToString(p.key))
-	}
-	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d %s 0\r\na=rtpmap:0 PCMU/8000\r\n%sa=sendrecv\r\n", p.port(), proto, crypto))
-}
-
-// setPeerKey installs the key the other side encrypts with toward this phone.
-func (p *phone) setPeerKey(srtpMode, sdp string) error {
+// setRxKey installs the key the other side encrypts with toward this phone.
+func (p *phone) setRxKey(srtpMode string, key []byte) error {
 	s, ok := suites[srtpMode]
 	if !ok {
 		return nil
 	}
-	i := strings.Index(sdp, "inline:")
-	if i < 0 {
-		return errors.New("no a=crypto in tonewall's SDP")
+	if len(key) != s.keyLen {
+		return fmt.Errorf("receive key of %d bytes for %s", len(key), s.name)
 	}
-	b64 := strings.Fields(sdp[i+len("inline:"):])[0]
-	key, err := base64.StdEncoding.DecodeString(strings.Split(b64, "|")[0])
-	if err != nil {
-		return err
-	}
+	var err error
 	p.rx, err = srtp.CreateContext(key[:16], key[16:], s.profile, srtp.SRTPReplayProtection(128))
 	return err
 }
 
-func (p *phone) send(payload, buf, sealed []byte) {
+func (p *phone) send(buf, sealed []byte) {
 	p.seq++
-	binary.BigEndian.PutUint64(payload, uint64(time.Since(epoch)))
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: uint32(p.seq) * 160, SSRC: p.ssrc}, Payload: payload}
+	now := uint64(time.Since(epoch))
+	p.sentAt[p.seq%ringLen].Store(uint64(p.seq)<<48 | now&ns48)
+	payload := speechFrames[p.frame]
+	p.frame = (p.frame + 1) % len(speechFrames)
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Marker: p.seq == p.first, SequenceNumber: p.seq,
+		Timestamp: uint32(p.seq) * 160, SSRC: p.ssrc}, Payload: payload}
 	n, err := pkt.MarshalTo(buf)
 	if err != nil {
 		return
@@ -116,6 +119,8 @@ func (p *phone) send(payload, buf, sealed []byte) {
 // receive runs until the socket is closed.
 func (p *phone) receive() {
 	buf, dec := make([]byte, 1500), make([]byte, 1500)
+	var offset uint16 // relayed sequence number - sender's
+	learned := false
 	for {
 		n, err := p.conn.Read(buf)
 		if err != nil {
@@ -127,26 +132,48 @@ func (p *phone) receive() {
 				continue
 			}
 		}
-		if len(b) < 12+8 {
+		if len(b) < 12 {
 			continue
 		}
-		sentAt := time.Duration(binary.BigEndian.Uint64(b[12:]))
-		p.received.Add(1)
-		p.mu.Lock()
-		p.lat = append(p.lat, time.Since(epoch)-sentAt)
-		p.mu.Unlock()
+		now := time.Since(epoch)
+		p.received++
+		seq := binary.BigEndian.Uint16(b[2:])
+		if !learned {
+			if b[1]&0x80 == 0 { // the first packet was lost: this call stays untimed
+				continue
+			}
+			offset, learned = seq-p.src.first, true
+		}
+		seq -= offset
+		e := p.src.sentAt[seq%ringLen].Load()
+		if uint16(e>>48) != seq {
+			continue
+		}
+		p.timed++
+		p.lat = append(p.lat, now-time.Duration(e&ns48))
 	}
 }
 
-// tx2rx is a receiving context for this phone's own key: through the bare
-// forwarder the peer gets exactly what this phone encrypted.
-func (p *phone) tx2rx() *srtp.Context {
-	if p.tx == nil {
-		return nil
+// sdp is the SDP of a phone with this port and key (nil: plain RTP).
+func sdp(port int, key []byte, srtpMode string) []byte {
+	proto, crypto := "RTP/AVP", ""
+	if s, ok := suites[srtpMode]; ok {
+		proto = "RTP/SAVP"
+		crypto = fmt.Sprintf("a=crypto:1 %s inline:%s\r\n", s.name, base64.StdEncoding.EncodeToString(key))
 	}
-	c, err := srtp.CreateContext(p.key[:16], p.key[16:], p.profile, srtp.SRTPReplayProtection(128))
-	if err != nil {
-		return nil
+	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d %s 0\r\na=rtpmap:0 PCMU/8000\r\n%sa=sendrecv\r\n", port, proto, crypto))
+}
+
+// sdpKey is the key in an SDP's a=crypto line, or nil with SRTP off.
+func sdpKey(srtpMode, sdp string) ([]byte, error) {
+	if _, ok := suites[srtpMode]; !ok {
+		return nil, nil
 	}
-	return c
+	i := strings.Index(sdp, "inline:")
+	if i < 0 {
+		return nil, errors.New("no a=crypto in tonewall's SDP")
+	}
+	b64 := strings.Fields(sdp[i+len("inline:"):])[0]
+	return base64.StdEncoding.DecodeString(strings.Split(b64, "|")[0])
 }

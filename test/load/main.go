@@ -1,6 +1,8 @@
 // Command load runs simulated G.711 calls through tonewall's media relay on
 // loopback, and the same traffic through a bare UDP forwarder, and reports
-// loss, added latency and CPU per relayed packet for both.
+// loss, added latency and CPU per relayed packet for both. The simulated
+// phones run in a child process (this binary with -role phones), so the CPU
+// figure is the relay's or the forwarder's alone.
 //
 //	go run ./test/load -calls 500 -duration 10s -srtp gcm
 package main
@@ -22,6 +24,7 @@ type options struct {
 	profile  string // CPU profile file, "" = none
 	stage    string // none | closed | open: tonewall's capture stage on carrier→contact center
 	search   int    // when > calls: grow calls by half until loss ≥ 0.1 % or this many
+	role     string // "" (the relay and the driver) or phones (the child process)
 }
 
 func main() {
@@ -31,10 +34,19 @@ func main() {
 	flag.StringVar(&o.srtp, "srtp", "off", "SRTP on both legs: off, aes80, aes32 or gcm")
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg) or both (forward, forward-batch, relay)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run here")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones are not in it")
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path")
 	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run)")
+	flag.StringVar(&o.role, "role", "", "internal: phones runs the simulated phones for a parent load process")
+	flag.Usage = usage
 	flag.Parse()
+	if o.role == "phones" {
+		if err := runPhones(o); err != nil {
+			fmt.Fprintln(os.Stderr, "load phones:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.profile != "" {
 		f, err := os.Create(o.profile)
 		if err != nil {
@@ -54,8 +66,8 @@ func main() {
 func run(o options) error {
 	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s, stage=%s: %d packets due\n", o.calls, o.duration, o.srtp, o.stage,
 		int64(o.calls)*100*int64(o.duration/time.Second))
-	fmt.Println("latency is one way, phone to phone; CPU is the whole process (generator and phones included)")
-	fmt.Printf("%-14s %10s %10s %8s %10s %10s %10s %12s\n", "path", "sent", "received", "loss%", "p50", "p99", "max", "µs CPU/pkt")
+	fmt.Println("latency is one way, phone to phone; µs CPU per packet received: the relay (or forwarder) process alone, and the phones process")
+	printHeader()
 	modes := []string{o.mode}
 	if o.mode == "both" {
 		modes = []string{"forward", "forward-batch", "relay"}
@@ -74,6 +86,26 @@ func run(o options) error {
 		res.print(m)
 	}
 	return nil
+}
+
+// usage is flag's, less the internal -role.
+func usage() {
+	fmt.Fprintf(flag.CommandLine.Output(), "Usage of %s:\n", os.Args[0])
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name == "role" {
+			return
+		}
+		name, text := flag.UnquoteUsage(f)
+		fmt.Fprintf(flag.CommandLine.Output(), "  -%s %s\n    \t%s", f.Name, name, text)
+		switch {
+		case f.DefValue == "" || f.DefValue == "0":
+		case name == "string":
+			fmt.Fprintf(flag.CommandLine.Output(), " (default %q)", f.DefValue)
+		default:
+			fmt.Fprintf(flag.CommandLine.Output(), " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(flag.CommandLine.Output())
+	})
 }
 
 // search grows the number of calls by half until loss reaches 0.1 % (or

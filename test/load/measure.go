@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
+	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,121 +18,122 @@ import (
 	"go.uber.org/zap"
 )
 
+// result is one run's figures; the phones process fills all but RelayCPU.
 type result struct {
-	sent, received uint64
-	lat            []time.Duration
-	cpu            time.Duration
+	Sent      uint64        `json:"sent"`
+	Received  uint64        `json:"received"`
+	Timed     uint64        `json:"timed"` // received packets with a latency (see phone)
+	P50       time.Duration `json:"p50"`
+	P99       time.Duration `json:"p99"`
+	Max       time.Duration `json:"max"`
+	PhonesCPU time.Duration `json:"phones_cpu"`
+	RelayCPU  time.Duration `json:"-"` // the parent's own: the relay or forwarder alone
 }
 
 func (r result) lossPercent() float64 {
-	return 100 * (1 - float64(r.received)/float64(max(r.sent, 1)))
+	return 100 * (1 - float64(r.Received)/float64(max(r.Sent, 1)))
+}
+
+const header = "%-14s %10s %10s %8s %10s %10s %10s %12s %12s\n"
+
+func printHeader() {
+	fmt.Printf(header, "path", "sent", "received", "loss%", "p50", "p99", "max", "relay µs/pkt", "phones µs/pkt")
 }
 
 func (r result) print(name string) {
-	slices.Sort(r.lat)
-	pct := func(q float64) time.Duration {
-		if len(r.lat) == 0 {
-			return 0
-		}
-		return r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))]
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(max(r.Received, 1)) }
+	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f %12.2f\n", name, r.Sent, r.Received, r.lossPercent(),
+		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond),
+		per(r.RelayCPU), per(r.PhonesCPU))
+	if r.Timed < r.Received {
+		fmt.Printf("  (%d received packets without a latency: a call's first packet was lost)\n", r.Received-r.Timed)
 	}
-	loss := r.lossPercent()
-	perPkt := float64(r.cpu.Microseconds()) / float64(max(r.received, 1))
-	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f\n", name, r.sent, r.received, loss,
-		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond), perPkt)
 }
 
-// pair is one call: the carrier and contact-center phones and whatever sits
-// between them.
-type pair struct{ c, cc *phone }
-
+// measure runs one path: the phones in a child process, the relay (or the
+// bare forwarder) in this one, whose CPU time is taken from "go" to "done".
 func measure(o options, mode string) (result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(exe, "-role", "phones", "-calls", fmt.Sprint(o.calls), "-duration", o.duration.String(), "-srtp", o.srtp)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return result{}, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	r, err := talk(o, mode, json.NewDecoder(bufio.NewReader(stdout)), json.NewEncoder(stdin))
+	stdin.Close()
+	if werr := cmd.Wait(); err == nil && werr != nil {
+		err = fmt.Errorf("phones process: %w", werr)
+	}
+	return r, err
+}
+
+func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, error) {
+	var h hello
+	if err := in.Decode(&h); err != nil {
+		return result{}, fmt.Errorf("phones' hello: %w", err)
+	}
+	if len(h.Phones) != 2*o.calls {
+		return result{}, fmt.Errorf("hello for %d phones, want %d", len(h.Phones), 2*o.calls)
+	}
 	var middle interface{ Close() error }
-	pairs, middle, err := setup(o, mode)
+	var w wiring
+	var err error
+	if mode == "forward" || mode == "forward-batch" {
+		var f *forwarder
+		f, w, err = newForwarder(h.Phones, mode == "forward-batch")
+		middle = f
+	} else {
+		var m *media.Manager
+		m, w, err = setupRelay(o, h.Phones)
+		if m != nil {
+			middle = m
+		}
+	}
 	if middle != nil {
 		defer middle.Close()
 	}
 	if err != nil {
 		return result{}, err
 	}
-	var wg sync.WaitGroup
-	for _, p := range pairs {
-		for _, ph := range []*phone{p.c, p.cc} {
-			wg.Add(1)
-			go func() { defer wg.Done(); ph.receive() }()
-		}
+	if err := out.Encode(w); err != nil {
+		return result{}, err
+	}
+	if err := expect(in, nil, "", "ready"); err != nil {
+		return result{}, err
 	}
 	before := cpuTime()
-	drive(pairs, o.duration)
-	time.Sleep(200 * time.Millisecond) // let the last packets land
+	if err := expect(in, out, "go", "done"); err != nil {
+		return result{}, err
+	}
 	cpu := cpuTime() - before
-	for _, p := range pairs {
-		p.c.conn.Close()
-		p.cc.conn.Close()
+	var m message
+	if err := in.Decode(&m); err != nil || m.Result == nil {
+		return result{}, fmt.Errorf("phones' result: %v", err)
 	}
-	wg.Wait()
-	return collect(pairs, cpu), nil
+	m.Result.RelayCPU = cpu
+	return *m.Result, nil
 }
 
-func collect(pairs []pair, cpu time.Duration) result {
-	r := result{cpu: cpu}
-	for _, p := range pairs {
-		for _, ph := range []*phone{p.c, p.cc} {
-			r.sent += ph.sent.Load()
-			r.received += ph.received.Load()
-			r.lat = append(r.lat, ph.lat...)
-		}
-	}
-	return r
-}
-
-// drive sends one packet each way per call every 20 ms, spread over a few
-// sender goroutines, each call at its own phase.
-func drive(pairs []pair, d time.Duration) {
-	const shards = 4
-	var wg sync.WaitGroup
-	for s := range shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			payload, buf, sealed := make([]byte, 160), make([]byte, 1500), make([]byte, 1500)
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			time.Sleep(time.Duration(s) * 5 * time.Millisecond)
-			for end := time.Now().Add(d); time.Now().Before(end); <-tick.C {
-				for i := s; i < len(pairs); i += shards {
-					pairs[i].c.send(payload, buf, sealed)
-					pairs[i].cc.send(payload, buf, sealed)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func setup(o options, mode string) ([]pair, interface{ Close() error }, error) {
-	pairs := make([]pair, o.calls)
-	for i := range pairs {
-		var err error
-		if pairs[i].c, err = newPhone(o.srtp); err != nil {
-			return nil, nil, err
-		}
-		if pairs[i].cc, err = newPhone(o.srtp); err != nil {
-			return nil, nil, err
-		}
-	}
-	if mode == "forward" || mode == "forward-batch" {
-		f, err := newForwarder(pairs, mode == "forward-batch")
-		return pairs, f, err
-	}
-	m, err := setupRelay(o, pairs)
-	return pairs, m, err
-}
-
-func setupRelay(o options, pairs []pair) (*media.Manager, error) {
-	m, err := media.NewManager(media.Config{PortMin: o.portMin, PortMax: o.portMin + 4*len(pairs) + 100, Drain: time.Millisecond}, zap.NewNop())
+// setupRelay makes one tonewall media session per call, carrier phone on
+// one leg and contact-center phone on the other, and tells each phone the
+// relay's address and key toward it.
+func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, error) {
+	calls := len(phones) / 2
+	w := wiring{Peers: make([]endpoint, len(phones))}
+	m, err := media.NewManager(media.Config{PortMin: o.portMin, PortMax: o.portMin + 4*calls + 100, Drain: time.Millisecond}, zap.NewNop())
 	if err != nil {
-		return nil, err
+		return nil, w, err
 	}
 	pol := media.LegPolicy{}
 	if s, ok := suites[o.srtp]; ok {
@@ -137,36 +141,38 @@ func setupRelay(o options, pairs []pair) (*media.Manager, error) {
 	}
 	caps, err := newCaptures(o)
 	if err != nil {
-		return m, err
+		return m, w, err
 	}
-	for i, p := range pairs {
+	for i := range calls {
+		c, cc := phones[2*i], phones[2*i+1]
 		s, err := m.NewSession(fmt.Sprint("load-", i), pol, pol)
 		if err != nil {
-			return m, err
+			return m, w, err
 		}
 		if err := caps.install(s, fmt.Sprint("load-", i)); err != nil {
-			return m, err
+			return m, w, err
 		}
-		offer, err := s.Offer(media.Carrier, p.c.sdp(o.srtp))
+		offer, err := s.Offer(media.Carrier, sdp(c.Port, c.Key, o.srtp))
 		if err != nil {
-			return m, err
+			return m, w, err
 		}
-		answer, err := s.Answer(media.ContactCenter, p.cc.sdp(o.srtp))
+		answer, err := s.Answer(media.ContactCenter, sdp(cc.Port, cc.Key, o.srtp))
 		if err != nil {
-			return m, err
+			return m, w, err
 		}
-		if err := wire(o, p.c, answer); err != nil {
-			return m, err
+		// tonewall answers the carrier and offers to the contact center.
+		if w.Peers[2*i], err = peerOf(o, answer); err != nil {
+			return m, w, err
 		}
-		if err := wire(o, p.cc, offer); err != nil {
-			return m, err
+		if w.Peers[2*i+1], err = peerOf(o, offer); err != nil {
+			return m, w, err
 		}
 	}
-	return m, nil
+	return m, w, nil
 }
 
-// wire points a phone at the address in tonewall's SDP toward it.
-func wire(o options, p *phone, sdp []byte) error {
+// peerOf is the port and key in tonewall's SDP toward a phone.
+func peerOf(o options, sdp []byte) (endpoint, error) {
 	var port int
 	for _, line := range splitLines(string(sdp)) {
 		if _, err := fmt.Sscanf(line, "m=audio %d", &port); err == nil {
@@ -174,10 +180,10 @@ func wire(o options, p *phone, sdp []byte) error {
 		}
 	}
 	if port == 0 {
-		return errors.New("no m=audio in tonewall's SDP")
+		return endpoint{}, errors.New("no m=audio in tonewall's SDP")
 	}
-	p.peer = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	return p.setPeerKey(o.srtp, string(sdp))
+	key, err := sdpKey(o.srtp, string(sdp))
+	return endpoint{Port: port, Key: key}, err
 }
 
 func splitLines(s string) []string {
@@ -205,27 +211,34 @@ type forwarder struct {
 	batches, batched atomic.Uint64 // ReadBatch calls and packets they returned
 }
 
-func newForwarder(pairs []pair, batch bool) (*forwarder, error) {
+// newForwarder forwards each call's packets untouched, so each phone
+// receives with the other phone's own key.
+func newForwarder(phones []endpoint, batch bool) (*forwarder, wiring, error) {
 	f := &forwarder{batch: batch}
-	for _, p := range pairs {
+	w := wiring{Peers: make([]endpoint, len(phones))}
+	at := func(port int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	}
+	for i := 0; i < len(phones); i += 2 {
+		c, cc := phones[i], phones[i+1]
 		a, err := f.listen()
 		if err != nil {
-			return f, err
+			return f, w, err
 		}
 		b, err := f.listen()
 		if err != nil {
-			return f, err
+			return f, w, err
 		}
 		relay := f.relay
 		if batch {
 			relay = f.relayBatch
 		}
-		relay(a, b, p.cc.conn.LocalAddr().(*net.UDPAddr).AddrPort())
-		relay(b, a, p.c.conn.LocalAddr().(*net.UDPAddr).AddrPort())
-		p.c.peer, p.cc.peer = a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()
-		p.c.rx, p.cc.rx = p.cc.tx2rx(), p.c.tx2rx()
+		relay(a, b, at(cc.Port))
+		relay(b, a, at(c.Port))
+		w.Peers[i] = endpoint{Port: a.LocalAddr().(*net.UDPAddr).Port, Key: cc.Key}
+		w.Peers[i+1] = endpoint{Port: b.LocalAddr().(*net.UDPAddr).Port, Key: c.Key}
 	}
-	return f, nil
+	return f, w, nil
 }
 
 func (f *forwarder) listen() (*net.UDPConn, error) {
