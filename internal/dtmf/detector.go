@@ -103,6 +103,7 @@ type Detector struct {
 	npows  int64             // slots ever written to pows
 	cur    press             // the key currently down, if any
 	cand   press             // a key being confirmed
+	model  toneModel         // the last valid window's two-tone model
 }
 
 // powRing slots (160 ms) of bin powers are kept to find a tone's edges.
@@ -180,6 +181,7 @@ func (d *Detector) Lost(n int) {
 	}
 	d.bank.discard()
 	d.bank.reset(d.bank.position() + int64(n))
+	d.model.ok = false
 	d.filled = 0
 }
 
@@ -407,6 +409,7 @@ func (d *Detector) evaluate() Key {
 		energy += s[i].energy
 	}
 	if energy < d.lim.floorEnergy {
+		d.model.ok = false
 		return 0
 	}
 	var h1, h2 [numBins]complex64
@@ -420,9 +423,10 @@ func (d *Detector) evaluate() Key {
 	}
 	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
+		d.model.ok = false
 		return 0
 	}
-	ar2, ac2, ok := tones(h1[r], h2[r], h1[c], h2[c], r, c, d.cfg.FreqTolerance)
+	ar2, ac2, ok := d.model.tones(h1[r], h2[r], h1[c], h2[c], r, c, d.cfg.FreqTolerance)
 	if !ok {
 		return 0
 	}
@@ -439,24 +443,48 @@ func (l *limits) accept(ar2, ac2, energy float64) bool {
 		(ar2+ac2)*windowLen/2 >= l.minEnergy*energy
 }
 
+// toneModel is the two-tone leakage model of the last valid window, kept
+// while the same row and column stay valid (a key held down): its tones'
+// frequencies change by no more than noise from one window to the next, so
+// the model is rebuilt only when they move by more than modelSlack.
+type toneModel struct {
+	r, c   int
+	dr, dc float64 // the offsets the kernels were built for
+	k      kernels
+	ok     bool
+}
+
+// modelSlack is how far (rad/sample; about 1.3 Hz) a tone may drift from
+// the kernels' frequency before they are rebuilt. The kernels' gain changes
+// by well under 0.01 dB over it.
+const modelSlack = 1e-3
+
 // tones measures the row and column tones of a window from its two 10 ms
 // halves: each tone's frequency from its phase advance between the halves
 // (rejected outside tol), and its squared amplitude. A first frequency
 // estimate from the raw bins sets up a joint solve of both tones in each
 // half, which cancels the strong tone's leakage into the weak tone's bin
 // (otherwise up to ±1 dB of twist error); the frequencies are then measured
-// again on the cleaned values.
-func tones(h1r, h2r, h1c, h2c complex64, r, c int, tol float64) (ar2, ac2 float64, ok bool) {
-	dr, dc := phaseStep(complex128(h1r), complex128(h2r), r), phaseStep(complex128(h1c), complex128(h2c), c)
-	if !within(dr, r, tol+0.01) || !within(dc, c, tol+0.01) {
+// again on the cleaned values. While the same key stays valid, the model of
+// the window before stands in for the first estimate.
+func (m *toneModel) tones(h1r, h2r, h1c, h2c complex64, r, c int, tol float64) (ar2, ac2 float64, ok bool) {
+	if !m.ok || m.r != r || m.c != c {
+		dr, dc := phaseStep(complex128(h1r), complex128(h2r), r), phaseStep(complex128(h1c), complex128(h2c), c)
+		if !within(dr, r, tol+0.01) || !within(dc, c, tol+0.01) {
+			m.ok = false
+			return 0, 0, false
+		}
+		*m = toneModel{r: r, c: c, dr: dr, dc: dc, k: newKernels(r, c, dr, dc, windowLen/2), ok: true}
+	}
+	a1, b1 := m.k.solve(h1r, h1c, r, c)
+	a2, b2 := m.k.solve(h2r, h2c, r, c)
+	dr, dc := phaseStep(a1, a2, r), phaseStep(b1, b2, c)
+	if !within(dr, r, tol) || !within(dc, c, tol) {
+		m.ok = false
 		return 0, 0, false
 	}
-	k := newKernels(r, c, dr, dc, windowLen/2)
-	a1, b1 := k.solve(h1r, h1c, r, c)
-	a2, b2 := k.solve(h2r, h2c, r, c)
-	dr, dc = phaseStep(a1, a2, r), phaseStep(b1, b2, c)
-	if !within(dr, r, tol) || !within(dc, c, tol) {
-		return 0, 0, false
+	if math.Abs(dr-m.dr) > modelSlack || math.Abs(dc-m.dc) > modelSlack {
+		m.dr, m.dc, m.k = dr, dc, newKernels(r, c, dr, dc, windowLen/2)
 	}
 	ar, ac := cmplx.Abs(a1)+cmplx.Abs(a2), cmplx.Abs(b1)+cmplx.Abs(b2) // 2|a| averaged over halves
 	return ar * ar, ac * ac, true
