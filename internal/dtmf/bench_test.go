@@ -124,3 +124,27 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per packet", allocs)
 	}
 }
+
+// BenchmarkSuppressHeldKey is the suppressor's worst case: a key held down,
+// so every slot is suspected and masked and every window fully measured.
+func BenchmarkSuppressHeldKey(b *testing.B) {
+	pcm := newSignal(1).press(nominal('5', 2*SampleRate)).pcm()
+	pcm = pcm[:len(pcm)/160*160]
+	payloads := EncodeUlaw(make([]byte, len(pcm)), pcm)
+	s, err := NewSuppressor(SuppressorConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Open()
+	in, out, wire := make([]int16, 160), make([]int16, 160), make([]byte, 160)
+	digits := make([]Digit, 0, 8)
+	b.ReportAllocs()
+	b.SetBytes(160)
+	off := 0
+	for b.Loop() {
+		DecodeUlaw(in, payloads[off:off+160])
+		digits, _ = s.Process(in, out, digits[:0])
+		EncodeUlaw(wire, out)
+		off = (off + 160) % len(payloads)
+	}
+}

@@ -412,21 +412,27 @@ func (d *Detector) evaluate() Key {
 		d.model.ok = false
 		return 0
 	}
-	var h1, h2 [numBins]complex64
+	// The window's value per bin: its four slots turned to the first's
+	// phase reference, Σ s_i·rot^i (powers of rot precomputed).
 	var pw [numBins]float32
 	for k := range numBins {
-		rot := complex(coef.rotRe[k], coef.rotIm[k])
-		h1[k] = complex(s[0].re[k], s[0].im[k]) + complex(s[1].re[k], s[1].im[k])*rot
-		h2[k] = complex(s[2].re[k], s[2].im[k]) + complex(s[3].re[k], s[3].im[k])*rot
-		w := h1[k] + h2[k]*rot*rot
-		pw[k] = real(w)*real(w) + imag(w)*imag(w)
+		re := s[0].re[k] + s[1].re[k]*coef.rotRe[k] - s[1].im[k]*coef.rotIm[k] +
+			s[2].re[k]*coef.rot2Re[k] - s[2].im[k]*coef.rot2Im[k] +
+			s[3].re[k]*coef.rot3Re[k] - s[3].im[k]*coef.rot3Im[k]
+		im := s[0].im[k] + s[1].re[k]*coef.rotIm[k] + s[1].im[k]*coef.rotRe[k] +
+			s[2].re[k]*coef.rot2Im[k] + s[2].im[k]*coef.rot2Re[k] +
+			s[3].re[k]*coef.rot3Im[k] + s[3].im[k]*coef.rot3Re[k]
+		pw[k] = re*re + im*im
 	}
 	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
 		d.model.ok = false
 		return 0
 	}
-	ar2, ac2, ok := d.model.tones(h1[r], h2[r], h1[c], h2[c], r, c, d.cfg.FreqTolerance)
+	half := func(a, b *slot, k int) complex64 { // a 10 ms half: two slots
+		return complex(a.re[k], a.im[k]) + complex(b.re[k], b.im[k])*complex(coef.rotRe[k], coef.rotIm[k])
+	}
+	ar2, ac2, ok := d.model.tones(half(s[0], s[1], r), half(s[2], s[3], r), half(s[0], s[1], c), half(s[2], s[3], c), r, c, d.cfg.FreqTolerance)
 	if !ok {
 		return 0
 	}

@@ -35,6 +35,8 @@ func (s *slot) power(k int) float32 {
 type bankCoef struct {
 	twoCos, cos, sin [numBins]float32
 	rotRe, rotIm     [numBins]float32
+	rot2Re, rot2Im   [numBins]float32 // e^{-jω2N}, e^{-jω3N}: two and three slots later
+	rot3Re, rot3Im   [numBins]float32
 	w                [numBins]float64   // ω, rad/sample
 	ref              [numBins]complex64 // e^{-jω(N-1)}: undoes finish's phase factor
 }
@@ -50,6 +52,8 @@ func newBankCoef() bankCoef {
 		c.sin[k] = float32(math.Sin(w))
 		c.rotRe[k] = float32(math.Cos(w * slotLen))
 		c.rotIm[k] = float32(-math.Sin(w * slotLen))
+		c.rot2Re[k], c.rot2Im[k] = float32(math.Cos(2*w*slotLen)), float32(-math.Sin(2*w*slotLen))
+		c.rot3Re[k], c.rot3Im[k] = float32(math.Cos(3*w*slotLen)), float32(-math.Sin(3*w*slotLen))
 		c.w[k] = w
 		c.ref[k] = complex(float32(math.Cos(w*(slotLen-1))), float32(-math.Sin(w*(slotLen-1))))
 	}

@@ -100,7 +100,7 @@ type Suppressor struct {
 	openedAt int64 // stream index of the first input sample of the window
 	sent     int64 // stream index of the next sample to leave the lookahead line
 	plan     plan
-	toneAmp  float32
+	tone     [8]int16 // one period of the 1 kHz masking tone at its level
 	noise    Noise
 	noise0   Noise
 	stats    SuppressorStats
@@ -121,14 +121,17 @@ func NewSuppressor(cfg SuppressorConfig) (*Suppressor, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Suppressor{
-		cfg:     cfg,
-		det:     NewDetector(cfg.Detector),
-		delay:   make([]int16, durationToSamples(cfg.Lookahead)),
-		plan:    plan{guard: durationToSamples(cfg.Guard), tail: durationToSamples(cfg.Tail)},
-		toneAmp: float32(Amplitude(cfg.ToneLevel)),
-		noise:   *NewNoise(cfg.NoiseLevel, 0),
+		cfg:   cfg,
+		det:   NewDetector(cfg.Detector),
+		delay: make([]int16, durationToSamples(cfg.Lookahead)),
+		plan:  plan{guard: durationToSamples(cfg.Guard), tail: durationToSamples(cfg.Tail)},
+		noise: *NewNoise(cfg.NoiseLevel, 0),
 	}
 	s.noise0 = s.noise
+	amp := float32(Amplitude(cfg.ToneLevel))
+	for i, v := range maskTone {
+		s.tone[i] = int16(amp * v)
+	}
 	return s, nil
 }
 
@@ -330,7 +333,7 @@ func (s *Suppressor) fill(out []int16, tau int64) {
 	switch s.cfg.Mode {
 	case MaskTone:
 		for i := range out {
-			out[i] = int16(s.toneAmp * maskTone[(tau+int64(i))&7])
+			out[i] = s.tone[(tau+int64(i))&7]
 		}
 	case MaskSilence:
 		clear(out)
