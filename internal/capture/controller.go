@@ -137,10 +137,12 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 		emit(p)
 		return
 	}
-	now, pos := time.Now(), c.supp.Position()
-	for _, d := range c.digits {
-		if !d.End { // the press began (pos - Start) samples before now
-			c.press(d.Key, collect.SourceInBand, now.Add(-time.Duration(pos-d.Start)*time.Second/dtmf.SampleRate))
+	if len(c.digits) > 0 {
+		now, pos := time.Now(), c.supp.Position()
+		for _, d := range c.digits {
+			if !d.End { // the press began (pos - Start) samples before now
+				c.press(d.Key, collect.SourceInBand, now.Add(-time.Duration(pos-d.Start)*time.Second/dtmf.SampleRate))
+			}
 		}
 	}
 	if ulaw {

@@ -103,7 +103,7 @@ func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
 			*out = b.pre[b.ipre]
 			out.start = b.start
 			b.ipre++
-			b.reset(b.start + slotLen)
+			b.start += slotLen // the recursion state is still the zero reset left
 			return slotLen, true
 		}
 		b.discard() // not the samples prepared for: never happens in tonewall

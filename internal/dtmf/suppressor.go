@@ -393,6 +393,7 @@ func pairSuspicious(a, b *slot) bool {
 }
 
 func dominant(pw [numBins]float32, energy, share float32) bool {
-	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
-	return pw[r]+pw[c] >= share*energy && min(pw[r], pw[c]) >= suspectMinor*energy
+	r := max(pw[0], pw[1], pw[2], pw[3]) // branch-free: speech makes argmax branches unpredictable
+	c := max(pw[4], pw[5], pw[6], pw[7])
+	return r+c >= share*energy && min(r, c) >= suspectMinor*energy
 }
