@@ -25,11 +25,6 @@ type slot struct {
 	blocks [slotLen / blockLen]float32
 }
 
-// power is 2|X|²/N for a slot: the energy of a tone that fills the slot.
-func (s *slot) power(k int) float32 {
-	return 2 * (s.re[k]*s.re[k] + s.im[k]*s.im[k]) / slotLen
-}
-
 // bankCoef are per-frequency constants: 2cos(ω), cos(ω), sin(ω) and the
 // rotation e^{-jωN} that moves a slot's value one slot later.
 type bankCoef struct {

@@ -263,7 +263,7 @@ func (s *Suppressor) onSlot() {
 	prev := &s.det.hist[(s.det.head+windowSlots-2)%windowSlots]
 	contiguous := s.det.filled >= 2 && prev.start+slotLen == cur.start
 	switch {
-	case suspicious(cur):
+	case suspicious(cur, &s.det.pows[(s.det.npows-1)%powRing].pw):
 		s.suspect(cur.start, cur.energy)
 	case contiguous && pairSuspicious(prev, cur):
 		s.suspect(prev.start, prev.energy+cur.energy)
@@ -365,16 +365,15 @@ const (
 // suspectFloor is the least slot energy examined: a single tone at -65 dBm0.
 var suspectFloor = float32(Amplitude(-65) * Amplitude(-65) / 2 * slotLen)
 
-// suspicious reports whether one 5 ms slot looks like (part of) a dual tone.
-func suspicious(sl *slot) bool {
+// suspicious reports whether one 5 ms slot looks like (part of) a dual
+// tone. pw are its bins' |X|², which the detector has already computed; a
+// tone filling the slot has energy 2|X|²/N, so the shares are compared with
+// the slot's energy times N/2.
+func suspicious(sl *slot, pw *[numBins]float32) bool {
 	if sl.energy < suspectFloor {
 		return false
 	}
-	var pw [numBins]float32
-	for k := range numBins {
-		pw[k] = sl.power(k)
-	}
-	return dominant(pw, sl.energy, suspectShare)
+	return dominant(pw, sl.energy*slotLen/2, suspectShare)
 }
 
 // pairSuspicious does the same over two adjacent slots (10 ms, finer bins).
@@ -387,12 +386,14 @@ func pairSuspicious(a, b *slot) bool {
 	for k := range numBins {
 		re := a.re[k] + b.re[k]*coef.rotRe[k] - b.im[k]*coef.rotIm[k]
 		im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
-		pw[k] = 2 * (re*re + im*im) / (2 * slotLen)
+		pw[k] = re*re + im*im
 	}
-	return dominant(pw, e, pairShare)
+	return dominant(&pw, e*slotLen, pairShare)
 }
 
-func dominant(pw [numBins]float32, energy, share float32) bool {
+// dominant reports whether the strongest row and column bins hold share of
+// the energy (in the bins' |X|² scale), the weaker at least suspectMinor.
+func dominant(pw *[numBins]float32, energy, share float32) bool {
 	r := max(pw[0], pw[1], pw[2], pw[3]) // branch-free: speech makes argmax branches unpredictable
 	c := max(pw[4], pw[5], pw[6], pw[7])
 	return r+c >= share*energy && min(r, c) >= suspectMinor*energy
