@@ -180,7 +180,8 @@ func (s *Suppressor) Close() {
 }
 
 // Process takes one packet of 8 kHz PCM and writes the packet to forward
-// into out, which must have the same length. Confirmed key presses are
+// into out, which must have the same length and may be in itself (in
+// place; any other overlap is wrong). Confirmed key presses are
 // appended to digits (also outside windows, for interworking). It allocates
 // nothing when digits has room.
 func (s *Suppressor) Process(in, out []int16, digits []Digit) ([]Digit, error) {
