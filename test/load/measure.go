@@ -28,23 +28,24 @@ type result struct {
 	Max       time.Duration `json:"max"`
 	PhonesCPU time.Duration `json:"phones_cpu"`
 	RelayCPU  time.Duration `json:"-"` // the parent's own: the relay or forwarder alone
+	RelayUser time.Duration `json:"-"` // of which in user space (the kernel's share includes delivering to the phones over loopback)
 }
 
 func (r result) lossPercent() float64 {
 	return 100 * (1 - float64(r.Received)/float64(max(r.Sent, 1)))
 }
 
-const header = "%-14s %10s %10s %8s %10s %10s %10s %12s %12s\n"
+const header = "%-14s %10s %10s %8s %10s %10s %10s %13s %13s %13s\n"
 
 func printHeader() {
-	fmt.Printf(header, "path", "sent", "received", "loss%", "p50", "p99", "max", "relay µs/pkt", "phones µs/pkt")
+	fmt.Printf(header, "path", "sent", "received", "loss%", "p50", "p99", "max", "relay µs/pkt", "(user)", "phones µs/pkt")
 }
 
 func (r result) print(name string) {
 	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(max(r.Received, 1)) }
-	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f %12.2f\n", name, r.Sent, r.Received, r.lossPercent(),
+	fmt.Printf("%-14s %10d %10d %8.3f %10s %10s %10s %12.2f  %12.2f  %12.2f\n", name, r.Sent, r.Received, r.lossPercent(),
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond),
-		per(r.RelayCPU), per(r.PhonesCPU))
+		per(r.RelayCPU), per(r.RelayUser), per(r.PhonesCPU))
 	if r.Timed < r.Received {
 		fmt.Printf("  (%d received packets without a latency: a call's first packet was lost)\n", r.Received-r.Timed)
 	}
@@ -112,16 +113,16 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 	if err := expect(in, nil, "", "ready"); err != nil {
 		return result{}, err
 	}
-	before := cpuTime()
+	before, userBefore := cpuTimes()
 	if err := expect(in, out, "go", "done"); err != nil {
 		return result{}, err
 	}
-	cpu := cpuTime() - before
+	after, userAfter := cpuTimes()
 	var m message
 	if err := in.Decode(&m); err != nil || m.Result == nil {
 		return result{}, fmt.Errorf("phones' result: %v", err)
 	}
-	m.Result.RelayCPU = cpu
+	m.Result.RelayCPU, m.Result.RelayUser = after-before, userAfter-userBefore
 	return *m.Result, nil
 }
 
@@ -276,7 +277,13 @@ func (f *forwarder) Close() error {
 }
 
 func cpuTime() time.Duration {
+	total, _ := cpuTimes()
+	return total
+}
+
+// cpuTimes is this process's CPU time so far, and the user-space part of it.
+func cpuTimes() (total, user time.Duration) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Utime.Nano())
 }
