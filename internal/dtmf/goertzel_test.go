@@ -83,3 +83,31 @@ func TestBankPiecesMatchBatches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKernelMatchesGo: any samples give bit-identical slots from the
+// assembly kernel and the portable loop.
+func FuzzKernelMatchesGo(f *testing.F) {
+	f.Add(make([]byte, 2*maxPre*slotLen))
+	f.Add([]byte{0x00, 0x80, 0xff, 0x7f})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !useAVX2 {
+			t.Skip("no assembly kernel on this machine")
+		}
+		pcm := make([]int16, min(len(raw)/2, maxPre*slotLen))
+		for i := range pcm {
+			pcm[i] = int16(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+		}
+		k := len(pcm) / slotLen
+		got, want := make([]slotAcc, k), make([]slotAcc, k)
+		goertzelSlots(pcm[:k*slotLen], got)
+		goertzelSlotsGo(pcm[:k*slotLen], want)
+		for j := range k {
+			var g, w slot
+			got[j].finish(&g)
+			want[j].finish(&w)
+			if g != w {
+				t.Fatalf("slot %d of %d: kernel %+v, Go %+v", j, k, g, w)
+			}
+		}
+	})
+}
