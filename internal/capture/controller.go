@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/dtmf/collect"
@@ -25,6 +26,7 @@ type Controller struct {
 	deliver InfoSender
 
 	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
+	pf      dtmf.Prefetch                      // media goroutine: what the next audio packet will touch
 	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
 	mu    sync.Mutex
@@ -71,6 +73,14 @@ func (c *Controller) String() string {
 
 // windowOpen reports whether a capture is collecting; read per packet.
 func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
+
+// Prefetch implements media.Prefetcher: while a window is open, the state
+// the next audio packet touches is asked for before the relay decrypts it.
+func (c *Controller) Prefetch() {
+	if c.windowOpen() {
+		c.pf.Run()
+	}
+}
 
 // Process is the media Stage: pass outside windows, consume events and mask
 // tones inside them. It runs on the media goroutine and never blocks.
@@ -152,6 +162,10 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	}
 	p.Payload = c.payload[:n]
 	emit(p)
+	c.pf.Reset()
+	c.pf.Add(unsafe.Pointer(&c.in), uintptr(n)*2)
+	c.pf.Add(unsafe.Pointer(&c.out), uintptr(n)*2)
+	c.supp.NextPrefetch(&c.pf)
 }
 
 // keyToken forwards an audio packet outside a window and keys the next step

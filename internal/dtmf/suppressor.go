@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // MaskMode is what the suppressor forwards in place of keypad tones.
@@ -398,4 +399,58 @@ func dominant(pw *[numBins]float32, energy, share float32) bool {
 	r := max(pw[0], pw[1], pw[2], pw[3]) // branch-free: speech makes argmax branches unpredictable
 	c := max(pw[4], pw[5], pw[6], pw[7])
 	return r+c >= share*energy && min(r, c) >= suspectMinor*energy
+}
+
+// Prefetch is a list of memory the next Process will touch, made at the end
+// of one packet and run at the arrival of the next (see NextPrefetch).
+type Prefetch struct {
+	n    int
+	regs [prefetchRegions]struct {
+		p unsafe.Pointer
+		n uintptr
+	}
+}
+
+const prefetchRegions = 12
+
+// Add puts n bytes at p on the list (dropped when the list is full).
+func (l *Prefetch) Add(p unsafe.Pointer, n uintptr) {
+	if l.n < prefetchRegions && n > 0 {
+		l.regs[l.n].p, l.regs[l.n].n = p, n
+		l.n++
+	}
+}
+
+// Reset empties the list.
+func (l *Prefetch) Reset() { l.n = 0 }
+
+// Run asks the CPU for every region on the list without waiting for any.
+func (l *Prefetch) Run() {
+	for i := range l.n {
+		prefetch(l.regs[i].p, l.regs[i].n)
+	}
+}
+
+// NextPrefetch appends to l the state the next Process will touch while the
+// window stays open. With hundreds of calls, each call's state has left the
+// cache by its next packet 20 ms later; a relay that runs the list when the
+// packet arrives, before decrypting it, gets the loads overlapped with that
+// work instead of stalling on each in turn as Process reaches it. The list
+// holds addresses only, so running it reads no field of the suppressor.
+func (s *Suppressor) NextPrefetch(l *Prefetch) {
+	if !s.open {
+		return
+	}
+	d, p := s.det, &s.plan
+	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan))
+	l.Add(unsafe.Pointer(&p.acc), unsafe.Offsetof(p.spans)-unsafe.Offsetof(p.acc))
+	l.Add(unsafe.Pointer(&p.spans[p.head]), unsafe.Sizeof(p.spans[0]))
+	l.Add(unsafe.Pointer(&p.head), unsafe.Sizeof(*p)-unsafe.Offsetof(p.head))
+	b := (p.pos / blockLen) % blockRing
+	l.Add(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, 4*slotLen/blockLen))*4)
+	l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
+	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.bank.pre)+4*unsafe.Sizeof(slot{}))
+	l.Add(unsafe.Pointer(&d.hist), unsafe.Offsetof(d.pows)-unsafe.Offsetof(d.hist))
+	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
+	l.Add(unsafe.Pointer(&d.npows), unsafe.Sizeof(*d)-unsafe.Offsetof(d.npows))
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -372,4 +373,44 @@ func TestSuppressorInPlace(t *testing.T) {
 	}
 	require.Equal(t, da, db)
 	require.Equal(t, "41#", keysOf(da))
+}
+
+// NextPrefetch lists only memory of the suppressor itself, its detector and
+// its lookahead line, nothing while the window is closed, and running the
+// list changes nothing the suppressor forwards.
+func TestSuppressorNextPrefetch(t *testing.T) {
+	pcm := newSignal(4).press(nominal('7', 60*ms)).silence(200 * ms).noise(Amplitude(-40)).pcm()
+	for _, la := range []time.Duration{40 * time.Millisecond, 45 * time.Millisecond, 200 * time.Millisecond} {
+		a, err := NewSuppressor(SuppressorConfig{Lookahead: la})
+		require.NoError(t, err)
+		b, err := NewSuppressor(SuppressorConfig{Lookahead: la})
+		require.NoError(t, err)
+		var l Prefetch
+		a.NextPrefetch(&l)
+		require.Zero(t, l.n, "closed: nothing to prefetch")
+		a.Open()
+		b.Open()
+		within := func(p unsafe.Pointer, n uintptr) bool {
+			in := func(base unsafe.Pointer, size uintptr) bool {
+				return uintptr(p) >= uintptr(base) && uintptr(p)+n <= uintptr(base)+size
+			}
+			return in(unsafe.Pointer(a), unsafe.Sizeof(*a)) || in(unsafe.Pointer(a.det), unsafe.Sizeof(*a.det)) ||
+				in(unsafe.Pointer(&a.delay[0]), uintptr(len(a.delay))*2)
+		}
+		out1, out2 := make([]int16, 160), make([]int16, 160)
+		for off := 0; off+160 <= len(pcm); off += 160 {
+			l.Reset()
+			a.NextPrefetch(&l)
+			require.Equal(t, prefetchRegions-2, l.n)
+			for i := range l.n {
+				require.True(t, within(l.regs[i].p, l.regs[i].n), "region %d outside the suppressor's memory", i)
+			}
+			l.Run()
+			_, err := a.Process(pcm[off:off+160], out1, nil)
+			require.NoError(t, err)
+			_, err = b.Process(pcm[off:off+160], out2, nil)
+			require.NoError(t, err)
+			require.Equal(t, out2, out1)
+		}
+	}
 }

@@ -130,6 +130,10 @@ func (p *pump) latch(slot *atomic.Pointer[netip.AddrPort], from netip.AddrPort) 
 
 func (p *pump) relayRTP(b []byte) {
 	st := &p.s.stats[p.leg]
+	box := p.stageFor()
+	if box != nil && box.pf != nil {
+		box.pf.Prefetch() // the stage's state loads while the packet is decrypted
+	}
 	payload, ok := p.open(b)
 	if !ok {
 		return
@@ -144,7 +148,7 @@ func (p *pump) relayRTP(b []byte) {
 		p.s.inSSRC[p.leg].Store(p.hdr.SSRC)
 	}
 	p.renum.begin(&p.hdr)
-	if box := p.stageFor(); box != nil {
+	if box != nil {
 		box.st.Process(&p.pkt, p.emitFn)
 	} else {
 		p.emit(&p.pkt)

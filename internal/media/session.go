@@ -89,7 +89,8 @@ func (s *Session) SetStage(st Stage) {
 		s.stage.Store(nil)
 		return
 	}
-	s.stage.Store(&stageBox{st: st})
+	pf, _ := st.(Prefetcher)
+	s.stage.Store(&stageBox{st: st, pf: pf})
 }
 
 // Pipeline describes the path of packets from leg `from` to the other leg,

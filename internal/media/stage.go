@@ -29,5 +29,16 @@ type Stage interface {
 	String() string // for the pipeline description, e.g. "dtmf-mask(lookahead=40ms)"
 }
 
+// Prefetcher is an optional Stage method: the relay calls Prefetch when a
+// packet for the stage arrives, before it authenticates and decrypts it, so
+// that the stage can ask for its state in the cache while that runs. It
+// must not block or change what Process does.
+type Prefetcher interface {
+	Prefetch()
+}
+
 // stageBox lets an interface value live in an atomic.Pointer.
-type stageBox struct{ st Stage }
+type stageBox struct {
+	st Stage
+	pf Prefetcher // st's, or nil
+}

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -145,4 +146,37 @@ func TestPipelineString(t *testing.T) {
 		"srtp-seal(AEAD_AES_128_GCM) -> contact_center udp(198.51.100.2:5000)", s.Pipeline(Carrier))
 	assert.Equal(t, "contact_center udp(198.51.100.2:5000) -> srtp-open(AEAD_AES_128_GCM) -> pt-map(0>0 101>101 96>101) -> "+
 		"renumber -> carrier udp(192.0.2.1:4000)", s.Pipeline(ContactCenter))
+}
+
+// prefetchStage records the order of Prefetch and Process calls.
+type prefetchStage struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *prefetchStage) Prefetch() { s.record("prefetch") }
+func (s *prefetchStage) Process(p *Packet, emit func(*Packet)) {
+	s.record("process " + string(p.Payload))
+	emit(p)
+}
+func (s *prefetchStage) String() string { return "prefetch-recorder" }
+func (s *prefetchStage) record(c string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+}
+
+// A stage that is also a Prefetcher is asked to prefetch once per packet,
+// before that packet's Process.
+func TestStagePrefetchBeforeProcess(t *testing.T) {
+	s, _, cc, send := stageCall(t)
+	st := &prefetchStage{}
+	s.SetStage(st)
+	send(1, 0, "a")
+	send(2, 0, "b")
+	cc.recv()
+	cc.recv()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	assert.Equal(t, []string{"prefetch", "process a", "prefetch", "process b"}, st.calls)
 }
