@@ -9,6 +9,7 @@ import (
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/dtmf/collect"
 	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // maxSamples bounds one audio packet (120 ms of 8 kHz G.711).
@@ -26,7 +27,6 @@ type Controller struct {
 	deliver InfoSender
 
 	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
-	pf      dtmf.Prefetch                      // media goroutine: what the next audio packet will touch
 	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
 	mu    sync.Mutex
@@ -74,12 +74,18 @@ func (c *Controller) String() string {
 // windowOpen reports whether a capture is collecting; read per packet.
 func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
 
-// Prefetch implements media.Prefetcher: while a window is open, the state
-// the next audio packet touches is asked for before the relay decrypts it.
-func (c *Controller) Prefetch() {
-	if c.windowOpen() {
-		c.pf.Run()
+// NextPrefetch implements media.Prefetcher: while a window is open, what
+// the next audio packet touches (this controller's fields and buffers, and
+// the suppressor's state) is asked for before the relay decrypts it.
+func (c *Controller) NextPrefetch(l *prefetch.List) {
+	if !c.windowOpen() { // not the suppressor's field: closed, its state stays out of the cache
+		return
 	}
+	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.in))
+	l.Add(unsafe.Pointer(&c.in), 4*40*2) // one packet's samples: the usual 20 ms
+	l.Add(unsafe.Pointer(&c.out), 4*40*2)
+	l.Add(unsafe.Pointer(&c.payload), 4*40)
+	c.supp.NextPrefetch(l)
 }
 
 // Process is the media Stage: pass outside windows, consume events and mask
@@ -162,10 +168,6 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 	}
 	p.Payload = c.payload[:n]
 	emit(p)
-	c.pf.Reset()
-	c.pf.Add(unsafe.Pointer(&c.in), uintptr(n)*2)
-	c.pf.Add(unsafe.Pointer(&c.out), uintptr(n)*2)
-	c.supp.NextPrefetch(&c.pf)
 }
 
 // keyToken forwards an audio packet outside a window and keys the next step

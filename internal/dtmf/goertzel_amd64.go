@@ -2,11 +2,7 @@
 
 package dtmf
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the assembly kernel. Its results are bit-identical to
 // goertzelSlotsGo's (TestKernelMatchesGo): same operations, same order, no
@@ -40,8 +36,3 @@ func goertzelSlots(pcm []int16, acc []slotAcc) {
 		pcm, acc = pcm[slotLen:], acc[1:]
 	}
 }
-
-// prefetch asks for the cache lines of [p, p+n) (n > 0) without waiting.
-//
-//go:noescape
-func prefetch(p unsafe.Pointer, n uintptr)

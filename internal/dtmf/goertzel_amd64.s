@@ -119,16 +119,3 @@ loop1:
 	VMOVUPS Y4, 32(DI)
 	VZEROUPPER
 	RET
-
-// func prefetch(p unsafe.Pointer, n uintptr)
-TEXT ·prefetch(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), AX
-	MOVQ n+8(FP), CX
-	ADDQ AX, CX
-
-prefetchLoop:
-	PREFETCHT0 (AX)
-	ADDQ $64, AX
-	CMPQ AX, CX
-	JB   prefetchLoop
-	RET

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // MaskMode is what the suppressor forwards in place of keypad tones.
@@ -401,43 +403,13 @@ func dominant(pw *[numBins]float32, energy, share float32) bool {
 	return r+c >= share*energy && min(r, c) >= suspectMinor*energy
 }
 
-// Prefetch is a list of memory the next Process will touch, made at the end
-// of one packet and run at the arrival of the next (see NextPrefetch).
-type Prefetch struct {
-	n    int
-	regs [prefetchRegions]struct {
-		p unsafe.Pointer
-		n uintptr
-	}
-}
-
-const prefetchRegions = 12
-
-// Add puts n bytes at p on the list (dropped when the list is full).
-func (l *Prefetch) Add(p unsafe.Pointer, n uintptr) {
-	if l.n < prefetchRegions && n > 0 {
-		l.regs[l.n].p, l.regs[l.n].n = p, n
-		l.n++
-	}
-}
-
-// Reset empties the list.
-func (l *Prefetch) Reset() { l.n = 0 }
-
-// Run asks the CPU for every region on the list without waiting for any.
-func (l *Prefetch) Run() {
-	for i := range l.n {
-		prefetch(l.regs[i].p, l.regs[i].n)
-	}
-}
-
 // NextPrefetch appends to l the state the next Process will touch while the
 // window stays open. With hundreds of calls, each call's state has left the
 // cache by its next packet 20 ms later; a relay that runs the list when the
 // packet arrives, before decrypting it, gets the loads overlapped with that
 // work instead of stalling on each in turn as Process reaches it. The list
 // holds addresses only, so running it reads no field of the suppressor.
-func (s *Suppressor) NextPrefetch(l *Prefetch) {
+func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	if !s.open {
 		return
 	}

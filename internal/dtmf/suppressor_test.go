@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // suppress runs pcm through an open suppressor in 20 ms packets, then pushes
@@ -385,9 +387,9 @@ func TestSuppressorNextPrefetch(t *testing.T) {
 		require.NoError(t, err)
 		b, err := NewSuppressor(SuppressorConfig{Lookahead: la})
 		require.NoError(t, err)
-		var l Prefetch
+		var l prefetch.List
 		a.NextPrefetch(&l)
-		require.Zero(t, l.n, "closed: nothing to prefetch")
+		require.Zero(t, l.Len(), "closed: nothing to prefetch")
 		a.Open()
 		b.Open()
 		within := func(p unsafe.Pointer, n uintptr) bool {
@@ -401,9 +403,9 @@ func TestSuppressorNextPrefetch(t *testing.T) {
 		for off := 0; off+160 <= len(pcm); off += 160 {
 			l.Reset()
 			a.NextPrefetch(&l)
-			require.Equal(t, prefetchRegions-2, l.n)
-			for i := range l.n {
-				require.True(t, within(l.regs[i].p, l.regs[i].n), "region %d outside the suppressor's memory", i)
+			require.Equal(t, 10, l.Len())
+			for i := range l.Len() {
+				require.True(t, within(l.Region(i)), "region %d outside the suppressor's memory", i)
 			}
 			l.Run()
 			_, err := a.Process(pcm[off:off+160], out1, nil)

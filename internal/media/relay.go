@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 const bufSize = 1500 + 64 // one Ethernet MTU plus room for the SRTP tag
@@ -29,6 +31,7 @@ type pump struct {
 	renum                   renumberer    // sequence/timestamp state toward the other leg
 	published               uint64        // renum.mapping() last stored in Session.streams
 	emitFn                  func(*Packet) // p.emit, bound once so emitting does not allocate
+	prefetch                prefetch.List // what the stage's next Process touches (Prefetcher)
 }
 
 func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
@@ -131,8 +134,8 @@ func (p *pump) latch(slot *atomic.Pointer[netip.AddrPort], from netip.AddrPort) 
 func (p *pump) relayRTP(b []byte) {
 	st := &p.s.stats[p.leg]
 	box := p.stageFor()
-	if box != nil && box.pf != nil {
-		box.pf.Prefetch() // the stage's state loads while the packet is decrypted
+	if box != nil {
+		p.prefetch.Run() // the stage's state loads while the packet is decrypted
 	}
 	payload, ok := p.open(b)
 	if !ok {
@@ -150,6 +153,10 @@ func (p *pump) relayRTP(b []byte) {
 	p.renum.begin(&p.hdr)
 	if box != nil {
 		box.st.Process(&p.pkt, p.emitFn)
+		p.prefetch.Reset()
+		if box.pf != nil {
+			box.pf.NextPrefetch(&p.prefetch)
+		}
 	} else {
 		p.emit(&p.pkt)
 	}

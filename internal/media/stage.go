@@ -1,6 +1,10 @@
 package media
 
-import "github.com/pion/rtp"
+import (
+	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/prefetch"
+)
 
 // Packet is one RTP packet in a direction's pipeline, decrypted, with the
 // receiving leg's numbering (sequence number, timestamp, SSRC, payload type).
@@ -29,12 +33,15 @@ type Stage interface {
 	String() string // for the pipeline description, e.g. "dtmf-mask(lookahead=40ms)"
 }
 
-// Prefetcher is an optional Stage method: the relay calls Prefetch when a
-// packet for the stage arrives, before it authenticates and decrypts it, so
-// that the stage can ask for its state in the cache while that runs. It
-// must not block or change what Process does.
+// Prefetcher is an optional Stage method. After each Process the relay asks
+// the stage for the memory its next Process will touch (the stage's own
+// state included) and keeps the list; when the next packet arrives it
+// prefetches the list before it authenticates and decrypts the packet, so
+// the loads overlap with that work. The list must stay valid memory until the
+// next NextPrefetch (the stage's own fields are); it changes nothing Process
+// does.
 type Prefetcher interface {
-	Prefetch()
+	NextPrefetch(l *prefetch.List)
 }
 
 // stageBox lets an interface value live in an atomic.Pointer.

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"sync"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // stageFunc adapts a function to Stage for tests.
@@ -148,13 +152,17 @@ func TestPipelineString(t *testing.T) {
 		"renumber -> carrier udp(192.0.2.1:4000)", s.Pipeline(ContactCenter))
 }
 
-// prefetchStage records the order of Prefetch and Process calls.
+// prefetchStage records the order of NextPrefetch and Process calls.
 type prefetchStage struct {
 	mu    sync.Mutex
 	calls []string
+	state [256]byte
 }
 
-func (s *prefetchStage) Prefetch() { s.record("prefetch") }
+func (s *prefetchStage) NextPrefetch(l *prefetch.List) {
+	s.record("next")
+	l.Add(unsafe.Pointer(&s.state), unsafe.Sizeof(s.state))
+}
 func (s *prefetchStage) Process(p *Packet, emit func(*Packet)) {
 	s.record("process " + string(p.Payload))
 	emit(p)
@@ -166,9 +174,9 @@ func (s *prefetchStage) record(c string) {
 	s.calls = append(s.calls, c)
 }
 
-// A stage that is also a Prefetcher is asked to prefetch once per packet,
-// before that packet's Process.
-func TestStagePrefetchBeforeProcess(t *testing.T) {
+// A stage that is also a Prefetcher is asked, after each Process, for what
+// the next one will touch.
+func TestStagePrefetcherAskedAfterProcess(t *testing.T) {
 	s, _, cc, send := stageCall(t)
 	st := &prefetchStage{}
 	s.SetStage(st)
@@ -176,7 +184,12 @@ func TestStagePrefetchBeforeProcess(t *testing.T) {
 	send(2, 0, "b")
 	cc.recv()
 	cc.recv()
+	require.Eventually(t, func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.calls) == 4
+	}, time.Second, time.Millisecond)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	assert.Equal(t, []string{"prefetch", "process a", "prefetch", "process b"}, st.calls)
+	assert.Equal(t, []string{"process a", "next", "process b", "next"}, st.calls)
 }
