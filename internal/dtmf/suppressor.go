@@ -291,9 +291,13 @@ func (s *Suppressor) emit(in, out []int16, first int64) {
 	for len(in) > 0 {
 		n := min(len(in), L-s.dpos)
 		seg := s.delay[s.dpos : s.dpos+n]
-		if &in[0] == &out[0] { // in place (Lost): swap
-			for i := range n {
-				out[i], seg[i] = seg[i], out[i]
+		if &in[0] == &out[0] { // in place: swap through a buffer, copies beat a loop
+			var tmp [swapChunk]int16
+			for o := out[:n]; len(o) > 0; {
+				k := copy(tmp[:], o)
+				copy(o[:k], seg[:k])
+				copy(seg[:k], tmp[:k])
+				o, seg = o[k:], seg[k:]
 			}
 		} else {
 			copy(out[:n], seg)
@@ -304,6 +308,9 @@ func (s *Suppressor) emit(in, out []int16, first int64) {
 		in, out, first = in[n:], out[n:], first+int64(n)
 	}
 }
+
+// swapChunk bounds emit's stack buffer for swapping in place.
+const swapChunk = 160
 
 // maskRun replaces what must not be forwarded in out, whose first sample
 // is stream index tau.

@@ -12,7 +12,7 @@ import (
 // leave no gap on the sending leg.
 type Packet struct {
 	Header    rtp.Header
-	Payload   []byte // valid only until Process returns; copy to keep it
+	Payload   []byte // valid only until Process returns; copy to keep it; Process may rewrite it in place
 	Codec     string // codec name, canonical spelling whatever the SDP wrote: "PCMU", "PCMA", "G722", "telephone-event", …
 	ClockRate int    // RTP clock rate of Codec, e.g. 8000
 }
