@@ -147,13 +147,7 @@ func runDTMFMask(args []string, stdout, stderr io.Writer) int {
 	lookahead := fs.Duration("lookahead", 40*time.Millisecond, "suppressor lookahead")
 	mode := fs.String("mode", "tone", "replacement: "+strings.Join([]string{"tone", "silence", "comfort_noise", "window"}, "|"))
 	format := fs.String("format", "", "raw input format: ulaw, alaw or s16 (default: WAV)")
-	minDur := fs.Duration("min-duration", dtmf.DetectorConfig{}.Defaults().MinDuration, "shortest tone reported (1ms-60ms)")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg := dtmf.DetectorConfig{MinDuration: *minDur}
-	if err := cfg.Validate(); err != nil || *minDur <= 0 {
-		fmt.Fprintf(stderr, "tonewall dtmf detect: --min-duration %v: want 1ms to 60ms\n", *minDur)
 		return 2
 	}
 	if fs.NArg() != 2 {
