@@ -173,15 +173,10 @@ func bodyProblem(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "cut short"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		if name, err := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field ")); err == nil && plainWord(name) {
+		if name, err := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field ")); err == nil && capture.PlainWord(name) {
 			return fmt.Sprintf("unknown field %q", name)
 		}
 		return "an unknown field"
 	}
 	return "not valid JSON"
-}
-
-// plainWord is a name safe to repeat: a short lower-case word.
-func plainWord(s string) bool {
-	return s != "" && len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' })
 }

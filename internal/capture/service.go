@@ -218,12 +218,18 @@ func newID() string {
 	return "cap_" + hex.EncodeToString(b)
 }
 
-// echoName quotes a name from a request in an error only when it is a plain
-// lower-case word: a client may put anything in a field name, card digits
-// included, and errors never repeat digits.
+// echoName quotes a name from a request in an error only when PlainWord
+// says it is safe to repeat.
 func echoName(n string) string {
-	if n == "" || len(n) > 32 || strings.ContainsFunc(n, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' }) {
+	if !PlainWord(n) {
 		return "(a name that is not a plain lower-case word)"
 	}
 	return strconv.Quote(n)
+}
+
+// PlainWord reports whether a name a client sent is safe to repeat in an
+// answer: a short lower-case word. A client may put anything in a name,
+// card digits included, and answers never repeat digits.
+func PlainWord(s string) bool {
+	return s != "" && len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' })
 }
