@@ -429,10 +429,7 @@ func (d *Detector) evaluate() Key {
 		d.model.ok = false
 		return 0
 	}
-	half := func(a, b *slot, k int) complex64 { // a 10 ms half: two slots
-		return complex(a.re[k], a.im[k]) + complex(b.re[k], b.im[k])*complex(coef.rotRe[k], coef.rotIm[k])
-	}
-	ar2, ac2, ok := d.model.tones(half(s[0], s[1], r), half(s[2], s[3], r), half(s[0], s[1], c), half(s[2], s[3], c), r, c, d.cfg.FreqTolerance)
+	ar2, ac2, ok := d.model.tones(pairBin(s[0], s[1], r), pairBin(s[2], s[3], r), pairBin(s[0], s[1], c), pairBin(s[2], s[3], c), r, c, d.cfg.FreqTolerance)
 	if !ok {
 		return 0
 	}

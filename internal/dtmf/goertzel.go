@@ -25,6 +25,14 @@ type slot struct {
 	blocks [slotLen / blockLen]float32
 }
 
+// pairBin is bin k over two adjacent slots, a then b (10 ms): b's value
+// turned to a's phase reference and added.
+func pairBin(a, b *slot, k int) complex64 {
+	re := a.re[k] + b.re[k]*coef.rotRe[k] - b.im[k]*coef.rotIm[k]
+	im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
+	return complex(re, im)
+}
+
 // bankCoef are per-frequency constants: 2cos(ω), cos(ω), sin(ω) and the
 // rotation e^{-jωN} that moves a slot's value one slot later.
 type bankCoef struct {

@@ -395,9 +395,8 @@ func pairSuspicious(a, b *slot) bool {
 	}
 	var pw [numBins]float32
 	for k := range numBins {
-		re := a.re[k] + b.re[k]*coef.rotRe[k] - b.im[k]*coef.rotIm[k]
-		im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
-		pw[k] = re*re + im*im
+		x := pairBin(a, b, k)
+		pw[k] = real(x)*real(x) + imag(x)*imag(x)
 	}
 	return dominant(&pw, e*slotLen, pairShare)
 }
