@@ -161,8 +161,15 @@ func (d *Detector) Position() int64 { return d.bank.position() }
 // Process consumes pcm and appends any events to out, which it returns.
 // It allocates nothing when out has room.
 func (d *Detector) Process(pcm []int16, out []Digit) []Digit {
+	var acc [maxPre]slotAcc
 	for len(pcm) > 0 {
-		d.bank.prepare(pcm)
+		if k := d.bank.ahead(pcm, acc[:]); k > 0 {
+			for i := range k {
+				out = d.take(&acc[i], out)
+			}
+			pcm = pcm[k*slotLen:]
+			continue
+		}
 		n, done := d.bank.feed(pcm, &d.hist[d.head])
 		pcm = pcm[n:]
 		if done {
@@ -179,7 +186,6 @@ func (d *Detector) Lost(n int) {
 	if n <= 0 {
 		return
 	}
-	d.bank.discard()
 	d.bank.reset(d.bank.position() + int64(n))
 	d.model.ok = false
 	d.filled = 0
@@ -202,6 +208,12 @@ func (d *Detector) Reset() {
 // lastSlot is the slot that completed most recently.
 func (d *Detector) lastSlot() *slot {
 	return &d.hist[(d.head+windowSlots-1)%windowSlots]
+}
+
+// take keeps a slot the bank computed ahead and evaluates it.
+func (d *Detector) take(a *slotAcc, out []Digit) []Digit {
+	d.bank.take(a, &d.hist[d.head])
+	return d.slotDone(out)
 }
 
 // slotDone advances the rings and evaluates the window ending at this slot.

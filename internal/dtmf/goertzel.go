@@ -20,9 +20,6 @@ type slot struct {
 	re, im [numBins]float32
 	energy float32
 	start  int64 // index of the slot's first sample in the stream
-	// blocks are the energies of the slot's five 1 ms blocks, which the
-	// suppressor's mask plan takes instead of summing the samples again.
-	blocks [slotLen / blockLen]float32
 }
 
 // pairBin is bin k over two adjacent slots, a then b (10 ms): b's value
@@ -64,53 +61,48 @@ func newBankCoef() bankCoef {
 }
 
 // bank runs the 8 Goertzel recursions over a stream, slot by slot, carrying
-// partial-slot state across calls. Whole slots at a slot boundary can be
-// computed ahead in one batch (prepare), which lets the kernel run several
-// slots side by side; feed then hands them out in stream order.
+// partial-slot state across calls. Whole slots at a slot boundary are
+// computed in one batch instead (ahead), which lets the kernel run several
+// slots side by side, and then taken in stream order (take).
 type bank struct {
 	s1, s2 [numBins]float32
 	energy int64                     // Σx² of the current block so far, exact
 	blocks [slotLen / blockLen]int64 // energies of the slot's blocks
 	fill   int                       // samples of the current slot seen so far
 	start  int64                     // stream index of the current slot's first sample
-
-	pre        [maxPre]slot // slots computed ahead, for the next samples fed
-	npre, ipre int          // pre[ipre:npre] are still to be handed out
 }
 
-// maxPre is the most slots computed ahead: 40 ms, two 20 ms packets.
+// maxPre is the most slots computed in one batch: 40 ms, two 20 ms packets.
 const maxPre = 8
 
-// prepare computes ahead the whole slots at the start of pcm, which must be
-// exactly the samples the next feed calls receive. It does nothing inside a
-// slot or while earlier prepared slots remain.
-func (b *bank) prepare(pcm []int16) {
-	if b.fill != 0 || b.ipre < b.npre {
-		return
+// ahead runs the kernel over the whole slots at the start of pcm, at most
+// len(acc) of them, when the bank stands at a slot boundary, and returns how
+// many it computed (0 inside a slot). The caller keeps acc, on its stack, and
+// hands each to take in order before feeding anything else: the bank's own
+// state moves only then, so no slot is stored twice.
+func (b *bank) ahead(pcm []int16, acc []slotAcc) int {
+	if b.fill != 0 {
+		return 0
 	}
-	k := min(len(pcm)/slotLen, maxPre)
-	var acc [maxPre]slotAcc
-	goertzelSlots(pcm[:k*slotLen], acc[:k])
-	for i := range k {
-		acc[i].finish(&b.pre[i])
+	k := min(len(pcm)/slotLen, len(acc))
+	if k > 0 {
+		goertzelSlots(pcm[:k*slotLen], acc[:k])
 	}
-	b.npre, b.ipre = k, 0
+	return k
+}
+
+// take finishes a slot that ahead computed into out, where it is kept, and
+// moves the bank past it (the recursion state is still the zero reset left).
+func (b *bank) take(a *slotAcc, out *slot) {
+	a.finish(out)
+	out.start = b.start
+	b.start += slotLen
 }
 
 // feed consumes samples until the current slot completes or pcm runs out. It
 // returns how many samples it used and whether a slot completed (then out is
 // filled and the bank starts the next slot).
 func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
-	if b.ipre < b.npre {
-		if b.fill == 0 && len(pcm) >= slotLen {
-			*out = b.pre[b.ipre]
-			out.start = b.start
-			b.ipre++
-			b.start += slotLen // the recursion state is still the zero reset left
-			return slotLen, true
-		}
-		b.discard() // not the samples prepared for: never happens in tonewall
-	}
 	n := min(len(pcm), slotLen-b.fill)
 	for i := 0; i < n; {
 		m := min(n-i, blockLen-b.fill%blockLen)
@@ -166,7 +158,8 @@ type slotAcc struct {
 	blocks [slotLen / blockLen]int64
 }
 
-// finish turns the recursion state into the slot's values (all but start).
+// finish turns the recursion state into the slot's values (all but start;
+// the block energies stay in a, for the suppressor's mask plan).
 // X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the same for
 // every slot, so windows built from slots keep their magnitudes and phase
 // differences.
@@ -176,8 +169,7 @@ func (a *slotAcc) finish(out *slot) {
 		out.im[k] = coef.sin[k] * a.s2[k]
 	}
 	var e int64
-	for i, b := range a.blocks {
-		out.blocks[i] = float32(b)
+	for _, b := range a.blocks {
 		e += b
 	}
 	out.energy = float32(e)
@@ -200,9 +192,6 @@ func (b *bank) reset(at int64) {
 	b.s1, b.s2, b.blocks = [numBins]float32{}, [numBins]float32{}, [slotLen / blockLen]int64{}
 	b.energy, b.fill, b.start = 0, 0, at
 }
-
-// discard drops the slots computed ahead.
-func (b *bank) discard() { b.npre, b.ipre = 0, 0 }
 
 // position is the stream index of the next sample the bank expects.
 func (b *bank) position() int64 { return b.start + int64(b.fill) }

@@ -57,7 +57,14 @@ func TestBankPiecesMatchBatches(t *testing.T) {
 		for i := 0; len(pcm[i:]) > 0; {
 			n := min(sizes[len(out)%len(sizes)], len(pcm)-i)
 			piece := pcm[i : i+n]
-			b.prepare(piece)
+			var acc [maxPre]slotAcc
+			k := b.ahead(piece, acc[:])
+			for j := range k {
+				var s slot
+				b.take(&acc[j], &s)
+				out = append(out, s)
+			}
+			piece = piece[k*slotLen:]
 			for len(piece) > 0 {
 				var s slot
 				used, done := b.feed(piece, &s)

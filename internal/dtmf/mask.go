@@ -68,9 +68,9 @@ func (p *plan) feed(in []int16) {
 
 // feedBlocks takes the energies of whole 1 ms blocks computed elsewhere
 // (the Goertzel kernel's), for input that starts on the block grid.
-func (p *plan) feedBlocks(blocks []float32) {
+func (p *plan) feedBlocks(blocks *[slotLen / blockLen]int64) {
 	for _, e := range blocks {
-		p.blocks[(p.pos/blockLen)%blockRing] = e
+		p.blocks[(p.pos/blockLen)%blockRing] = float32(e)
 		p.pos += blockLen
 	}
 }

@@ -219,27 +219,41 @@ func (s *Suppressor) Lost(out []int16) {
 // analyze feeds the detector slot by slot and checks every completed slot
 // for a suspected tone.
 func (s *Suppressor) analyze(in []int16, digits []Digit) []Digit {
+	var acc [maxPre]slotAcc // whole slots, computed in a batch on this stack
 	for len(in) > 0 {
-		s.det.bank.prepare(in)
+		if k := s.det.bank.ahead(in, acc[:]); k > 0 {
+			for i := range k {
+				mark := len(digits)
+				digits = s.det.take(&acc[i], digits)
+				if s.plan.pos%blockLen == 0 && s.plan.acc == 0 {
+					s.plan.feedBlocks(&acc[i].blocks) // the kernel's block energies
+				} else {
+					s.plan.feed(in[i*slotLen : (i+1)*slotLen])
+				}
+				s.slotDone(digits[mark:])
+			}
+			in = in[k*slotLen:]
+			continue
+		}
 		n := min(len(in), slotLen-s.det.bank.fill)
 		mark := len(digits)
-		// A slot computed ahead brings its block energies along.
-		ahead := s.det.bank.ipre < s.det.bank.npre && s.plan.pos%blockLen == 0 && s.plan.acc == 0
 		digits = s.det.Process(in[:n], digits)
-		if ahead {
-			s.plan.feedBlocks(s.det.lastSlot().blocks[:])
-		} else {
-			s.plan.feed(in[:n])
-		}
-		if s.det.bank.fill == 0 {
-			s.onSlot()
-		}
-		for _, d := range digits[mark:] {
-			s.onDigit(d)
+		s.plan.feed(in[:n])
+		if s.det.bank.fill == 0 { // keys are confirmed only as a slot completes
+			s.slotDone(digits[mark:])
 		}
 		in = in[n:]
 	}
 	return digits
+}
+
+// slotDone checks the slot just completed for a suspected tone, then masks
+// any key confirmed with it that suspicion missed.
+func (s *Suppressor) slotDone(digits []Digit) {
+	s.onSlot()
+	for _, d := range digits {
+		s.onDigit(d)
+	}
 }
 
 // onDigit is a safety net: a confirmed key that suspicion somehow missed is
@@ -427,8 +441,7 @@ func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	b := (p.pos / blockLen) % blockRing
 	l.Add(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, 4*slotLen/blockLen))*4)
 	l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
-	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.bank.pre)+4*unsafe.Sizeof(slot{}))
-	l.Add(unsafe.Pointer(&d.hist), unsafe.Offsetof(d.pows)-unsafe.Offsetof(d.hist))
+	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.pows))
 	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
 	l.Add(unsafe.Pointer(&d.npows), unsafe.Sizeof(*d)-unsafe.Offsetof(d.npows))
 }

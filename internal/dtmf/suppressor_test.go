@@ -403,7 +403,7 @@ func TestSuppressorNextPrefetch(t *testing.T) {
 		for off := 0; off+160 <= len(pcm); off += 160 {
 			l.Reset()
 			a.NextPrefetch(&l)
-			require.Equal(t, 10, l.Len())
+			require.Equal(t, 9, l.Len())
 			for i := range l.Len() {
 				require.True(t, within(l.Region(i)), "region %d outside the suppressor's memory", i)
 			}
