@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/config"
 )
 
@@ -83,26 +84,45 @@ func (s *Server) lookup(token string) (Principal, bool) {
 }
 
 // require wraps a handler with bearer-key authentication and a role check.
+// Every refusal is audited (see auditRefusal).
 func (s *Server) require(need Role, h http.HandlerFunc) http.HandlerFunc {
 	return s.guard(need, h, nil)
 }
 
-// guard is require with a hook, when not nil, called before the 403 that
-// refuses a known key its role (to audit it).
+// outcomeUnauthenticated is the outcome of the access_denied record of a
+// 401: no bearer key, or one that no api.keys entry hashes to. A 403's is
+// outcomeDenied, the key's role may not do this.
+const outcomeUnauthenticated = "unauthenticated"
+
+// guard is require with a hook, when not nil, called after the
+// access_denied record of a 403 to add the route's own records (detokenize
+// adds a detokenized/denied one, so that its records alone list every
+// attempt).
+//
+// A route with a hook does not audit its 401s: detokenize's tests pin that a
+// missing or unknown key leaves no record there (TestDetokenizeAdminOnly).
+// It is the one refusal the audit log does not hold.
 func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		unauthenticated := func(why string) {
+			if denied == nil {
+				s.auditRefusal(r, Principal{}, outcomeUnauthenticated, why)
+			}
+			writeError(w, http.StatusUnauthorized, why)
+		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tonewall"`)
-			writeError(w, http.StatusUnauthorized, "missing bearer API key")
+			unauthenticated("missing bearer API key")
 			return
 		}
 		p, ok := s.lookup(token)
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "unknown API key")
+			unauthenticated("unknown API key")
 			return
 		}
 		if !p.Role.allows(need) {
+			s.auditRefusal(r, p, outcomeDenied, "role "+string(p.Role))
 			if denied != nil {
 				denied(p, r)
 			}
@@ -111,6 +131,17 @@ func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *ht
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// auditRefusal writes the access_denied record of a refused request: the
+// route as registered (method and pattern, e.g. "GET /v1/calls/{id}") and
+// why in Reason, the key's name in Actor when the key is known (its role is
+// in why), and the path's {token} when it is one (auditToken). Nothing else
+// of the request goes in: not the key, not the path as sent, not the body.
+// Every field is bounded, so a record stays small whatever the request.
+func (s *Server) auditRefusal(r *http.Request, p Principal, outcome, why string) {
+	s.appendAudit(audit.Record{Type: audit.AccessDenied, Actor: p.Name, Token: auditToken(r.PathValue("token")),
+		Outcome: outcome, Reason: r.Pattern + ": " + why})
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

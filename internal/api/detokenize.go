@@ -35,8 +35,9 @@ type detokenizer struct {
 }
 
 // SetDetokenize gives the server the forwarder (nil when vault.detokenize
-// has no forward_url) and the audit log every detokenize call is written
-// to. Without an audit log, detokenization stays off. Call it before Run.
+// has no forward_url) and the audit log every detokenize call, and every
+// refused call to any route (see guard), is written to. Without an audit
+// log, detokenization stays off. Call it before Run.
 func (s *Server) SetDetokenize(fwd *vault.Forwarder, log *audit.Log) {
 	s.detok = detokenizer{fwd: fwd, audit: log}
 }
@@ -99,15 +100,13 @@ func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// detokenizeDenied audits a key whose role may not detokenize, twice over:
-// as the access_denied every refused call is, and as a detokenized record
-// with outcome denied, so that the detokenized records alone list every
-// attempt.
+// detokenizeDenied audits a key whose role may not detokenize a second
+// time: after the access_denied record guard writes of every refused call,
+// a detokenized record with outcome denied, so that the detokenized records
+// alone list every attempt.
 func (s *Server) detokenizeDenied(p Principal, r *http.Request) {
-	token, role := auditToken(r.PathValue("token")), "role "+string(p.Role)
-	s.appendAudit(audit.Record{Type: audit.AccessDenied, Actor: p.Name, Token: token, Outcome: outcomeDenied,
-		Reason: "POST /v1/tokens/{token}/detokenize: " + role})
-	s.appendAudit(audit.Record{Type: audit.Detokenized, Actor: p.Name, Token: token, Outcome: outcomeDenied, Reason: role})
+	s.appendAudit(audit.Record{Type: audit.Detokenized, Actor: p.Name, Token: auditToken(r.PathValue("token")),
+		Outcome: outcomeDenied, Reason: "role " + string(p.Role)})
 }
 
 // detokenizeFailed audits and answers a call that sent nothing, or whose
