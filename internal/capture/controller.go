@@ -33,19 +33,20 @@ type Controller struct {
 	cur   *Capture // guarded by mu
 	ended bool     // guarded by mu
 
-	// Owned by the media goroutine (Process); no lock.
+	// Owned by the media goroutine (Process); no lock. What a packet in
+	// a window touches comes first (NextPrefetch); the token keyer, which
+	// runs only outside windows, and its buffer last.
 	supp      *dtmf.Suppressor
 	recv      dtmf.EventReceiver
-	pcm       [maxSamples]int16 // the packet decoded, suppressed in place
-	payload   [maxSamples]byte
 	digits    []dtmf.Digit
 	keys      []dtmf.KeyEvent
 	eventTS   uint32 // timestamp of the last telephone-event consumed
 	eventSeen bool
-	keying    tokenKeyer // owned by the media goroutine
-	linger    int        // audio packets masked since the window closed
-	quiet     int        // of which in a row without a suspected tone
-	suspects  int64      // the suppressor's suspicion count last seen
+	linger    int   // audio packets masked since the window closed
+	quiet     int   // of which in a row without a suspected tone
+	suspects  int64 // the suppressor's suspicion count last seen
+	keying    tokenKeyer
+	payload   [maxSamples]byte
 }
 
 // After a window closes, masking goes on until the audio has been free of
@@ -75,14 +76,14 @@ func (c *Controller) String() string {
 func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
 
 // NextPrefetch implements media.Prefetcher: while a window is open, what
-// the next audio packet touches (this controller's fields and buffers, and
-// the suppressor's state) is asked for before the relay decrypts it.
+// the next audio packet touches (this controller's fields before the token
+// keyer, which a window leaves alone, and the suppressor's state)
+// is asked for before the relay decrypts it.
 func (c *Controller) NextPrefetch(l *prefetch.List) {
 	if !c.windowOpen() { // not the suppressor's field: closed, its state stays out of the cache
 		return
 	}
-	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.pcm))
-	l.Add(unsafe.Pointer(&c.pcm), 4*40*2) // one packet's samples: the usual 20 ms
+	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.keying))
 	c.supp.NextPrefetch(l)
 }
 
@@ -138,22 +139,14 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 		c.keyToken(p, emit)
 		return
 	}
-	ulaw := p.Codec == "PCMU"
-	// One buffer, suppressed in place, and the result encoded over the
-	// packet's own payload: each call's packet touches as few cache lines
+	law := dtmf.MuLaw
+	if p.Codec == "PCMA" {
+		law = dtmf.ALaw
+	}
+	// Suppressed in place, on the wire: what is not masked goes on as the
+	// caller's own bytes, and each call's packet touches as few cache lines
 	// as it can (hundreds of calls share the cache).
-	pcm := c.pcm[:n]
-	if ulaw {
-		dtmf.DecodeUlaw(pcm[:0], p.Payload)
-	} else {
-		dtmf.DecodeAlaw(pcm[:0], p.Payload)
-	}
-	var err error
-	c.digits, err = c.supp.Process(pcm, pcm, c.digits[:0])
-	if err != nil {
-		emit(p)
-		return
-	}
+	c.digits = c.supp.ProcessG711(p.Payload, law, c.digits[:0])
 	if len(c.digits) > 0 {
 		now, pos := time.Now(), c.supp.Position()
 		for _, d := range c.digits {
@@ -161,11 +154,6 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 				c.press(d.Key, collect.SourceInBand, now.Add(-time.Duration(pos-d.Start)*time.Second/dtmf.SampleRate))
 			}
 		}
-	}
-	if ulaw {
-		dtmf.EncodeUlaw(p.Payload[:0], pcm)
-	} else {
-		dtmf.EncodeAlaw(p.Payload[:0], pcm)
 	}
 	emit(p)
 }

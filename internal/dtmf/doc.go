@@ -3,7 +3,8 @@
 // calls it once per 20 ms packet; hot-path methods write into caller-owned
 // buffers and allocate nothing.
 //
-//	RTP payload ─▶ DecodeUlaw/DecodeAlaw ─▶ []int16 (8 kHz)
+//	RTP payload ─▶ Suppressor.ProcessG711: decoded to []int16 (8 kHz)
+//	               for analysis only (Process takes []int16 itself)
 //	                                           │
 //	        ┌──────────────── Suppressor.Process ───────────────┐
 //	        │  bank (goertzel.go): 8 bins + energy per 5 ms slot │
@@ -15,7 +16,7 @@
 //	        │  lookahead line (40 ms) ─▶ replace spans ─▶ out   │
 //	        └───────────────────────────────────────────────────┘
 //	                                           │
-//	                         out []int16 ─▶ EncodeUlaw ─▶ RTP toward the contact center
+//	  the payload's own bytes, delayed; only masked spans encoded ─▶ RTP toward the contact center
 //
 //	RTP telephone-event ─▶ DecodeEvent ─▶ EventReceiver (dedup, segments, RED) ─▶ key
 //	SIP INFO body       ─▶ ParseInfo                                          ─▶ key

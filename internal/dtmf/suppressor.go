@@ -97,8 +97,10 @@ func (c SuppressorConfig) Validate() error {
 type Suppressor struct {
 	cfg      SuppressorConfig
 	det      *Detector
-	delay    []int16 // lookahead line, len = lookahead in samples
-	dpos     int
+	delay    []int16 // lookahead line for Process, len = lookahead in samples
+	wire     []byte  // the same for ProcessG711: the payload's own bytes
+	onWire   bool    // ProcessG711 drives this suppressor: wire is the line in use
+	dpos     int     // next position in whichever line is in use
 	open     bool
 	openedAt int64 // stream index of the first input sample of the window
 	sent     int64 // stream index of the next sample to leave the lookahead line
@@ -127,6 +129,7 @@ func NewSuppressor(cfg SuppressorConfig) (*Suppressor, error) {
 		cfg:   cfg,
 		det:   NewDetector(cfg.Detector),
 		delay: make([]int16, durationToSamples(cfg.Lookahead)),
+		wire:  make([]byte, durationToSamples(cfg.Lookahead)),
 		plan:  plan{guard: durationToSamples(cfg.Guard), tail: durationToSamples(cfg.Tail)},
 		noise: *NewNoise(cfg.NoiseLevel, 0),
 	}
@@ -167,6 +170,7 @@ func (s *Suppressor) Open() {
 		return
 	}
 	clear(s.delay)
+	clear(s.wire)
 	s.dpos, s.open, s.openedAt = 0, true, s.det.Position()
 	s.sent = s.openedAt - int64(len(s.delay))
 	s.plan.reset(s.openedAt)
@@ -180,6 +184,7 @@ func (s *Suppressor) Close() {
 	s.open = false
 	s.plan.reset(s.det.Position())
 	clear(s.delay)
+	clear(s.wire)
 }
 
 // Process takes one packet of 8 kHz PCM and writes the packet to forward
@@ -305,14 +310,8 @@ func (s *Suppressor) emit(in, out []int16, first int64) {
 	for len(in) > 0 {
 		n := min(len(in), L-s.dpos)
 		seg := s.delay[s.dpos : s.dpos+n]
-		if &in[0] == &out[0] { // in place: swap through a buffer, copies beat a loop
-			var tmp [swapChunk]int16
-			for o := out[:n]; len(o) > 0; {
-				k := copy(tmp[:], o)
-				copy(o[:k], seg[:k])
-				copy(seg[:k], tmp[:k])
-				o, seg = o[k:], seg[k:]
-			}
+		if &in[0] == &out[0] {
+			swap(out[:n], seg)
 		} else {
 			copy(out[:n], seg)
 			copy(seg, in[:n])
@@ -323,7 +322,19 @@ func (s *Suppressor) emit(in, out []int16, first int64) {
 	}
 }
 
-// swapChunk bounds emit's stack buffer for swapping in place.
+// swap exchanges a and b (of equal length) through a stack buffer: copies
+// beat a loop.
+func swap[T int16 | byte](a, b []T) {
+	var tmp [swapChunk]T
+	for len(a) > 0 {
+		k := copy(tmp[:], a)
+		copy(a[:k], b[:k])
+		copy(b[:k], tmp[:k])
+		a, b = a[k:], b[k:]
+	}
+}
+
+// swapChunk bounds the stack buffers of swap and of maskRunG711.
 const swapChunk = 160
 
 // maskRun replaces what must not be forwarded in out, whose first sample
@@ -331,24 +342,41 @@ const swapChunk = 160
 func (s *Suppressor) maskRun(out []int16, tau int64) {
 	s.sent = tau + int64(len(out))
 	for len(out) > 0 {
-		n, masked := len(out), true
-		switch {
-		case tau < s.openedAt:
-			n = int(min(int64(n), s.openedAt-tau))
+		n, what := s.nextRun(tau, len(out))
+		switch what {
+		case runPrime:
 			s.prime(out[:n])
-			out, tau = out[n:], tau+int64(n)
-			continue
-		case s.cfg.Mode != MaskWindow:
-			var until int64
-			masked, until = s.plan.run(tau)
-			n = int(min(int64(n), until-tau))
-		}
-		if masked {
-			s.stats.Masked += int64(n)
+		case runMask:
 			s.fill(out[:n], tau)
 		}
 		out, tau = out[n:], tau+int64(n)
 	}
+}
+
+// runKind is what goes out for a run of samples leaving the lookahead line.
+type runKind uint8
+
+const (
+	runPass  runKind = iota // the delayed input itself
+	runPrime                // fill while the line fills after Open
+	runMask                 // the masking
+)
+
+// nextRun is the run of at most n output samples starting at stream index
+// tau: its length and what goes out for it. Masked runs are counted.
+func (s *Suppressor) nextRun(tau int64, n int) (int, runKind) {
+	if tau < s.openedAt {
+		return int(min(int64(n), s.openedAt-tau)), runPrime
+	}
+	if s.cfg.Mode != MaskWindow {
+		masked, until := s.plan.run(tau)
+		n = int(min(int64(n), until-tau))
+		if !masked {
+			return n, runPass
+		}
+	}
+	s.stats.Masked += int64(n)
+	return n, runMask
 }
 
 // fill writes the replacement for out, whose first sample is stream index
@@ -440,7 +468,11 @@ func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	l.Add(unsafe.Pointer(&p.head), unsafe.Sizeof(*p)-unsafe.Offsetof(p.head))
 	b := (p.pos / blockLen) % blockRing
 	l.Add(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, 4*slotLen/blockLen))*4)
-	l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
+	if s.onWire {
+		l.Add(unsafe.Pointer(&s.wire[s.dpos]), uintptr(min(len(s.wire)-s.dpos, 4*slotLen)))
+	} else {
+		l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
+	}
 	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.pows))
 	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
 	l.Add(unsafe.Pointer(&d.npows), unsafe.Sizeof(*d)-unsafe.Offsetof(d.npows))
