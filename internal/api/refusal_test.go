@@ -19,6 +19,11 @@ import (
 // unknownKey is a bearer key no api.keys entry hashes to.
 const unknownKey = "tw_unknown_Zq8xv2"
 
+// oneShot sends each request on a connection of its own, closed after.
+// Requests racing on a keep-alive client make it dial connections it then
+// leaves unused, which hold up the server's shutdown for 5 s.
+var oneShot = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // send makes one request to the running server with authorization as the
 // Authorization header (none when "") and returns the status, or 0 after
 // reporting an error; it may run on any goroutine. The answer must hold no
@@ -33,7 +38,7 @@ func (e *detokEnv) send(t *testing.T, method, path, authorization, body string) 
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := oneShot.Do(req)
 	if err != nil {
 		t.Error(err)
 		return 0
