@@ -37,9 +37,13 @@ type detokenizer struct {
 // SetDetokenize gives the server the forwarder (nil when vault.detokenize
 // has no forward_url) and the audit log every detokenize call, and every
 // refused call to any route (see guard), is written to. Without an audit
-// log, detokenization stays off. Call it before Run.
+// log, detokenization stays off. It logs the proxy, if any, the forwarder
+// goes through. Call it before Run.
 func (s *Server) SetDetokenize(fwd *vault.Forwarder, log *audit.Log) {
 	s.detok = detokenizer{fwd: fwd, audit: log}
+	if fwd != nil {
+		fwd.LogProxy(s.log)
+	}
 }
 
 func (s *Server) routesTokens(mux *http.ServeMux) {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/tonewall/tonewall/internal/card"
 )
 
@@ -47,8 +49,9 @@ const maxReferenceDigits = 11
 // the buffer the answer was read into. Like [HTTP], it cannot wipe the
 // copies net/http and crypto/tls make of what they send.
 //
-// A Forwarder owns an http.Transport whose idle connections Close releases.
-// It is safe for concurrent use.
+// A Forwarder owns an http.Transport whose idle connections Close releases;
+// its proxy is the environment's (see http_proxy.go, and LogProxy). It is
+// safe for concurrent use.
 type Forwarder struct {
 	vault       Vault
 	url         string
@@ -100,8 +103,7 @@ func NewForwarder(cfg DetokenizeConfig, v Vault) (*Forwarder, error) {
 	if err != nil { // Validate parsed it
 		return nil, detokenizeKeyErr("forward_url", "%v", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
+	tr := newTransport(tlsCfg) // the environment's proxy: see http_proxy.go
 	return &Forwarder{
 		vault: v, url: cfg.ForwardURL, host: u.Host, timeout: cfg.Timeout, contentType: cfg.ContentType,
 		bearer: bearer, body: body, transport: tr,
@@ -135,6 +137,10 @@ func readBearerToken(path string) (string, error) {
 
 // Host is the processor's host[:port], as the audit log records it.
 func (f *Forwarder) Host() string { return f.host }
+
+// LogProxy says at info which proxy, if any, the POSTs to the processor go
+// through: the environment's (see http_proxy.go).
+func (f *Forwarder) LogProxy(log *zap.Logger) { logProxy(log, "vault.detokenize", f.url) }
 
 // Close releases idle connections. Idempotent; later calls fail ErrClosed.
 func (f *Forwarder) Close() error {

@@ -59,8 +59,9 @@ type HTTP struct {
 
 var _ Vault = (*HTTP)(nil)
 
-// NewHTTP reads the TLS files and the client secret and builds the client.
-// It makes no request and starts no goroutines. log may be nil.
+// NewHTTP reads the TLS files and the client secret and builds the client,
+// logging at info the proxy it will use (see http_proxy.go). It makes no
+// request and starts no goroutines. log may be nil.
 func NewHTTP(cfg HTTPConfig, log *zap.Logger) (*HTTP, error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -72,8 +73,7 @@ func NewHTTP(cfg HTTPConfig, log *zap.Logger) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
+	tr := newTransport(tlsCfg) // the environment's proxy: see http_proxy.go
 	tr.MaxIdleConnsPerHost = 16
 	client := &http.Client{
 		Transport: tr,
@@ -83,6 +83,10 @@ func NewHTTP(cfg HTTPConfig, log *zap.Logger) (*HTTP, error) {
 	b, err := newBearer(cfg.OAuth2, client)
 	if err != nil {
 		return nil, err
+	}
+	logProxy(log, "vault.http", cfg.URL)
+	if cfg.OAuth2.TokenURL != "" {
+		logProxy(log, "vault.http.oauth2", cfg.OAuth2.TokenURL)
 	}
 	base := strings.TrimSuffix(cfg.URL, "/")
 	return &HTTP{
