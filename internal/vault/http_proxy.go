@@ -51,7 +51,11 @@ func describeProxy(target string) (proxy string, ok bool) {
 	case p == nil:
 		return "none", true
 	}
-	return (&url.URL{Scheme: p.Scheme, Host: p.Host}).String(), true
+	// Spelled out, not as a url.URL of only these two fields: with go1.26.8
+	// this package's test build compiled that literal away and logged p
+	// itself, credentials and all (TestOutboundProxyFromEnvironment caught
+	// it without -race; the tonewall binary was right).
+	return p.Scheme + "://" + p.Host, true
 }
 
 // logProxy says, at info (warn when unusable), which proxy client uses to
