@@ -29,7 +29,8 @@ type DetectorConfig struct {
 // Validate rejects out-of-range values; zero values mean "default".
 func (c DetectorConfig) Validate() error {
 	switch {
-	case c.MinLevel > 0,
+	case !finite(c.MinLevel, c.FreqTolerance, c.HighTwist, c.LowTwist, c.MinEnergy),
+		c.MinLevel > 0,
 		c.FreqTolerance < 0 || c.FreqTolerance > 0.05,
 		c.HighTwist < 0 || c.LowTwist < 0,
 		c.MinEnergy < 0 || c.MinEnergy >= 1,
@@ -93,9 +94,7 @@ const (
 // Detector finds DTMF keys in 8 kHz linear PCM. It takes any number of
 // samples per call; tones need not align with calls. Not safe for concurrent use.
 type Detector struct {
-	cfg    DetectorConfig
-	lim    limits
-	bank   bank
+	par    *detParams        // shared by every detector with this config
 	hist   [windowSlots]slot // ring of the last slots
 	head   int               // next write position in hist
 	filled int               // contiguous slots in hist (capped at windowSlots)
@@ -104,7 +103,18 @@ type Detector struct {
 	cur    press             // the key currently down, if any
 	cand   press             // a key being confirmed
 	model  toneModel         // the last valid window's two-tone model
+	// bank last: its partial-slot state, which whole slots computed ahead
+	// never touch, ends the struct (see Suppressor.NextPrefetch).
+	bank bank
 }
+
+// detParams are a detector's configuration and the limits derived from it.
+type detParams struct {
+	cfg DetectorConfig
+	lim limits
+}
+
+var detParamsOf interned[DetectorConfig, detParams]
 
 // powRing slots (160 ms) of bin powers are kept to find a tone's edges.
 const powRing = 32
@@ -137,9 +147,12 @@ type press struct {
 
 // NewDetector returns a detector; zero config fields take defaults.
 func NewDetector(cfg DetectorConfig) *Detector {
-	cfg = cfg.withDefaults()
+	return &Detector{par: detParamsOf.get(cfg.withDefaults(), newDetParams)}
+}
+
+func newDetParams(cfg DetectorConfig) *detParams {
 	a := Amplitude(cfg.MinLevel)
-	return &Detector{cfg: cfg, lim: limits{
+	return &detParams{cfg: cfg, lim: limits{
 		minAmp2:     a * a,
 		highTwist:   math.Pow(10, cfg.HighTwist/10),
 		lowTwist:    math.Pow(10, cfg.LowTwist/10),
@@ -153,7 +166,7 @@ func NewDetector(cfg DetectorConfig) *Detector {
 func (c DetectorConfig) Defaults() DetectorConfig { return c.withDefaults() }
 
 // Config returns the effective configuration.
-func (d *Detector) Config() DetectorConfig { return d.cfg }
+func (d *Detector) Config() DetectorConfig { return d.par.cfg }
 
 // Position is the stream index of the next sample.
 func (d *Detector) Position() int64 { return d.bank.position() }
@@ -202,7 +215,7 @@ func (d *Detector) Flush(out []Digit) []Digit {
 
 // Reset forgets all state and restarts sample positions at zero.
 func (d *Detector) Reset() {
-	*d = Detector{cfg: d.cfg, lim: d.lim}
+	*d = Detector{par: d.par}
 }
 
 // lastSlot is the slot that completed most recently.
@@ -245,13 +258,13 @@ func (d *Detector) track(key Key, ws, now int64, out []Digit) []Digit {
 		d.cur.miss++
 	}
 	d.candidate(key, ws)
-	if d.cand.key != 0 && d.cand.n >= d.cfg.MinWindows && d.longEnough(now) {
+	if d.cand.key != 0 && d.cand.n >= d.par.cfg.MinWindows && d.longEnough(now) {
 		if d.cur.key != 0 {
 			out = d.release(out, now)
 		}
 		return d.begin(out, now)
 	}
-	if d.cur.key != 0 && d.cur.miss >= d.cfg.EndWindows {
+	if d.cur.key != 0 && d.cur.miss >= d.par.cfg.EndWindows {
 		out = d.release(out, now)
 	}
 	return out
@@ -309,7 +322,7 @@ func (d *Detector) longEnough(now int64) bool {
 	fl := d.fraction(last, now, p)
 	fp := d.fraction(prev, last.start, p)
 	end := prev.start + int64(min(fp+fl, 2)*slotLen)
-	return end-d.edgeStart(p) >= d.lim.minDur
+	return end-d.edgeStart(p) >= d.par.lim.minDur
 }
 
 // release reports the current key's end.
@@ -420,7 +433,7 @@ func (d *Detector) evaluate() Key {
 		s[i] = &d.hist[(d.head+i)%windowSlots]
 		energy += s[i].energy
 	}
-	if energy < d.lim.floorEnergy {
+	if energy < d.par.lim.floorEnergy {
 		d.model.ok = false
 		return 0
 	}
@@ -441,11 +454,11 @@ func (d *Detector) evaluate() Key {
 		d.model.ok = false
 		return 0
 	}
-	ar2, ac2, ok := d.model.tones(pairBin(s[0], s[1], r), pairBin(s[2], s[3], r), pairBin(s[0], s[1], c), pairBin(s[2], s[3], c), r, c, d.cfg.FreqTolerance)
+	ar2, ac2, ok := d.model.tones(pairBin(s[0], s[1], r), pairBin(s[2], s[3], r), pairBin(s[0], s[1], c), pairBin(s[2], s[3], c), r, c, d.par.cfg.FreqTolerance)
 	if !ok {
 		return 0
 	}
-	if !d.lim.accept(ar2, ac2, float64(energy)) {
+	if !d.par.lim.accept(ar2, ac2, float64(energy)) {
 		return 0
 	}
 	return keypad[r][c-4]

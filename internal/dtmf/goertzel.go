@@ -65,11 +65,13 @@ func newBankCoef() bankCoef {
 // computed in one batch instead (ahead), which lets the kernel run several
 // slots side by side, and then taken in stream order (take).
 type bank struct {
+	fill  int   // samples of the current slot seen so far
+	start int64 // stream index of the current slot's first sample
+	// The recursion state of a partial slot (feed); ahead and take leave it
+	// at the zero reset left.
 	s1, s2 [numBins]float32
 	energy int64                     // Σx² of the current block so far, exact
 	blocks [slotLen / blockLen]int64 // energies of the slot's blocks
-	fill   int                       // samples of the current slot seen so far
-	start  int64                     // stream index of the current slot's first sample
 }
 
 // maxPre is the most slots computed in one batch: 40 ms, two 20 ms packets.

@@ -31,13 +31,13 @@ type span struct {
 
 // plan holds the block energies and the pending spans.
 type plan struct {
-	blocks  [blockRing]float32
 	acc     int64 // energy of the block being filled, exact
 	pos     int64 // stream index of the next input sample
-	spans   [maxSpans]span
 	head, n int
 	guard   int64
 	tail    int64
+	spans   [maxSpans]span
+	blocks  [blockRing]float32
 }
 
 const maxSpans = 16

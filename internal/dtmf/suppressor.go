@@ -78,7 +78,8 @@ func (c SuppressorConfig) withDefaults() SuppressorConfig {
 func (c SuppressorConfig) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.Mode < MaskTone || c.Mode > MaskWindow,
+	case !finite(c.ToneLevel, c.NoiseLevel),
+		c.Mode < MaskTone || c.Mode > MaskWindow,
 		c.Lookahead > 200*time.Millisecond,
 		c.Guard < 0 || c.Tail < 10*time.Millisecond,
 		c.Lookahead < c.Guard+3*slotLen*time.Second/SampleRate,
@@ -95,7 +96,7 @@ func (c SuppressorConfig) Validate() error {
 // suspicion, long before the detector confirms a key. Digits are reported
 // only when the detector confirms them. Not safe for concurrent use.
 type Suppressor struct {
-	cfg      SuppressorConfig
+	par      *suppParams // shared by every suppressor with this config
 	det      *Detector
 	delay    []int16 // lookahead line for Process, len = lookahead in samples
 	wire     []byte  // the same for ProcessG711: the payload's own bytes
@@ -104,11 +105,27 @@ type Suppressor struct {
 	open     bool
 	openedAt int64 // stream index of the first input sample of the window
 	sent     int64 // stream index of the next sample to leave the lookahead line
-	plan     plan
-	tone     [8]int16 // one period of the 1 kHz masking tone at its level
 	noise    Noise
-	noise0   Noise
 	stats    SuppressorStats
+	plan     plan // last: its scalars first, then its rings (see NextPrefetch)
+}
+
+// suppParams are a suppressor's configuration and what is derived from it.
+type suppParams struct {
+	cfg    SuppressorConfig
+	tone   [8]int16 // one period of the 1 kHz masking tone at its level
+	noise0 Noise    // the comfort noise generator as each window starts it
+}
+
+var suppParamsOf interned[SuppressorConfig, suppParams]
+
+func newSuppParams(cfg SuppressorConfig) *suppParams {
+	p := &suppParams{cfg: cfg, noise0: *NewNoise(cfg.NoiseLevel, 0)}
+	amp := float32(Amplitude(cfg.ToneLevel))
+	for i, v := range maskTone {
+		p.tone[i] = int16(amp * v)
+	}
+	return p
 }
 
 // SuppressorStats counts what the suppressor did; no digit appears here.
@@ -125,20 +142,15 @@ func NewSuppressor(cfg SuppressorConfig) (*Suppressor, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Suppressor{
-		cfg:   cfg,
+	par := suppParamsOf.get(cfg, newSuppParams)
+	return &Suppressor{
+		par:   par,
 		det:   NewDetector(cfg.Detector),
 		delay: make([]int16, durationToSamples(cfg.Lookahead)),
 		wire:  make([]byte, durationToSamples(cfg.Lookahead)),
 		plan:  plan{guard: durationToSamples(cfg.Guard), tail: durationToSamples(cfg.Tail)},
-		noise: *NewNoise(cfg.NoiseLevel, 0),
-	}
-	s.noise0 = s.noise
-	amp := float32(Amplitude(cfg.ToneLevel))
-	for i, v := range maskTone {
-		s.tone[i] = int16(amp * v)
-	}
-	return s, nil
+		noise: par.noise0,
+	}, nil
 }
 
 func durationToSamples(d time.Duration) int64 {
@@ -146,7 +158,7 @@ func durationToSamples(d time.Duration) int64 {
 }
 
 // Config returns the effective configuration.
-func (s *Suppressor) Config() SuppressorConfig { return s.cfg }
+func (s *Suppressor) Config() SuppressorConfig { return s.par.cfg }
 
 // Stats returns counters since creation.
 func (s *Suppressor) Stats() SuppressorStats { return s.stats }
@@ -174,7 +186,7 @@ func (s *Suppressor) Open() {
 	s.dpos, s.open, s.openedAt = 0, true, s.det.Position()
 	s.sent = s.openedAt - int64(len(s.delay))
 	s.plan.reset(s.openedAt)
-	s.noise = s.noise0
+	s.noise = s.par.noise0
 }
 
 // Close ends the window. The audio still in the lookahead line is dropped,
@@ -368,7 +380,7 @@ func (s *Suppressor) nextRun(tau int64, n int) (int, runKind) {
 	if tau < s.openedAt {
 		return int(min(int64(n), s.openedAt-tau)), runPrime
 	}
-	if s.cfg.Mode != MaskWindow {
+	if s.par.cfg.Mode != MaskWindow {
 		masked, until := s.plan.run(tau)
 		n = int(min(int64(n), until-tau))
 		if !masked {
@@ -383,10 +395,10 @@ func (s *Suppressor) nextRun(tau int64, n int) (int, runKind) {
 // tau. It depends only on tau and on how many samples were masked before,
 // never on what was replaced.
 func (s *Suppressor) fill(out []int16, tau int64) {
-	switch s.cfg.Mode {
+	switch s.par.cfg.Mode {
 	case MaskTone:
 		for i := range out {
-			out[i] = s.tone[(tau+int64(i))&7]
+			out[i] = s.par.tone[(tau+int64(i))&7]
 		}
 	case MaskSilence:
 		clear(out)
@@ -397,7 +409,7 @@ func (s *Suppressor) fill(out []int16, tau int64) {
 
 // prime is what goes out while the lookahead line fills after Open.
 func (s *Suppressor) prime(out []int16) {
-	if s.cfg.Mode == MaskComfortNoise || s.cfg.Mode == MaskWindow {
+	if s.par.cfg.Mode == MaskComfortNoise || s.par.cfg.Mode == MaskWindow {
 		s.noise.Read(out)
 		return
 	}
@@ -462,10 +474,8 @@ func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 		return
 	}
 	d, p := s.det, &s.plan
-	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan))
-	l.Add(unsafe.Pointer(&p.acc), unsafe.Offsetof(p.spans)-unsafe.Offsetof(p.acc))
+	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan)+unsafe.Offsetof(p.spans)) // with the plan's scalars
 	l.Add(unsafe.Pointer(&p.spans[p.head]), unsafe.Sizeof(p.spans[0]))
-	l.Add(unsafe.Pointer(&p.head), unsafe.Sizeof(*p)-unsafe.Offsetof(p.head))
 	b := (p.pos / blockLen) % blockRing
 	l.Add(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, 4*slotLen/blockLen))*4)
 	if s.onWire {
@@ -475,5 +485,5 @@ func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	}
 	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.pows))
 	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
-	l.Add(unsafe.Pointer(&d.npows), unsafe.Sizeof(*d)-unsafe.Offsetof(d.npows))
+	l.Add(unsafe.Pointer(&d.npows), unsafe.Offsetof(d.bank)+unsafe.Offsetof(d.bank.s1)-unsafe.Offsetof(d.npows))
 }

@@ -255,6 +255,10 @@ func TestSuppressorRejectsBadConfig(t *testing.T) {
 		{Mode: MaskMode(9)},
 		{Tail: 5 * time.Millisecond},
 		{ToneLevel: 3},
+		{NoiseLevel: math.NaN()},
+		{ToneLevel: math.Inf(-1)},
+		{Detector: DetectorConfig{MinLevel: math.NaN()}},
+		{Detector: DetectorConfig{HighTwist: math.Inf(1)}},
 	} {
 		_, err := NewSuppressor(c)
 		require.ErrorIs(t, err, ErrBadConfig, "%+v", c)
@@ -426,11 +430,31 @@ func TestSuppressorNextPrefetch(t *testing.T) {
 				}
 				l.Reset()
 				a.NextPrefetch(&l) // for the next packet
-				require.Equal(t, 9, l.Len())
+				require.Equal(t, 7, l.Len())
 				for i := range l.Len() {
 					require.True(t, within(l.Region(i)), "region %d outside the suppressor's memory", i)
 				}
 			}
 		}
 	}
+}
+
+// Suppressors (and their detectors) with the same configuration share one
+// copy of it, whichever of its fields were left to defaults; another
+// configuration gets its own, and a detector Reset keeps its own.
+func TestSuppressorsShareTheirConfig(t *testing.T) {
+	a, err := NewSuppressor(SuppressorConfig{})
+	require.NoError(t, err)
+	b, err := NewSuppressor(SuppressorConfig{Lookahead: 40 * time.Millisecond, Mode: MaskTone})
+	require.NoError(t, err)
+	c, err := NewSuppressor(SuppressorConfig{Mode: MaskSilence, Detector: DetectorConfig{MinLevel: -30}})
+	require.NoError(t, err)
+	require.Same(t, a.par, b.par)
+	require.Same(t, a.det.par, b.det.par)
+	require.NotSame(t, a.par, c.par)
+	require.NotSame(t, a.det.par, c.det.par)
+	require.Equal(t, MaskSilence, c.Config().Mode)
+	require.Equal(t, -30.0, c.det.Config().MinLevel)
+	c.det.Reset()
+	require.Equal(t, -30.0, c.det.Config().MinLevel)
 }
