@@ -12,7 +12,7 @@ import "math"
 
 const (
 	blockLen   = 8   // 1 ms energy blocks
-	blockRing  = 512 // 512 ms of block energies, more than any lookahead
+	blockRing  = 512 // 512 ms of block energies, more than any lookahead; a power of two (feedBlocks)
 	lookback   = 25 * blockLen
 	overrun    = 40 * blockLen // activity followed past the last suspicious slot
 	activeFrac = 0.02          // a block is active above 2 % of the tone's mean block energy...
@@ -39,6 +39,9 @@ type plan struct {
 	spans   [maxSpans]span
 	blocks  [blockRing]float32
 }
+
+// blockRing must be a power of two: this fails to compile otherwise.
+var _ = [1]struct{}{}[blockRing&(blockRing-1)]
 
 const maxSpans = 16
 
@@ -69,10 +72,12 @@ func (p *plan) feed(in []int16) {
 // feedBlocks takes the energies of whole 1 ms blocks computed elsewhere
 // (the Goertzel kernel's), for input that starts on the block grid.
 func (p *plan) feedBlocks(blocks *[slotLen / blockLen]int64) {
+	i := (p.pos / blockLen) % blockRing
 	for _, e := range blocks {
-		p.blocks[(p.pos/blockLen)%blockRing] = float32(e)
-		p.pos += blockLen
+		p.blocks[i] = float32(e)
+		i = (i + 1) & (blockRing - 1) // once i is found, no signed division per block
 	}
+	p.pos += slotLen
 }
 
 // skip stands in for n lost samples: they count as silence.

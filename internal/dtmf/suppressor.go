@@ -2,6 +2,7 @@ package dtmf
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unsafe"
@@ -458,9 +459,14 @@ func pairSuspicious(a, b *slot) bool {
 // dominant reports whether the strongest row and column bins hold share of
 // the energy (in the bins' |X|² scale), the weaker at least suspectMinor.
 func dominant(pw *[numBins]float32, energy, share float32) bool {
-	r := max(pw[0], pw[1], pw[2], pw[3]) // branch-free: speech makes argmax branches unpredictable
-	c := max(pw[4], pw[5], pw[6], pw[7])
-	return r+c >= share*energy && min(r, c) >= suspectMinor*energy
+	// Branch-free (speech makes argmax branches unpredictable), and on the
+	// powers' bit patterns: for non-negative floats they order as the values
+	// do, and an integer max is a compare and a move where the float max
+	// builtin pays for NaN and signed zeros in a chain of six instructions.
+	r := max(math.Float32bits(pw[0]), math.Float32bits(pw[1]), math.Float32bits(pw[2]), math.Float32bits(pw[3]))
+	c := max(math.Float32bits(pw[4]), math.Float32bits(pw[5]), math.Float32bits(pw[6]), math.Float32bits(pw[7]))
+	rf, cf := math.Float32frombits(r), math.Float32frombits(c)
+	return rf+cf >= share*energy && math.Float32frombits(min(r, c)) >= suspectMinor*energy
 }
 
 // NextPrefetch appends to l the state the next Process will touch while the
