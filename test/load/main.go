@@ -5,6 +5,11 @@
 // figure is the relay's or the forwarder's alone.
 //
 //	go run ./test/load -calls 500 -duration 10s -srtp gcm
+//
+// With -rounds it compares capture stages on the relay in ABBA rounds, which
+// is how the stage's cost is measured on a machine whose speed drifts:
+//
+//	go run ./test/load -calls 500 -duration 10s -srtp gcm -mode relay -stage none,closed,open -rounds 3
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -24,6 +30,7 @@ type options struct {
 	profile  string // CPU profile file, "" = none
 	stage    string // none | closed | open: tonewall's capture stage on carrier→contact center
 	search   int    // when > calls: grow calls by half until loss ≥ 0.1 % or this many
+	rounds   int    // with a list of stages: ABBA rounds comparing them (relay only)
 	role     string // "" (the relay and the driver) or phones (the child process)
 }
 
@@ -36,7 +43,8 @@ func main() {
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones are not in it")
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path")
-	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run)")
+	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run); with -rounds, a comma-separated list, the first the reference")
+	flag.IntVar(&o.rounds, "rounds", 0, "compare the -stage list on the relay in this many ABBA rounds (each stage run twice a round), printing each stage's CPU per packet over the first's")
 	flag.StringVar(&o.role, "role", "", "internal: phones runs the simulated phones for a parent load process")
 	flag.Usage = usage
 	flag.Parse()
@@ -68,6 +76,13 @@ func run(o options) error {
 		int64(o.calls)*100*int64(o.duration/time.Second))
 	fmt.Println("latency is one way, phone to phone; µs CPU per packet received: the relay (or forwarder) process alone, and the phones process")
 	printHeader()
+	if o.rounds > 0 {
+		stages := strings.Split(o.stage, ",")
+		if o.mode != "relay" || len(stages) < 2 || o.search > 0 {
+			return fmt.Errorf("-rounds compares stages on the relay: give -mode relay, -stage with two or more (e.g. none,open), and no -search")
+		}
+		return rounds(o, stages, o.rounds)
+	}
 	modes := []string{o.mode}
 	if o.mode == "both" {
 		modes = []string{"forward", "forward-batch", "relay"}

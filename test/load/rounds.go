@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// rounds measures the relay with each stage in turn, in ABBA order (the
+// list, then the list reversed) n times, and prints each stage's CPU per
+// packet against the first stage's in the same round. The VM's speed
+// drifts by several percent within minutes; ABBA makes a steady drift
+// cancel within a round, and the median over rounds shrugs off the
+// round a neighbour made noisy.
+func rounds(o options, stages []string, n int) error {
+	got := make(map[string][]cpuRun)
+	order := append(slices.Clone(stages), reversed(stages)...)
+	for r := range n {
+		for _, st := range order {
+			o := o
+			o.stage = st
+			res, err := measure(o, "relay")
+			if err != nil {
+				return fmt.Errorf("round %d, stage %s: %w", r+1, st, err)
+			}
+			res.print(fmt.Sprintf("%d:%s", r+1, st))
+			if loss := res.lossPercent(); loss >= 0.1 {
+				return fmt.Errorf("round %d, stage %s: %.3f %% loss: the relay is overloaded, so its CPU per packet means nothing; use fewer -calls", r+1, st, loss)
+			}
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(res.Received) }
+			got[st] = append(got[st], cpuRun{per(res.RelayCPU), per(res.RelayUser)})
+		}
+	}
+	ref := stages[0]
+	fmt.Printf("\nover %s, per round (mean of its two runs); relay µs CPU per packet, and its user-space part\n", ref)
+	fmt.Printf("%-8s %-22s %-22s %s\n", "stage", "µs/pkt (user)", "over "+ref+": median", "(min … max, all rounds)")
+	for _, st := range stages {
+		var cpus, users []float64
+		for _, x := range got[st] {
+			cpus, users = append(cpus, x.cpu), append(users, x.user)
+		}
+		over, overUser := overheads(got[st], got[ref])
+		if st == ref {
+			fmt.Printf("%-8s %-22s %-22s\n", st, span(cpus, "%.2f")+" ("+span(users, "%.2f")+")", "—")
+			continue
+		}
+		fmt.Printf("%-8s %-22s %+6.1f %% (user %+6.1f %%)   (%s %%; user %s %%)\n", st,
+			span(cpus, "%.2f")+" ("+span(users, "%.2f")+")", median(over), median(overUser),
+			span(over, "%+.1f"), span(overUser, "%+.1f"))
+	}
+	return nil
+}
+
+// cpuRun is one measurement's relay CPU per received packet, µs, and its
+// user-space part.
+type cpuRun struct{ cpu, user float64 }
+
+// overheads are, per round, a stage's runs over the reference's in percent
+// (total and user): each stage runs twice a round, runs 2r and 2r+1.
+func overheads(st, ref []cpuRun) (over, overUser []float64) {
+	for r := 0; r+1 < len(st) && r+1 < len(ref); r += 2 {
+		a, b, x, y := st[r], st[r+1], ref[r], ref[r+1]
+		over = append(over, 100*((a.cpu+b.cpu)/(x.cpu+y.cpu)-1))
+		overUser = append(overUser, 100*((a.user+b.user)/(x.user+y.user)-1))
+	}
+	return over, overUser
+}
+
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// span is "min … max" of v.
+func span(v []float64, verb string) string {
+	return strings.Join([]string{fmt.Sprintf(verb, slices.Min(v)), fmt.Sprintf(verb, slices.Max(v))}, "–")
+}
