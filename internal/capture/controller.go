@@ -22,31 +22,35 @@ type InfoSender func(contentType string, body []byte) error
 // carrier→contact-center direction, the sink of carrier SIP INFO DTMF, and
 // the holder of the call's open capture.
 type Controller struct {
+	// The first cache line is all a packet outside a window reads, and
+	// what a packet in one touches of the controller comes next, up to svc
+	// (NextPrefetch). With hundreds of calls, each line is a miss.
+	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
+	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
+
+	// Owned by the media goroutine (Process); no lock.
+	supp      *dtmf.Suppressor
+	suppOpen  bool // supp.IsOpen(), here so that no packet outside a window reads the suppressor
+	keyingOn  bool // keying holds a token still being keyed
+	eventSeen bool
+	eventTS   uint32 // timestamp of the last telephone-event consumed
+	digits    []dtmf.Digit
+	keys      []dtmf.KeyEvent
+	recv      dtmf.EventReceiver
+	linger    int   // audio packets masked since the window closed
+	quiet     int   // of which in a row without a suspected tone
+	suspects  int64 // the suppressor's suspicion count last seen
+
 	svc     *Service
 	callID  string
 	deliver InfoSender
-
-	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
-	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
 	mu    sync.Mutex
 	cur   *Capture // guarded by mu
 	ended bool     // guarded by mu
 
-	// Owned by the media goroutine (Process); no lock. What a packet in
-	// a window touches comes first (NextPrefetch); the token keyer, which
-	// runs only outside windows, and its buffer last.
-	supp      *dtmf.Suppressor
-	recv      dtmf.EventReceiver
-	digits    []dtmf.Digit
-	keys      []dtmf.KeyEvent
-	eventTS   uint32 // timestamp of the last telephone-event consumed
-	eventSeen bool
-	linger    int   // audio packets masked since the window closed
-	quiet     int   // of which in a row without a suspected tone
-	suspects  int64 // the suppressor's suspicion count last seen
-	keying    tokenKeyer
-	payload   [maxSamples]byte
+	keying  tokenKeyer // media goroutine; only outside windows
+	payload [maxSamples]byte
 }
 
 // After a window closes, masking goes on until the audio has been free of
@@ -76,14 +80,15 @@ func (c *Controller) String() string {
 func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
 
 // NextPrefetch implements media.Prefetcher: while a window is open, what
-// the next audio packet touches (this controller's fields before the token
-// keyer, which a window leaves alone, and the suppressor's state)
-// is asked for before the relay decrypts it.
+// the next audio packet touches (this controller's per-packet fields and
+// the suppressor's state) is asked for before the relay decrypts it;
+// outside one, the controller's first line, all such a packet reads.
 func (c *Controller) NextPrefetch(l *prefetch.List) {
-	if !c.windowOpen() { // not the suppressor's field: closed, its state stays out of the cache
+	if !c.windowOpen() && !c.suppOpen { // closed: the suppressor's state stays out of the cache
+		l.Add(unsafe.Pointer(c), 1) // the first line
 		return
 	}
-	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.keying))
+	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.svc))
 	c.supp.NextPrefetch(l)
 }
 
@@ -99,7 +104,7 @@ func (c *Controller) Process(p *media.Packet, emit func(*media.Packet)) {
 		// A codec we cannot inspect (G.722, opus…): outside a window it
 		// passes; inside one it is dropped, since a tone in it could not be
 		// masked. Trunks that take captures should allow only G.711.
-		if !c.windowOpen() && !c.supp.IsOpen() {
+		if !c.windowOpen() && !c.suppOpen {
 			emit(p)
 		}
 	}
@@ -135,7 +140,7 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 		return
 	}
 	c.syncWindow()
-	if !c.supp.IsOpen() {
+	if !c.suppOpen {
 		c.keyToken(p, emit)
 		return
 	}
@@ -162,18 +167,26 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 // of a token being delivered: an RFC 4733 packet beside it, or (toward an
 // in-band trunk) the tone in its place. One step per audio packet.
 func (c *Controller) keyToken(p *media.Packet, emit func(*media.Packet)) {
-	if keys := c.inject.Swap(nil); keys != nil {
-		c.keying.start(*keys)
+	if c.inject.Load() != nil { // a plain load per packet; the locked swap only for a token
+		if keys := c.inject.Swap(nil); keys != nil {
+			c.keying.start(*keys)
+			c.keyingOn = true
+		}
+	}
+	if !c.keyingOn {
+		emit(p)
+		return
 	}
 	if c.keying.inband {
 		c.keying.replaceAudio(p, c.payload[:])
 		emit(p)
-		return
+	} else {
+		emit(p)
+		if ev, ok := c.keying.next(p.Header.Timestamp); ok {
+			emit(ev)
+		}
 	}
-	emit(p)
-	if ev, ok := c.keying.next(p.Header.Timestamp); ok {
-		emit(ev)
-	}
+	c.keyingOn = c.keying.busy()
 }
 
 // keyTokenLater hands a token to the media goroutine to key.
@@ -191,13 +204,14 @@ func (c *Controller) keyTokenLater(token string) {
 // audio after the window is quiet.
 func (c *Controller) syncWindow() {
 	if c.windowOpen() {
-		if !c.supp.IsOpen() {
+		if !c.suppOpen {
 			c.supp.Open()
+			c.suppOpen = true
 		}
 		c.linger, c.quiet = 0, 0
 		return
 	}
-	if !c.supp.IsOpen() {
+	if !c.suppOpen {
 		return
 	}
 	if s := c.supp.Stats().Suspicions; s != c.suspects {
@@ -208,6 +222,7 @@ func (c *Controller) syncWindow() {
 	c.linger++
 	if c.quiet >= lingerQuiet || c.linger >= lingerMax {
 		c.supp.Close()
+		c.suppOpen = false
 	}
 }
 

@@ -30,6 +30,9 @@ type tokenKeyer struct {
 
 func (k *tokenKeyer) start(keys []dtmf.Key) { k.keys, k.step = keys, 0 }
 
+// busy reports whether keys are left to key.
+func (k *tokenKeyer) busy() bool { return len(k.keys) > 0 }
+
 // next returns the packet for this 20 ms step, if any; ts is the RTP
 // timestamp of the audio packet it rides beside.
 func (k *tokenKeyer) next(ts uint32) (*media.Packet, bool) {
