@@ -23,8 +23,8 @@ type InfoSender func(contentType string, body []byte) error
 // the holder of the call's open capture.
 type Controller struct {
 	// The first cache line is all a packet outside a window reads, and
-	// what a packet in one touches of the controller comes next, up to svc
-	// (NextPrefetch). With hundreds of calls, each line is a miss.
+	// what an audio packet in one touches of the controller comes next, up
+	// to keys (NextPrefetch). With hundreds of calls, each line is a miss.
 	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
 	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
@@ -35,11 +35,12 @@ type Controller struct {
 	eventSeen bool
 	eventTS   uint32 // timestamp of the last telephone-event consumed
 	digits    []dtmf.Digit
-	keys      []dtmf.KeyEvent
-	recv      dtmf.EventReceiver
 	linger    int   // audio packets masked since the window closed
 	quiet     int   // of which in a row without a suspected tone
 	suspects  int64 // the suppressor's suspicion count last seen
+	// audio ends here (NextPrefetch); telephone-events, rare, read on.
+	keys []dtmf.KeyEvent
+	recv dtmf.EventReceiver
 
 	svc     *Service
 	callID  string
@@ -88,7 +89,7 @@ func (c *Controller) NextPrefetch(l *prefetch.List) {
 		l.Add(unsafe.Pointer(c), 1) // the first line
 		return
 	}
-	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.svc))
+	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.keys))
 	c.supp.NextPrefetch(l)
 }
 

@@ -11,8 +11,8 @@ import (
 )
 
 // Outside a window the controller asks for its first cache line only,
-// which holds every field such a packet reads; in a window, its per-packet
-// fields and the suppressor's state. Running the list changes nothing that
+// which holds every field such a packet reads; in a window, the fields an
+// audio packet touches and the suppressor's state. Running the list changes nothing that
 // is forwarded.
 func TestControllerNextPrefetch(t *testing.T) {
 	svc := newTestService(t)
@@ -54,7 +54,7 @@ func TestControllerNextPrefetch(t *testing.T) {
 		require.Greater(t, l.Len(), 1, "packet %d: in a window, the suppressor's state too", i)
 		p, n := l.Region(0)
 		require.Equal(t, base, uintptr(p))
-		require.Equal(t, unsafe.Offsetof(c.svc), n)
+		require.Equal(t, unsafe.Offsetof(c.keys), n)
 	}
 	require.Len(t, out, len(frames))
 }
