@@ -94,18 +94,21 @@ const (
 // Detector finds DTMF keys in 8 kHz linear PCM. It takes any number of
 // samples per call; tones need not align with calls. Not safe for concurrent use.
 type Detector struct {
-	par    *detParams        // shared by every detector with this config
-	hist   [windowSlots]slot // ring of the last slots
-	head   int               // next write position in hist
-	filled int               // contiguous slots in hist (capped at windowSlots)
-	pows   [powRing]slotPow  // longer ring of bin powers, for tone edges
-	npows  int64             // slots ever written to pows
-	cur    press             // the key currently down, if any
-	cand   press             // a key being confirmed
-	model  toneModel         // the last valid window's two-tone model
-	// bank last: its partial-slot state, which whole slots computed ahead
-	// never touch, ends the struct (see Suppressor.NextPrefetch).
-	bank bank
+	// What every slot touches comes first, up to the bank's partial-slot
+	// state, which whole slots computed ahead never touch (see
+	// Suppressor.NextPrefetch); then the rings, and the tone model, which
+	// only a window that may hold a key reads.
+	par     *detParams        // shared by every detector with this config
+	hist    [windowSlots]slot // ring of the last slots
+	head    int               // next write position in hist
+	filled  int               // contiguous slots in hist (capped at windowSlots)
+	modelOK bool              // model holds the last valid window's tones
+	npows   int64             // slots ever written to pows
+	cur     press             // the key currently down, if any
+	cand    press             // a key being confirmed
+	bank    bank
+	pows    [powRing]slotPow // longer ring of bin powers, for tone edges
+	model   toneModel        // the last valid window's two-tone model
 }
 
 // detParams are a detector's configuration and the limits derived from it.
@@ -200,7 +203,7 @@ func (d *Detector) Lost(n int) {
 		return
 	}
 	d.bank.reset(d.bank.position() + int64(n))
-	d.model.ok = false
+	d.modelOK = false
 	d.filled = 0
 }
 
@@ -434,7 +437,7 @@ func (d *Detector) evaluate() Key {
 		energy += s[i].energy
 	}
 	if energy < d.par.lim.floorEnergy {
-		d.model.ok = false
+		d.modelOK = false
 		return 0
 	}
 	// The window's value per bin: its four slots turned to the first's
@@ -451,10 +454,10 @@ func (d *Detector) evaluate() Key {
 	}
 	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
-		d.model.ok = false
+		d.modelOK = false
 		return 0
 	}
-	ar2, ac2, ok := d.model.tones(pairBin(s[0], s[1], r), pairBin(s[2], s[3], r), pairBin(s[0], s[1], c), pairBin(s[2], s[3], c), r, c, d.par.cfg.FreqTolerance)
+	ar2, ac2, ok := d.model.tones(&d.modelOK, pairBin(s[0], s[1], r), pairBin(s[2], s[3], r), pairBin(s[0], s[1], c), pairBin(s[2], s[3], c), r, c, d.par.cfg.FreqTolerance)
 	if !ok {
 		return 0
 	}
@@ -474,12 +477,13 @@ func (l *limits) accept(ar2, ac2, energy float64) bool {
 // toneModel is the two-tone leakage model of the last valid window, kept
 // while the same row and column stay valid (a key held down): its tones'
 // frequencies change by no more than noise from one window to the next, so
-// the model is rebuilt only when they move by more than modelSlack.
+// the model is rebuilt only when they move by more than modelSlack. Whether
+// it holds is kept apart (Detector.modelOK), so that a window nowhere near a
+// key never reads it.
 type toneModel struct {
 	r, c   int
 	dr, dc float64 // the offsets the kernels were built for
 	k      kernels
-	ok     bool
 }
 
 // modelSlack is how far (rad/sample; about 1.3 Hz) a tone may drift from
@@ -493,22 +497,23 @@ const modelSlack = 1e-3
 // estimate from the raw bins sets up a joint solve of both tones in each
 // half, which cancels the strong tone's leakage into the weak tone's bin
 // (otherwise up to ±1 dB of twist error); the frequencies are then measured
-// again on the cleaned values. While the same key stays valid, the model of
-// the window before stands in for the first estimate.
-func (m *toneModel) tones(h1r, h2r, h1c, h2c complex64, r, c int, tol float64) (ar2, ac2 float64, ok bool) {
-	if !m.ok || m.r != r || m.c != c {
+// again on the cleaned values. While the same key stays valid (*valid, the
+// model's flag), the model of the window before stands in for the first
+// estimate.
+func (m *toneModel) tones(valid *bool, h1r, h2r, h1c, h2c complex64, r, c int, tol float64) (ar2, ac2 float64, ok bool) {
+	if !*valid || m.r != r || m.c != c {
 		dr, dc := phaseStep(complex128(h1r), complex128(h2r), r), phaseStep(complex128(h1c), complex128(h2c), c)
 		if !within(dr, r, tol+0.01) || !within(dc, c, tol+0.01) {
-			m.ok = false
+			*valid = false
 			return 0, 0, false
 		}
-		*m = toneModel{r: r, c: c, dr: dr, dc: dc, k: newKernels(r, c, dr, dc, windowLen/2), ok: true}
+		*m, *valid = toneModel{r: r, c: c, dr: dr, dc: dc, k: newKernels(r, c, dr, dc, windowLen/2)}, true
 	}
 	a1, b1 := m.k.solve(h1r, h1c, r, c)
 	a2, b2 := m.k.solve(h2r, h2c, r, c)
 	dr, dc := phaseStep(a1, a2, r), phaseStep(b1, b2, c)
 	if !within(dr, r, tol) || !within(dc, c, tol) {
-		m.ok = false
+		*valid = false
 		return 0, 0, false
 	}
 	if math.Abs(dr-m.dr) > modelSlack || math.Abs(dc-m.dc) > modelSlack {

@@ -489,7 +489,6 @@ func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	} else {
 		l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
 	}
-	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.pows))
+	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.bank)+unsafe.Offsetof(d.bank.s1))
 	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
-	l.Add(unsafe.Pointer(&d.npows), unsafe.Offsetof(d.bank)+unsafe.Offsetof(d.bank.s1)-unsafe.Offsetof(d.npows))
 }
