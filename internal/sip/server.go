@@ -38,7 +38,8 @@ type Server struct {
 	nonceKey  []byte
 
 	draining atomic.Bool
-	ready    chan struct{}
+	ready    chan struct{} // closed once every listener is bound and the trunks built
+	failed   chan struct{} // closed when Run gives up before ready
 	calls    callTable
 	dialogs  dialogTable
 	handlers sync.WaitGroup // INVITE handlers in flight
@@ -48,7 +49,7 @@ type Server struct {
 // New builds the B2BUA from configuration; it binds nothing until Run.
 // caps may be nil, in which case no route takes captures.
 func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, log *zap.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
 	// A flood of refused or malformed requests must not become a flood of
 	// log lines: the first 10 per second of each message, then 1 in 100.
 	s.abuse = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
@@ -141,6 +142,18 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 			return
 		}
+		// A request can arrive on the first listener while the next ones
+		// are still being bound: handlers read the listeners and trunks,
+		// so it waits until they are complete (or answers 503 if they
+		// never will be).
+		select {
+		case <-s.ready:
+		case <-s.failed:
+			if tx != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
+			}
+			return
+		}
 		h(req, tx)
 	}
 }
@@ -155,12 +168,14 @@ func wellFormed(req *sip.Request) bool {
 func (s *Server) Run(ctx context.Context) error {
 	closers, err := s.bind()
 	if err != nil {
+		close(s.failed)
 		closeAll(closers)
 		return err
 	}
 	var err2 error
 	trunks, err2 := buildTrunks(s.cfg, s.listenerMap())
 	if err2 != nil {
+		close(s.failed)
 		closeAll(closers)
 		return err2
 	}

@@ -41,6 +41,7 @@ type sbcOpts struct {
 	vaultYAML    string   // replaces the vault: section
 	mediaYAML    string   // replaces the media: section
 	routeCapture string   // capture policy of the carrier→contact-center route; default api
+	carrierAddr  string   // the carrier listener's address; default 127.0.0.1:0
 	dataDir      string   // vault store and audit log; set by startSBC
 }
 
@@ -87,6 +88,10 @@ func (o sbcOpts) yaml() string {
 	if sources == "" {
 		sources = "127.0.0.0/8"
 	}
+	carrierAddr := o.carrierAddr
+	if carrierAddr == "" {
+		carrierAddr = "127.0.0.1:0"
+	}
 	carrierTargets := o.carrierTgts
 	if len(carrierTargets) == 0 {
 		carrierTargets = []string{"127.0.0.1:9"}
@@ -94,7 +99,7 @@ func (o sbcOpts) yaml() string {
 	return fmt.Sprintf(`
 sip:
   listeners:
-    - {name: carrier, transport: %[1]s, address: "127.0.0.1:0"}
+    - {name: carrier, transport: %[1]s, address: "%[16]s"}
     - {name: contact_center, transport: %[1]s, address: "127.0.0.1:0"}
 %[8]s
   invite_timeout: 1500ms
@@ -123,7 +128,7 @@ routes:
 %[13]s
 audit: {file: %[11]q}
 %[12]s
-`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection, mediaSection, policy)
+`, tp, targetURIs(tp, o.ccTargets, o.sipsTargets), targetURIs(tp, carrierTargets, false), indent(o.extraTrunk, "    "), indent(o.ccTrunk, "    "), indent(o.sipExtra, "  "), sources, tlsLine, apiSection, o.dataDir, o.dataDir+"/audit.log", o.captureYAML, vaultSection, mediaSection, policy, carrierAddr)
 }
 
 func indent(s, pre string) string {

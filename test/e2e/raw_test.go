@@ -14,14 +14,8 @@ import (
 // the final response ("" when none came in 2s).
 func rawRequest(t *testing.T, to, msg string) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	must(t, err)
-	defer c.Close()
-	ra, err := net.ResolveUDPAddr("udp", to)
-	must(t, err)
-	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
-	msg = strings.ReplaceAll(strings.ReplaceAll(msg, "\r\n", "\n"), "\n", "\r\n")
-	_, err = c.WriteTo([]byte(msg), ra)
+	c, ra := rawConn(t, to)
+	_, err := c.WriteTo(rawDatagram(c, msg), ra)
 	must(t, err)
 	buf := make([]byte, 4096)
 	deadline := time.Now().Add(2 * time.Second)
@@ -36,6 +30,25 @@ func rawRequest(t *testing.T, to, msg string) string {
 			return line
 		}
 	}
+}
+
+// rawConn is a UDP socket for raw requests to tonewall at to, closed when
+// the test ends, and to resolved.
+func rawConn(t *testing.T, to string) (net.PacketConn, *net.UDPAddr) {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	ra, err := net.ResolveUDPAddr("udp", to)
+	must(t, err)
+	return c, ra
+}
+
+// rawDatagram is msg as sent from c: LOCAL replaced by c's address, lines
+// ended with CRLF.
+func rawDatagram(c net.PacketConn, msg string) []byte {
+	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
+	return []byte(strings.ReplaceAll(strings.ReplaceAll(msg, "\r\n", "\n"), "\n", "\r\n"))
 }
 
 func rawMsg(method, extra, body string) string {
