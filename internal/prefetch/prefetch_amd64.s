@@ -7,6 +7,7 @@ TEXT ·Range(SB), NOSPLIT, $0-16
 	MOVQ p+0(FP), AX
 	MOVQ n+8(FP), CX
 	ADDQ AX, CX
+	ANDQ $~63, AX // from the line holding p: else a region that starts inside a line misses its last one
 
 loop:
 	PREFETCHT0 (AX)
