@@ -37,12 +37,13 @@ type Server struct {
 	captures *capture.Service
 	base     context.Context // request contexts derive from it: ended on shutdown, which ends event streams
 	detok    detokenizer     // set by SetDetokenize before Run
+	refusals *refusalGate    // unauthenticated refusals into the audit log at a bounded rate
 	stop     context.CancelFunc
 }
 
 // New binds nothing; Listen binds, Run serves.
 func New(cfg config.API, st Status, caps *capture.Service, log *zap.Logger) *Server {
-	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps}
+	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -77,10 +78,19 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	flush := time.NewTicker(refusalFlush)
+	defer flush.Stop()
+	defer s.flushRefusals() // those held back at the end
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-flush.C:
+			s.flushRefusals()
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	s.stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -125,4 +135,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// flushRefusals writes the record of the unauthenticated refusals the gate
+// held back, if any.
+func (s *Server) flushRefusals() {
+	if rec, ok := s.refusals.flush(); ok {
+		s.appendAudit(rec)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/config"
@@ -97,16 +98,12 @@ const outcomeUnauthenticated = "unauthenticated"
 // guard is require with a hook, when not nil, called after the
 // access_denied record of a 403 to add the route's own records (detokenize
 // adds a detokenized/denied one, so that its records alone list every
-// attempt).
-//
-// A route with a hook does not audit its 401s: detokenize's tests pin that a
-// missing or unknown key leaves no record there (TestDetokenizeAdminOnly).
-// It is the one refusal the audit log does not hold.
+// attempt). 401s are audited through the refusal gate (refusal_gate.go).
 func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		unauthenticated := func(why string) {
-			if denied == nil {
-				s.auditRefusal(r, Principal{}, outcomeUnauthenticated, why)
+			if write, note := s.refusals.admit(time.Now()); write {
+				s.auditRefusal(r, Principal{}, outcomeUnauthenticated, why+note)
 			}
 			writeError(w, http.StatusUnauthorized, why)
 		}

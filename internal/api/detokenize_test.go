@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ type detokEnv struct {
 	auditFile string
 	proc      *vaulttest.Processor
 	procURL   string // its https://127.0.0.1:port
+	stop      func() // ends the server (once); the test's cleanup calls it too
 }
 
 var testKeys = map[string]string{"admin-key": "admin", "agent-key": "agent", "super-key": "supervisor", "audit-key": "auditor"}
@@ -86,10 +88,14 @@ func startDetok(t *testing.T, on bool, cfg vault.DetokenizeConfig) *detokEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var once sync.Once
+	e.stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(e.stop)
 	e.base = "http://" + s.Addr()
 	return e
 }
@@ -210,7 +216,8 @@ func stripChain(r audit.Record) audit.Record {
 }
 
 // TestDetokenizeAdminOnly: every other role gets 403 and leaves an
-// access_denied and a detokenized/denied record; no key is 401; nothing
+// access_denied and a detokenized/denied record; no key is 401 and an
+// access_denied/unauthenticated record; nothing
 // reaches the processor, and the security code stays held.
 func TestDetokenizeAdminOnly(t *testing.T) {
 	e := startDetok(t, true, vault.DetokenizeConfig{})
@@ -227,12 +234,16 @@ func TestDetokenizeAdminOnly(t *testing.T) {
 	require.Empty(t, e.proc.Requests())
 
 	recs := e.records(t)
-	require.Len(t, recs, 6, "two records per refused key, none for unknown keys")
+	require.Len(t, recs, 8, "two records per refused key, one per missing or unknown key")
 	for i, role := range []string{"agent", "supervisor", "auditor"} {
 		require.Equal(t, audit.Record{Type: audit.AccessDenied, Actor: role + "-holder", Token: audited(t, token), Outcome: "denied",
 			Reason: "POST /v1/tokens/{token}/detokenize: role " + role}, stripChain(recs[2*i]))
 		require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: role + "-holder", Token: audited(t, token), Outcome: "denied",
 			Reason: "role " + role}, stripChain(recs[2*i+1]))
+	}
+	for i, why := range []string{"missing bearer API key", "unknown API key"} {
+		require.Equal(t, audit.Record{Type: audit.AccessDenied, Token: audited(t, token), Outcome: "unauthenticated",
+			Reason: "POST /v1/tokens/{token}/detokenize: " + why}, stripChain(recs[6+i]))
 	}
 	code, _, _ = e.post(t, "admin-key", token, "")
 	require.Equal(t, http.StatusOK, code, "the refusals did not spend the security code")
