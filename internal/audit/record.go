@@ -18,7 +18,7 @@ const (
 	CaptureStarted Type = "capture_started"
 	CaptureEnded   Type = "capture_ended" // Outcome: tokenized, failed, cancelled, timed_out, call_ended
 	Detokenized    Type = "detokenized"   // Actor: API key name; Token; Outcome: forwarded, failed, denied; Target(Status): the processor
-	AccessDenied   Type = "access_denied" // an API call refused for its role
+	AccessDenied   Type = "access_denied" // an API call refused: Outcome denied (403, its role) or unauthenticated (401); Reason: route and why
 )
 
 // Record is one line of the log. Append fills Seq, Time (when zero), Prev and
