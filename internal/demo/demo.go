@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,11 @@ import (
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 )
+
+// quietLibrary silences sipgo's package-wide logger once per process: it is
+// a global, and a second Run (tests run the demo again) would write it while
+// the first one's last transactions still read it.
+var quietLibrary sync.Once
 
 // TestCard is a Visa test number that no issuer will authorize.
 const (
@@ -77,7 +83,7 @@ func start(ctx context.Context) (*env, error) {
 		e.stop()
 		return nil, err
 	}
-	sip.RouteLibraryLogs(zap.NewNop())
+	quietLibrary.Do(func() { sip.RouteLibraryLogs(zap.NewNop()) })
 	if e.app, err = app.New(cfg, zap.NewNop()); err != nil {
 		e.stop()
 		return nil, err
