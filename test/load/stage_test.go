@@ -39,41 +39,17 @@ func BenchmarkStageOpen(b *testing.B) {
 	for _, audio := range []string{"silence", "speech"} {
 		for _, calls := range []int{1, 500, 5000} {
 			b.Run(fmt.Sprintf("%s/calls=%d", audio, calls), func(b *testing.B) {
-				caps, err := newCaptures(options{stage: "open"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ctrls := make([]*capture.Controller, calls)
-				pkts := make([]media.Packet, calls)
-				bufs := make([][160]byte, calls)
-				for i := range ctrls {
-					id := fmt.Sprint("bench-", i)
-					if ctrls[i], err = caps.svc.Attach(id, capture.Point{Policy: "api"}); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := caps.svc.Start(id, capture.Request{Fields: []string{"pan"}}); err != nil {
-						b.Fatal(err)
-					}
-					pkts[i] = media.Packet{Header: rtp.Header{SequenceNumber: uint16(i)}, Codec: "PCMU", ClockRate: 8000}
-				}
-				// Packets meet the calls in an order unrelated to where
-				// their state lies in memory, as in the relay, so the
-				// hardware prefetchers cannot guess the next call's lines.
-				order := rand.New(rand.NewPCG(1, 2)).Perm(calls)
+				c := newBenchCalls(b, calls)
 				emit := func(*media.Packet) {}
 				b.ReportAllocs()
 				b.ResetTimer()
 				for n := 0; n < b.N; n++ {
-					i := order[n%calls]
-					p := &pkts[i]
-					p.Header.SequenceNumber++
-					p.Header.Timestamp += 160
+					i := c.order[n%calls]
 					in := silence
 					if audio == "speech" {
-						in = speechFrames[(n/calls+7*i)%len(speechFrames)]
+						in = c.speech(n, i)
 					}
-					p.Payload = bufs[i][:copy(bufs[i][:], in)]
-					ctrls[i].Process(p, emit)
+					c.ctrls[i].Process(c.packet(i, in), emit)
 				}
 			})
 		}
@@ -88,9 +64,9 @@ func BenchmarkStageOpen(b *testing.B) {
 // each call's state is out of L2. Variants: without the prefetch; and with
 // "churn", unrelated library code run between packets (JSON, a regexp, a
 // template: about 5 µs; its garbage is collected every 1,000 packets with
-// the timer stopped, so that collections do not swamp the figure), standing for the kernel's and the relay's own work
-// between two packets, which leaves neither the stage's code nor its data
-// in L1. churn/stage=none is that work alone, so the stage's cost under
+// the timer stopped, so that collections do not swamp the figure), standing
+// for the kernel's and the relay's own work between two packets, which
+// leaves neither the stage's code nor its data in L1. churn/stage=none is that work alone, so the stage's cost under
 // churn is the difference: 1.6 µs, twice and more the churn-free cost, as in
 // the relay's CPU profiles. Its runs take a minute or two.
 //
@@ -107,30 +83,13 @@ func BenchmarkStageRelayLike(b *testing.B) {
 		{"churn/stage=open", true, true, true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			caps, err := newCaptures(options{stage: "open"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctrls := make([]*capture.Controller, calls)
-			pkts := make([]media.Packet, calls)
-			bufs := make([][160]byte, calls)
+			c := newBenchCalls(b, calls)
 			lists := make([]prefetch.List, calls)
-			for i := range ctrls {
-				id := fmt.Sprint("bench-", i)
-				if ctrls[i], err = caps.svc.Attach(id, capture.Point{Policy: "api"}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := caps.svc.Start(id, capture.Request{Fields: []string{"pan"}}); err != nil {
-					b.Fatal(err)
-				}
-				pkts[i] = media.Packet{Header: rtp.Header{SequenceNumber: uint16(i)}, Codec: "PCMU", ClockRate: 8000}
-			}
 			block, _ := aes.NewCipher(make([]byte, 16))
 			gcm, _ := cipher.NewGCM(block)
 			nonce := make([]byte, gcm.NonceSize())
 			sealed := gcm.Seal(nil, nonce, speechFrames[0], nil)
 			plain := make([]byte, 0, len(sealed))
-			order := rand.New(rand.NewPCG(1, 2)).Perm(calls)
 			emit := func(*media.Packet) {}
 			if v.churn { // churn allocates: collect outside the timer (below), not in it
 				defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -147,25 +106,70 @@ func BenchmarkStageRelayLike(b *testing.B) {
 					}
 					churn()
 				}
-				i := order[n%calls]
+				i := c.order[n%calls]
 				if v.prefetch {
 					lists[i].Run()
 				}
 				if _, err := gcm.Open(plain[:0], nonce, sealed, nil); err != nil {
 					b.Fatal(err)
 				}
-				p := &pkts[i]
-				p.Header.SequenceNumber++
-				p.Header.Timestamp += 160
-				p.Payload = bufs[i][:copy(bufs[i][:], speechFrames[(n/calls+7*i)%len(speechFrames)])]
+				p := c.packet(i, c.speech(n, i))
 				if v.stage {
-					ctrls[i].Process(p, emit)
+					c.ctrls[i].Process(p, emit)
 					lists[i].Reset()
-					ctrls[i].NextPrefetch(&lists[i])
+					c.ctrls[i].NextPrefetch(&lists[i])
 				}
 			}
 		})
 	}
+}
+
+// benchCalls are calls with a capture window open for the stage
+// benchmarks: each call's controller, its packet and the buffer the payload
+// is copied into (as the relay decrypts into one: the stage writes its
+// output over the payload), and the order packets meet the calls in,
+// unrelated to where their state lies in memory, as in the relay, so that
+// the hardware prefetchers cannot guess the next call's lines.
+type benchCalls struct {
+	ctrls []*capture.Controller
+	pkts  []media.Packet
+	bufs  [][160]byte
+	order []int
+}
+
+func newBenchCalls(b *testing.B, calls int) *benchCalls {
+	caps, err := newCaptures(options{stage: "open"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &benchCalls{ctrls: make([]*capture.Controller, calls), pkts: make([]media.Packet, calls),
+		bufs: make([][160]byte, calls), order: rand.New(rand.NewPCG(1, 2)).Perm(calls)}
+	for i := range calls {
+		id := fmt.Sprint("bench-", i)
+		if c.ctrls[i], err = caps.svc.Attach(id, capture.Point{Policy: "api"}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := caps.svc.Start(id, capture.Request{Fields: []string{"pan"}}); err != nil {
+			b.Fatal(err)
+		}
+		c.pkts[i] = media.Packet{Header: rtp.Header{SequenceNumber: uint16(i)}, Codec: "PCMU", ClockRate: 8000}
+	}
+	return c
+}
+
+// speech is the frame of the load test's speech call i sends as the n-th
+// packet of the benchmark.
+func (c *benchCalls) speech(n, i int) []byte {
+	return speechFrames[(n/len(c.ctrls)+7*i)%len(speechFrames)]
+}
+
+// packet is call i's next packet, with in copied into its buffer.
+func (c *benchCalls) packet(i int, in []byte) *media.Packet {
+	p := &c.pkts[i]
+	p.Header.SequenceNumber++
+	p.Header.Timestamp += 160
+	p.Payload = c.bufs[i][:copy(c.bufs[i][:], in)]
+	return p
 }
 
 // churn runs a spread of unrelated library code (see BenchmarkStageRelayLike).
