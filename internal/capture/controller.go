@@ -145,10 +145,7 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 		c.keyToken(p, emit)
 		return
 	}
-	law := dtmf.MuLaw
-	if p.Codec == "PCMA" {
-		law = dtmf.ALaw
-	}
+	law := lawOf(p.Codec)
 	// Suppressed in place, on the wire: what is not masked goes on as the
 	// caller's own bytes, and each call's packet touches as few cache lines
 	// as it can (hundreds of calls share the cache).

@@ -89,11 +89,15 @@ func (k *tokenKeyer) replaceAudio(p *media.Packet, dst []byte) bool {
 	if s >= keySteps+pauseSteps-1 {
 		k.keys, k.step = k.keys[1:], 0
 	}
-	if p.Codec == "PCMU" {
-		dtmf.EncodeUlaw(dst[:0], pcm)
-	} else {
-		dtmf.EncodeAlaw(dst[:0], pcm)
-	}
+	lawOf(p.Codec).Encode(dst, pcm)
 	p.Payload = dst[:n]
 	return true
+}
+
+// lawOf is the G.711 law of a PCMU or PCMA packet.
+func lawOf(codec string) dtmf.Law {
+	if codec == "PCMA" {
+		return dtmf.ALaw
+	}
+	return dtmf.MuLaw
 }

@@ -16,7 +16,8 @@ func (l Law) decode(dst []int16, src []byte) {
 	DecodeUlaw(dst, src)
 }
 
-func (l Law) encode(dst []byte, src []int16) {
+// Encode encodes src into dst (at least as long) in this law.
+func (l Law) Encode(dst []byte, src []int16) {
 	if l == ALaw {
 		EncodeAlaw(dst, src)
 		return
@@ -73,13 +74,13 @@ func (s *Suppressor) maskRunG711(out []byte, law Law, tau int64) {
 	var pcm [swapChunk]int16
 	for len(out) > 0 {
 		n, what := s.nextRun(tau, min(len(out), swapChunk))
-		switch what {
-		case runPrime:
-			s.prime(pcm[:n])
-			law.encode(out[:n], pcm[:n])
-		case runMask:
-			s.fill(pcm[:n], tau)
-			law.encode(out[:n], pcm[:n])
+		if what != runPass {
+			if what == runPrime {
+				s.prime(pcm[:n])
+			} else {
+				s.fill(pcm[:n], tau)
+			}
+			law.Encode(out[:n], pcm[:n])
 		}
 		out, tau = out[n:], tau+int64(n)
 	}

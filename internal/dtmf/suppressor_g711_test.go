@@ -28,7 +28,7 @@ func g711Pair(t testing.TB, cfg SuppressorConfig, law Law, wire []byte, pkt int)
 		law.decode(in, wire[off:end])
 		da, err = a.Process(in, in, da)
 		require.NoError(t, err)
-		law.encode(viaPCM[off:end], in)
+		law.Encode(viaPCM[off:end], in)
 		db = b.ProcessG711(viaWire[off:end], law, db)
 	}
 	return viaPCM, viaWire, da, db, a.Stats(), b.Stats()
@@ -55,7 +55,7 @@ func TestProcessG711MatchesProcess(t *testing.T) {
 			for vi := 0; vi < len(vs); vi += 37 { // a spread of the vectors, every key and lead in turn
 				v := vs[vi]
 				wire := make([]byte, len(v.pcm))
-				law.encode(wire, v.pcm)
+				law.Encode(wire, v.pcm)
 				for _, pkt := range []int{160, 80, 240, 7, 333} {
 					name := fmt.Sprintf("law %d mode %v pkt %d %s", law, mode, pkt, v.name)
 					viaPCM, viaWire, da, db, sa, sb := g711Pair(t, SuppressorConfig{Mode: mode}, law, wire, pkt)
@@ -88,7 +88,7 @@ func TestProcessG711Transparent(t *testing.T) {
 		}
 		require.Zero(t, s.Stats().Masked, "law %d: noise was masked, so this test would prove nothing", law)
 		var zero [1]byte
-		law.encode(zero[:], []int16{0})
+		law.Encode(zero[:], []int16{0})
 		for i := range L {
 			require.Equal(t, zero[0], out[i], "law %d: priming sample %d", law, i)
 		}
