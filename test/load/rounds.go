@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -84,5 +83,5 @@ func median(v []float64) float64 {
 
 // span is "min … max" of v.
 func span(v []float64, verb string) string {
-	return strings.Join([]string{fmt.Sprintf(verb, slices.Min(v)), fmt.Sprintf(verb, slices.Max(v))}, "–")
+	return fmt.Sprintf(verb+"–"+verb, slices.Min(v), slices.Max(v))
 }
