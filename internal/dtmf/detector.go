@@ -186,7 +186,7 @@ func (d *Detector) Process(pcm []int16, out []Digit) []Digit {
 			pcm = pcm[k*slotLen:]
 			continue
 		}
-		n, done := d.bank.feed(pcm, &d.hist[d.head])
+		n, done := d.bank.feed(pcm, &d.hist[d.head], &d.pows[d.npows%powRing].pw)
 		pcm = pcm[n:]
 		if done {
 			out = d.slotDone(out)
@@ -228,18 +228,15 @@ func (d *Detector) lastSlot() *slot {
 
 // take keeps a slot the bank computed ahead and evaluates it.
 func (d *Detector) take(a *slotAcc, out []Digit) []Digit {
-	d.bank.take(a, &d.hist[d.head])
+	d.bank.take(a, &d.hist[d.head], &d.pows[d.npows%powRing].pw)
 	return d.slotDone(out)
 }
 
-// slotDone advances the rings and evaluates the window ending at this slot.
+// slotDone advances the rings, the slot and its powers written (by finish),
+// and evaluates the window ending at this slot.
 func (d *Detector) slotDone(out []Digit) []Digit {
 	s := &d.hist[d.head]
-	p := &d.pows[d.npows%powRing]
-	p.start = s.start
-	for k := range numBins {
-		p.pw[k] = s.re[k]*s.re[k] + s.im[k]*s.im[k]
-	}
+	d.pows[d.npows%powRing].start = s.start
 	d.npows++
 	end := s.start + slotLen
 	d.head = (d.head + 1) % windowSlots
@@ -440,18 +437,8 @@ func (d *Detector) evaluate() Key {
 		d.modelOK = false
 		return 0
 	}
-	// The window's value per bin: its four slots turned to the first's
-	// phase reference, Σ s_i·rot^i (powers of rot precomputed).
 	var pw [numBins]float32
-	for k := range numBins {
-		re := s[0].re[k] + s[1].re[k]*coef.rotRe[k] - s[1].im[k]*coef.rotIm[k] +
-			s[2].re[k]*coef.rot2Re[k] - s[2].im[k]*coef.rot2Im[k] +
-			s[3].re[k]*coef.rot3Re[k] - s[3].im[k]*coef.rot3Im[k]
-		im := s[0].im[k] + s[1].re[k]*coef.rotIm[k] + s[1].im[k]*coef.rotRe[k] +
-			s[2].re[k]*coef.rot2Im[k] + s[2].im[k]*coef.rot2Re[k] +
-			s[3].re[k]*coef.rot3Im[k] + s[3].im[k]*coef.rot3Re[k]
-		pw[k] = re*re + im*im
-	}
+	windowPow(s[0], s[1], s[2], s[3], &pw)
 	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
 	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
 		d.modelOK = false

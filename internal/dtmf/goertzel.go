@@ -25,8 +25,8 @@ type slot struct {
 // pairBin is bin k over two adjacent slots, a then b (10 ms): b's value
 // turned to a's phase reference and added.
 func pairBin(a, b *slot, k int) complex64 {
-	re := a.re[k] + b.re[k]*coef.rotRe[k] - b.im[k]*coef.rotIm[k]
-	im := a.im[k] + b.re[k]*coef.rotIm[k] + b.im[k]*coef.rotRe[k]
+	re := a.re[k] + float32(b.re[k]*coef.rotRe[k]) - float32(b.im[k]*coef.rotIm[k])
+	im := a.im[k] + float32(b.re[k]*coef.rotIm[k]) + float32(b.im[k]*coef.rotRe[k])
 	return complex(re, im)
 }
 
@@ -93,18 +93,19 @@ func (b *bank) ahead(pcm []int16, acc []slotAcc) int {
 	return k
 }
 
-// take finishes a slot that ahead computed into out, where it is kept, and
-// moves the bank past it (the recursion state is still the zero reset left).
-func (b *bank) take(a *slotAcc, out *slot) {
-	a.finish(out)
+// take finishes a slot that ahead computed into out, where it is kept, with
+// its powers into pw, and moves the bank past it (the recursion state is
+// still the zero reset left).
+func (b *bank) take(a *slotAcc, out *slot, pw *[numBins]float32) {
+	a.finish(out, pw)
 	out.start = b.start
 	b.start += slotLen
 }
 
 // feed consumes samples until the current slot completes or pcm runs out. It
-// returns how many samples it used and whether a slot completed (then out is
-// filled and the bank starts the next slot).
-func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
+// returns how many samples it used and whether a slot completed (then out and
+// its powers pw are filled and the bank starts the next slot).
+func (b *bank) feed(pcm []int16, out *slot, pw *[numBins]float32) (used int, done bool) {
 	n := min(len(pcm), slotLen-b.fill)
 	for i := 0; i < n; {
 		m := min(n-i, blockLen-b.fill%blockLen)
@@ -118,7 +119,7 @@ func (b *bank) feed(pcm []int16, out *slot) (used int, done bool) {
 		return n, false
 	}
 	acc := slotAcc{s1: b.s1, s2: b.s2, blocks: b.blocks}
-	acc.finish(out)
+	acc.finish(out, pw)
 	out.start = b.start
 	b.reset(b.start + slotLen)
 	return n, true
@@ -160,21 +161,49 @@ type slotAcc struct {
 	blocks [slotLen / blockLen]int64
 }
 
-// finish turns the recursion state into the slot's values (all but start;
-// the block energies stay in a, for the suppressor's mask plan).
+// finishGo is finish (see goertzel_amd64.go): it turns the recursion state
+// into the slot's values (all but start; the block energies stay in a, for
+// the suppressor's mask plan) and their powers |X|² into pw.
 // X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the same for
 // every slot, so windows built from slots keep their magnitudes and phase
-// differences.
-func (a *slotAcc) finish(out *slot) {
+// differences. Here and below float32(…) keeps each product rounded on its
+// own, as the assembly does, whatever GOAMD64 allows the compiler to fuse.
+func finishGo(a *slotAcc, out *slot, pw *[numBins]float32) {
 	for k := range numBins {
-		out.re[k] = a.s1[k] - float32(coef.cos[k]*a.s2[k])
-		out.im[k] = coef.sin[k] * a.s2[k]
+		re, im := a.s1[k]-float32(coef.cos[k]*a.s2[k]), coef.sin[k]*a.s2[k]
+		out.re[k], out.im[k] = re, im
+		pw[k] = float32(re*re) + float32(im*im)
 	}
 	var e int64
 	for _, b := range a.blocks {
 		e += b
 	}
 	out.energy = float32(e)
+}
+
+// windowPowGo is windowPow: the powers of the 20 ms window of slots s0..s3,
+// each slot's value turned to s0's phase reference (Σ s_i·rot^i, the powers
+// of rot precomputed) and summed.
+func windowPowGo(s0, s1, s2, s3 *slot, pw *[numBins]float32) {
+	c := &coef
+	for k := range numBins {
+		re := s0.re[k] + float32(s1.re[k]*c.rotRe[k]) - float32(s1.im[k]*c.rotIm[k]) +
+			float32(s2.re[k]*c.rot2Re[k]) - float32(s2.im[k]*c.rot2Im[k]) +
+			float32(s3.re[k]*c.rot3Re[k]) - float32(s3.im[k]*c.rot3Im[k])
+		im := s0.im[k] + float32(s1.re[k]*c.rotIm[k]) + float32(s1.im[k]*c.rotRe[k]) +
+			float32(s2.re[k]*c.rot2Im[k]) + float32(s2.im[k]*c.rot2Re[k]) +
+			float32(s3.re[k]*c.rot3Im[k]) + float32(s3.im[k]*c.rot3Re[k])
+		pw[k] = float32(re*re) + float32(im*im)
+	}
+}
+
+// pairPowGo is pairPow: the powers of the 10 ms of slots a then b
+// (pairBin's values).
+func pairPowGo(a, b *slot, pw *[numBins]float32) {
+	for k := range numBins {
+		x := pairBin(a, b, k)
+		pw[k] = float32(real(x)*real(x)) + float32(imag(x)*imag(x))
+	}
 }
 
 // goertzelSlotsGo is the portable kernel: len(acc) whole slots of pcm.

@@ -36,3 +36,42 @@ func goertzelSlots(pcm []int16, acc []slotAcc) {
 		pcm, acc = pcm[slotLen:], acc[1:]
 	}
 }
+
+// The per-slot arithmetic after the kernel, in AVX2 when the CPU has it;
+// bit-identical to the Go versions (TestSlotMathMatchesGo).
+
+//go:noescape
+func finishAVX2(a *slotAcc, out *slot, pw *[numBins]float32, c *bankCoef)
+
+//go:noescape
+func windowPowAVX2(s0, s1, s2, s3 *slot, pw *[numBins]float32, c *bankCoef)
+
+//go:noescape
+func pairPowAVX2(a, b *slot, pw *[numBins]float32, c *bankCoef)
+
+// finish is finishGo.
+func (a *slotAcc) finish(out *slot, pw *[numBins]float32) {
+	if useAVX2 {
+		finishAVX2(a, out, pw, &coef)
+		return
+	}
+	finishGo(a, out, pw)
+}
+
+// windowPow is windowPowGo.
+func windowPow(s0, s1, s2, s3 *slot, pw *[numBins]float32) {
+	if useAVX2 {
+		windowPowAVX2(s0, s1, s2, s3, pw, &coef)
+		return
+	}
+	windowPowGo(s0, s1, s2, s3, pw)
+}
+
+// pairPow is pairPowGo.
+func pairPow(a, b *slot, pw *[numBins]float32) {
+	if useAVX2 {
+		pairPowAVX2(a, b, pw, &coef)
+		return
+	}
+	pairPowGo(a, b, pw)
+}

@@ -1,6 +1,7 @@
 package dtmf
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -36,10 +37,11 @@ func TestKernelMatchesGo(t *testing.T) {
 			goertzelSlotsGo(in[:k*slotLen], want)
 			for j := range k {
 				var g, w slot
-				got[j].finish(&g)
-				want[j].finish(&w)
-				if g != w {
-					t.Fatalf("input %d, %d slots, slot %d: kernel %+v, Go %+v", i, k, j, g, w)
+				var gp, wp [numBins]float32
+				got[j].finish(&g, &gp)
+				finishGo(&want[j], &w, &wp)
+				if g != w || gp != wp {
+					t.Fatalf("input %d, %d slots, slot %d: kernel %+v %v, Go %+v %v", i, k, j, g, gp, w, wp)
 				}
 			}
 		}
@@ -51,23 +53,27 @@ func TestKernelMatchesGo(t *testing.T) {
 func TestBankPiecesMatchBatches(t *testing.T) {
 	pcm := newSignal(5).press(nominal('7', 80*ms)).silence(30 * ms).noise(Amplitude(-40)).pcm()
 	pcm = pcm[:len(pcm)/slotLen*slotLen]
-	slots := func(sizes []int) []slot {
+	type slotPw struct {
+		slot
+		pw [numBins]float32
+	}
+	slots := func(sizes []int) []slotPw {
 		var b bank
-		var out []slot
+		var out []slotPw
 		for i := 0; len(pcm[i:]) > 0; {
 			n := min(sizes[len(out)%len(sizes)], len(pcm)-i)
 			piece := pcm[i : i+n]
 			var acc [maxPre]slotAcc
 			k := b.ahead(piece, acc[:])
 			for j := range k {
-				var s slot
-				b.take(&acc[j], &s)
+				var s slotPw
+				b.take(&acc[j], &s.slot, &s.pw)
 				out = append(out, s)
 			}
 			piece = piece[k*slotLen:]
 			for len(piece) > 0 {
-				var s slot
-				used, done := b.feed(piece, &s)
+				var s slotPw
+				used, done := b.feed(piece, &s.slot, &s.pw)
 				if done {
 					out = append(out, s)
 				}
@@ -110,11 +116,94 @@ func FuzzKernelMatchesGo(f *testing.F) {
 		goertzelSlotsGo(pcm[:k*slotLen], want)
 		for j := range k {
 			var g, w slot
-			got[j].finish(&g)
-			want[j].finish(&w)
-			if g != w {
-				t.Fatalf("slot %d of %d: kernel %+v, Go %+v", j, k, g, w)
+			var gp, wp [numBins]float32
+			got[j].finish(&g, &gp)
+			finishGo(&want[j], &w, &wp)
+			if g != w || gp != wp {
+				t.Fatalf("slot %d of %d: kernel %+v %v, Go %+v %v", j, k, g, gp, w, wp)
 			}
 		}
 	})
+}
+
+// TestSlotMathMatchesGo: the per-slot arithmetic after the kernel (a slot's
+// powers, a window's, a pair's) gives bit-identical results in assembly
+// and in Go, on slots of real signals and of random and extreme values.
+func TestSlotMathMatchesGo(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no assembly on this machine: the Go versions are the only ones")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var slots []slot
+	for _, pcm := range [][]int16{
+		newSignal(6).press(nominal('5', 60*ms)).pcm(),
+		newSignal(7).noise(Amplitude(-3)).pcm(),
+	} {
+		var b bank
+		var acc [maxPre]slotAcc
+		for len(pcm) >= maxPre*slotLen {
+			for j := range b.ahead(pcm, acc[:]) {
+				var s slot
+				b.take(&acc[j], &s, new([numBins]float32))
+				slots = append(slots, s)
+			}
+			pcm = pcm[maxPre*slotLen:]
+		}
+	}
+	extreme := []float32{0, -0, 1e-30, -3.4e38, 3.4e38, 1, -1, 1.5e19}
+	for range 200 {
+		var s slot
+		for k := range numBins {
+			s.re[k], s.im[k] = float32(rng.NormFloat64()*1e5), float32(rng.NormFloat64()*1e5)
+			if rng.IntN(16) == 0 {
+				s.im[k] = extreme[rng.IntN(len(extreme))]
+			}
+		}
+		slots = append(slots, s)
+	}
+	for i := range 2000 {
+		s := [4]*slot{}
+		for j := range s {
+			s[j] = &slots[rng.IntN(len(slots))]
+		}
+		var got, want [numBins]float32
+		windowPow(s[0], s[1], s[2], s[3], &got)
+		windowPowGo(s[0], s[1], s[2], s[3], &want)
+		if !samePowers(&got, &want) {
+			t.Fatalf("window %d: assembly %v, Go %v", i, got, want)
+		}
+		pairPow(s[0], s[1], &got)
+		pairPowGo(s[0], s[1], &want)
+		if !samePowers(&got, &want) {
+			t.Fatalf("pair %d: assembly %v, Go %v", i, got, want)
+		}
+	}
+	for i := range 2000 {
+		a := slotAcc{blocks: [5]int64{rng.Int64N(1 << 33), rng.Int64N(1 << 33), 0, 1 << 32, rng.Int64N(1 << 33)}}
+		for k := range numBins {
+			a.s1[k] = float32(rng.NormFloat64() * 1e6)
+			a.s2[k] = float32(rng.NormFloat64() * 1e6)
+			if rng.IntN(16) == 0 {
+				a.s2[k] = extreme[rng.IntN(len(extreme))]
+			}
+		}
+		var g, w slot
+		var gp, wp [numBins]float32
+		a.finish(&g, &gp)
+		finishGo(&a, &w, &wp)
+		if !samePowers(&gp, &wp) || !samePowers(&g.re, &w.re) || !samePowers(&g.im, &w.im) || g.energy != w.energy {
+			t.Fatalf("finish %d: assembly %+v %v, Go %+v %v", i, g, gp, w, wp)
+		}
+	}
+}
+
+// samePowers compares bit patterns, so NaN, infinities and signed zeros
+// must match too.
+func samePowers(a, b *[numBins]float32) bool {
+	for k := range a {
+		if math.Float32bits(a[k]) != math.Float32bits(b[k]) {
+			return false
+		}
+	}
+	return true
 }

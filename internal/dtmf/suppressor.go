@@ -449,10 +449,7 @@ func pairSuspicious(a, b *slot) bool {
 		return false
 	}
 	var pw [numBins]float32
-	for k := range numBins {
-		x := pairBin(a, b, k)
-		pw[k] = real(x)*real(x) + imag(x)*imag(x)
-	}
+	pairPow(a, b, &pw)
 	return dominant(&pw, e*slotLen, pairShare)
 }
 
