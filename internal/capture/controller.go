@@ -95,28 +95,28 @@ func (c *Controller) NextPrefetch(l *prefetch.List) {
 
 // Process is the media Stage: pass outside windows, consume events and mask
 // tones inside them. It runs on the media goroutine and never blocks.
-func (c *Controller) Process(p *media.Packet, emit func(*media.Packet)) {
+func (c *Controller) Process(p *media.Packet, out media.Emitter) {
 	switch p.Codec {
 	case "telephone-event":
-		c.event(p, emit)
+		c.event(p, out)
 	case "PCMU", "PCMA":
-		c.audio(p, emit)
+		c.audio(p, out)
 	default:
 		// A codec we cannot inspect (G.722, opus…): outside a window it
 		// passes; inside one it is dropped, since a tone in it could not be
 		// masked. Trunks that take captures should allow only G.711.
 		if !c.windowOpen() && !c.suppOpen {
-			emit(p)
+			out.Emit(p)
 		}
 	}
 }
 
 // event consumes telephone-events while a window is open (and the rest of
 // an event that began inside one); outside, they pass untouched.
-func (c *Controller) event(p *media.Packet, emit func(*media.Packet)) {
+func (c *Controller) event(p *media.Packet, out media.Emitter) {
 	open := c.windowOpen()
 	if !open && !(c.eventSeen && p.Header.Timestamp == c.eventTS) {
-		emit(p)
+		out.Emit(p)
 		return
 	}
 	c.eventTS, c.eventSeen = p.Header.Timestamp, true
@@ -134,15 +134,15 @@ func (c *Controller) event(p *media.Packet, emit func(*media.Packet)) {
 // audio runs G.711 through the suppressor while a window is open (and while
 // masking lingers after it); otherwise the packet goes on untouched, at no
 // cost beyond this check.
-func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
+func (c *Controller) audio(p *media.Packet, out media.Emitter) {
 	n := len(p.Payload)
 	if n == 0 || n > maxSamples {
-		emit(p)
+		out.Emit(p)
 		return
 	}
 	c.syncWindow()
 	if !c.suppOpen {
-		c.keyToken(p, emit)
+		c.keyToken(p, out)
 		return
 	}
 	law := lawOf(p.Codec)
@@ -158,13 +158,13 @@ func (c *Controller) audio(p *media.Packet, emit func(*media.Packet)) {
 			}
 		}
 	}
-	emit(p)
+	out.Emit(p)
 }
 
 // keyToken forwards an audio packet outside a window and keys the next step
 // of a token being delivered: an RFC 4733 packet beside it, or (toward an
 // in-band trunk) the tone in its place. One step per audio packet.
-func (c *Controller) keyToken(p *media.Packet, emit func(*media.Packet)) {
+func (c *Controller) keyToken(p *media.Packet, out media.Emitter) {
 	if c.inject.Load() != nil { // a plain load per packet; the locked swap only for a token
 		if keys := c.inject.Swap(nil); keys != nil {
 			c.keying.start(*keys)
@@ -172,16 +172,16 @@ func (c *Controller) keyToken(p *media.Packet, emit func(*media.Packet)) {
 		}
 	}
 	if !c.keyingOn {
-		emit(p)
+		out.Emit(p)
 		return
 	}
 	if c.keying.inband {
 		c.keying.replaceAudio(p, c.payload[:])
-		emit(p)
+		out.Emit(p)
 	} else {
-		emit(p)
+		out.Emit(p)
 		if ev, ok := c.keying.next(p.Header.Timestamp); ok {
-			emit(ev)
+			out.Emit(ev)
 		}
 	}
 	c.keyingOn = c.keying.busy()

@@ -74,7 +74,7 @@ func TestClosedWindowForwardsUntouched(t *testing.T) {
 	for i, f := range tone {
 		p := mediaPacket(uint16(i), "PCMU", f)
 		var got [][]byte
-		c.Process(p, func(o *media.Packet) { got = append(got, append([]byte(nil), o.Payload...)) })
+		c.Process(p, media.EmitFunc(func(o *media.Packet) { got = append(got, append([]byte(nil), o.Payload...)) }))
 		if len(got) != 1 || !bytes.Equal(got[0], f) {
 			t.Fatalf("packet %d: forwarded %d packets, changed=%v", i, len(got), len(got) == 1 && !bytes.Equal(got[0], f))
 		}
@@ -97,9 +97,9 @@ func TestOpenWindowMasksAndCollects(t *testing.T) {
 	seq := uint16(0)
 	feed := func(frames [][]byte) {
 		for _, f := range frames {
-			c.Process(mediaPacket(seq, "PCMU", f), func(o *media.Packet) {
+			c.Process(mediaPacket(seq, "PCMU", f), media.EmitFunc(func(o *media.Packet) {
 				out = append(out, dtmf.DecodeUlaw(make([]int16, len(o.Payload)), o.Payload)...)
-			})
+			}))
 			seq++
 		}
 	}
@@ -143,7 +143,7 @@ func BenchmarkStage(b *testing.B) {
 			}
 			frame := silenceFrames(1)[0]
 			p := mediaPacket(0, "PCMU", frame)
-			emit := func(*media.Packet) {}
+			emit := media.EmitFunc(func(*media.Packet) {})
 			b.ReportAllocs()
 			b.SetBytes(int64(len(frame)))
 			b.ResetTimer()
@@ -167,7 +167,7 @@ func TestUninspectableCodecDroppedInWindow(t *testing.T) {
 	}
 	defer svc.Detach("call1")
 	n := 0
-	emit := func(*media.Packet) { n++ }
+	emit := media.EmitFunc(func(*media.Packet) { n++ })
 	c.Process(mediaPacket(1, "G722", make([]byte, 160)), emit)
 	if n != 1 {
 		t.Fatal("G.722 outside a window was not forwarded")
@@ -194,12 +194,12 @@ func TestTokenInBand(t *testing.T) {
 	c.keyTokenLater(token)
 	var out []int16
 	for i := 0; i < 10*len(token)+10; i++ {
-		c.Process(mediaPacket(uint16(i), "PCMU", silenceFrames(1)[0]), func(o *media.Packet) {
+		c.Process(mediaPacket(uint16(i), "PCMU", silenceFrames(1)[0]), media.EmitFunc(func(o *media.Packet) {
 			if o.Codec != "PCMU" {
 				t.Fatalf("in-band keying emitted a %s packet", o.Codec)
 			}
 			out = append(out, dtmf.DecodeUlaw(make([]int16, len(o.Payload)), o.Payload)...)
-		})
+		}))
 	}
 	det := dtmf.NewDetector(dtmf.DetectorConfig{})
 	var got []byte

@@ -33,7 +33,7 @@ func TestControllerNextPrefetch(t *testing.T) {
 
 	var l prefetch.List
 	var out [][]byte
-	emit := func(p *media.Packet) { out = append(out, append([]byte(nil), p.Payload...)) }
+	emit := media.EmitFunc(func(p *media.Packet) { out = append(out, append([]byte(nil), p.Payload...)) })
 	frames := silenceFrames(20)
 	step := func(i int) {
 		l.Run()

@@ -92,7 +92,7 @@ func TestWebhookSigned(t *testing.T) {
 	seq, ts := uint16(1), uint32(1000)
 	for _, k := range "4111111111111111#" {
 		for _, p := range eventPackets(byte(k), &seq, ts) {
-			c.Process(p, func(*media.Packet) { t.Error("an event inside the window was forwarded") })
+			c.Process(p, media.EmitFunc(func(*media.Packet) { t.Error("an event inside the window was forwarded") }))
 		}
 		ts += 1600
 		time.Sleep(time.Millisecond)

@@ -47,7 +47,7 @@
 // Stage: SetStage installs a Stage on the Carrier→ContactCenter direction,
 // the customer's audio, whichever side placed the call. It sees each RTP
 // packet decrypted, in the carrier's numbering, and forwards it by calling
-// emit: zero times to drop, once to pass or replace, more to inject; it may
-// keep copies and emit them during a later call to delay them. The pipeline
+// its Emitter: zero times to drop, once to pass or replace, more to inject;
+// it may keep copies and emit them during a later call to delay them. The pipeline
 // renumbers what it emits, so the contact center sees no gaps.
 package media

@@ -30,7 +30,6 @@ type pump struct {
 	rt                      *route        // route of the packet being relayed
 	renum                   renumberer    // sequence/timestamp state toward the other leg
 	published               uint64        // renum.mapping() last stored in Session.streams
-	emitFn                  func(*Packet) // p.emit, bound once so emitting does not allocate
 	prefetch                prefetch.List // what the stage's next Process touches (Prefetcher)
 }
 
@@ -38,7 +37,6 @@ func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
 	p := &pump{s: s, leg: leg, conn: conn, rtcpOnly: rtcpOnly,
 		buf: make([]byte, bufSize), plain: make([]byte, bufSize), out: make([]byte, bufSize),
 		sealed: make([]byte, bufSize+32)}
-	p.emitFn = p.emit
 	return p
 }
 
@@ -152,7 +150,7 @@ func (p *pump) relayRTP(b []byte) {
 	}
 	p.renum.begin(&p.hdr)
 	if box != nil {
-		box.st.Process(&p.pkt, p.emitFn)
+		box.st.Process(&p.pkt, p)
 		p.prefetch.Reset()
 		if box.pf != nil {
 			box.pf.NextPrefetch(&p.prefetch)
@@ -217,6 +215,9 @@ func countCryptoError(st *legCounters, err error) {
 	}
 	st.authFailed.Add(1)
 }
+
+// Emit is emit, for the stage (Emitter).
+func (p *pump) Emit(pkt *Packet) { p.emit(pkt) }
 
 // emit renumbers, re-encrypts and sends one packet to the other leg.
 func (p *pump) emit(pkt *Packet) {

@@ -19,19 +19,35 @@ type Packet struct {
 
 // Stage sees every RTP packet of the Carrier→ContactCenter direction (the
 // customer's audio) between decryption and re-encryption. Process runs on the
-// direction's goroutine, one packet at a time, and decides by calling emit:
+// direction's goroutine, one packet at a time, and decides by calling
+// out.Emit:
 //   - not at all: the packet is dropped;
 //   - once with p (possibly with a changed Payload): passed or replaced;
 //   - with other packets (Header.Timestamp in the receiving leg's clock, Codec
 //     set by name, e.g. "telephone-event"): injected, before or after p;
 //   - later, from a later Process call, with a copy it kept: delayed.
 //
-// emit sends synchronously and does not keep its argument. A Stage must not
+// Emit sends synchronously and does not keep its argument. A Stage must not
 // block; it is never called after Session.Close returns. RTCP bypasses stages.
 type Stage interface {
-	Process(p *Packet, emit func(*Packet))
+	Process(p *Packet, out Emitter)
 	String() string // for the pipeline description, e.g. "dtmf-mask(lookahead=40ms)"
 }
+
+// Emitter takes what a Stage passes on. The relay's is its direction's
+// pump itself, an interface rather than a func value: a bound method value
+// is a small object of its own per call, cold by the call's next packet
+// (a cache miss a packet in the relay's profile), where the pump is already
+// in cache and the method table is shared by every call.
+type Emitter interface {
+	Emit(p *Packet)
+}
+
+// EmitFunc adapts a function to an Emitter.
+type EmitFunc func(*Packet)
+
+// Emit calls f(p).
+func (f EmitFunc) Emit(p *Packet) { f(p) }
 
 // Prefetcher is an optional Stage method. After each Process the relay asks
 // the stage for the memory its next Process will touch (the stage's own

@@ -19,8 +19,8 @@ type stageFunc struct {
 	f    func(p *Packet, emit func(*Packet))
 }
 
-func (s stageFunc) Process(p *Packet, emit func(*Packet)) { s.f(p, emit) }
-func (s stageFunc) String() string                        { return s.name }
+func (s stageFunc) Process(p *Packet, out Emitter) { s.f(p, out.Emit) }
+func (s stageFunc) String() string                 { return s.name }
 
 func stageCall(t *testing.T) (*Session, *phone, *phone, func(seq uint16, pt uint8, payload string)) {
 	m := newTestManager(t, Config{})
@@ -163,9 +163,9 @@ func (s *prefetchStage) NextPrefetch(l *prefetch.List) {
 	s.record("next")
 	l.Add(unsafe.Pointer(&s.state), unsafe.Sizeof(s.state))
 }
-func (s *prefetchStage) Process(p *Packet, emit func(*Packet)) {
+func (s *prefetchStage) Process(p *Packet, out Emitter) {
 	s.record("process " + string(p.Payload))
-	emit(p)
+	out.Emit(p)
 }
 func (s *prefetchStage) String() string { return "prefetch-recorder" }
 func (s *prefetchStage) record(c string) {

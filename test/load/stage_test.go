@@ -40,7 +40,7 @@ func BenchmarkStageOpen(b *testing.B) {
 		for _, calls := range []int{1, 500, 5000} {
 			b.Run(fmt.Sprintf("%s/calls=%d", audio, calls), func(b *testing.B) {
 				c := newBenchCalls(b, calls)
-				emit := func(*media.Packet) {}
+				emit := media.EmitFunc(func(*media.Packet) {})
 				b.ReportAllocs()
 				b.ResetTimer()
 				for n := 0; n < b.N; n++ {
@@ -90,7 +90,7 @@ func BenchmarkStageRelayLike(b *testing.B) {
 			nonce := make([]byte, gcm.NonceSize())
 			sealed := gcm.Seal(nil, nonce, speechFrames[0], nil)
 			plain := make([]byte, 0, len(sealed))
-			emit := func(*media.Packet) {}
+			emit := media.EmitFunc(func(*media.Packet) {})
 			if v.churn { // churn allocates: collect outside the timer (below), not in it
 				defer debug.SetGCPercent(debug.SetGCPercent(-1))
 				runtime.GC()
