@@ -22,7 +22,7 @@ bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHM
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64 -hold 1000
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport tls -calls 2000 -workers 64 -hold 1000
 	$(GO) run ./test/load -calls 500 -duration 6s -srtp gcm -mode both
-	$(GO) run ./test/load -calls 500 -duration 6s -srtp gcm -mode relay -stage none,closed,open -rounds 2
+	$(GO) run ./test/load -calls 500 -srtp gcm -mode relay -stage none,closed,open -rounds 10 -phase 1s
 
 FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for FUZZTIME

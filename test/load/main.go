@@ -7,9 +7,11 @@
 //	go run ./test/load -calls 500 -duration 10s -srtp gcm
 //
 // With -rounds it compares capture stages on the relay in ABBA rounds, which
-// is how the stage's cost is measured on a machine whose speed drifts:
+// is how the stage's cost is measured on a machine whose speed drifts; with
+// -phase the rounds run inside one run of the relay, every call switching
+// stage at once every phase, so that what is compared is seconds apart:
 //
-//	go run ./test/load -calls 500 -duration 10s -srtp gcm -mode relay -stage none,closed,open -rounds 3
+//	go run ./test/load -calls 500 -srtp gcm -mode relay -stage none,closed,open -rounds 20 -phase 1s
 package main
 
 import (
@@ -27,11 +29,12 @@ type options struct {
 	srtp     string // off | aes80 | aes32 | gcm: the suite on both legs
 	mode     string // both | relay | forward
 	portMin  int
-	profile  string // CPU profile file, "" = none
-	stage    string // none | closed | open: tonewall's capture stage on carrier→contact center
-	search   int    // when > calls: grow calls by half until loss ≥ 0.1 % or this many
-	rounds   int    // with a list of stages: ABBA rounds comparing them (relay only)
-	role     string // "" (the relay and the driver) or phones (the child process)
+	profile  string        // CPU profile file, "" = none
+	stage    string        // none | closed | open: tonewall's capture stage on carrier→contact center
+	search   int           // when > calls: grow calls by half until loss ≥ 0.1 % or this many
+	rounds   int           // with a list of stages: ABBA rounds comparing them (relay only)
+	phase    time.Duration // with rounds: switch stages inside one run, this long each
+	role     string        // "" (the relay and the driver) or phones (the child process)
 }
 
 func main() {
@@ -45,6 +48,7 @@ func main() {
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path")
 	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run); with -rounds, a comma-separated list, the first the reference")
 	flag.IntVar(&o.rounds, "rounds", 0, "compare the -stage list on the relay in this many ABBA rounds (each stage run twice a round), printing each stage's CPU per packet over the first's")
+	flag.DurationVar(&o.phase, "phase", 0, "with -rounds: compare the stages inside one run of the relay, all calls switching stage together every phase (e.g. 1s), instead of one run per stage; -duration is then set by the rounds")
 	flag.StringVar(&o.role, "role", "", "internal: phones runs the simulated phones for a parent load process")
 	flag.Usage = usage
 	flag.Parse()
@@ -72,6 +76,9 @@ func main() {
 }
 
 func run(o options) error {
+	if o.rounds > 0 && o.phase > 0 { // one run holds every phase, and one warm-up
+		o.duration = o.phase*time.Duration(1+2*len(strings.Split(o.stage, ","))*o.rounds) + time.Second
+	}
 	fmt.Printf("%d calls, 50 packets/s each way, %s, srtp=%s, stage=%s: %d packets due\n", o.calls, o.duration, o.srtp, o.stage,
 		int64(o.calls)*100*int64(o.duration/time.Second))
 	fmt.Println("latency is one way, phone to phone; µs CPU per packet received: the relay (or forwarder) process alone, and the phones process")
@@ -80,6 +87,9 @@ func run(o options) error {
 		stages := strings.Split(o.stage, ",")
 		if o.mode != "relay" || len(stages) < 2 || o.search > 0 {
 			return fmt.Errorf("-rounds compares stages on the relay: give -mode relay, -stage with two or more (e.g. none,open), and no -search")
+		}
+		if o.phase > 0 {
+			return phases(o, stages, o.rounds)
 		}
 		return rounds(o, stages, o.rounds)
 	}

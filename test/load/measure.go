@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,7 @@ type result struct {
 	PhonesCPU time.Duration `json:"phones_cpu"`
 	RelayCPU  time.Duration `json:"-"` // the parent's own: the relay or forwarder alone
 	RelayUser time.Duration `json:"-"` // of which in user space (the kernel's share includes delivering to the phones over loopback)
+	Phases    []cpuRun      `json:"-"` // with -phase: the relay's CPU time (s) in each phase after the warm-up
 }
 
 func (r result) lossPercent() float64 {
@@ -89,6 +91,7 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 	}
 	var middle interface{ Close() error }
 	var w wiring
+	var calls *relayCalls
 	var err error
 	if mode == "forward" || mode == "forward-batch" {
 		var f *forwarder
@@ -96,7 +99,7 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 		middle = f
 	} else {
 		var m *media.Manager
-		m, w, err = setupRelay(o, h.Phones)
+		m, w, calls, err = setupRelay(o, h.Phones)
 		if m != nil {
 			middle = m
 		}
@@ -114,7 +117,14 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 		return result{}, err
 	}
 	before, userBefore := cpuTimes()
-	if err := expect(in, out, "go", "done"); err != nil {
+	if err := out.Encode(message{Msg: "go"}); err != nil {
+		return result{}, err
+	}
+	var phased []cpuRun
+	if o.phase > 0 && calls != nil {
+		phased = calls.switchPhases(o)
+	}
+	if err := expect(in, nil, "", "done"); err != nil {
 		return result{}, err
 	}
 	after, userAfter := cpuTimes()
@@ -123,18 +133,22 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 		return result{}, fmt.Errorf("phones' result: %v", err)
 	}
 	m.Result.RelayCPU, m.Result.RelayUser = after-before, userAfter-userBefore
+	m.Result.Phases = phased
 	return *m.Result, nil
 }
 
 // setupRelay makes one tonewall media session per call, carrier phone on
 // one leg and contact-center phone on the other, and tells each phone the
-// relay's address and key toward it.
-func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, error) {
+// relay's address and key toward it. With -phase each call also gets one
+// stage per entry of the -stage list, the first installed.
+func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, *relayCalls, error) {
 	calls := len(phones) / 2
 	w := wiring{Peers: make([]endpoint, len(phones))}
+	rc := &relayCalls{modes: strings.Split(o.stage, ",")}
+	rc.stages = make([][]media.Stage, len(rc.modes))
 	m, err := media.NewManager(media.Config{PortMin: o.portMin, PortMax: o.portMin + 4*calls + 100, Drain: time.Millisecond}, zap.NewNop())
 	if err != nil {
-		return nil, w, err
+		return nil, w, rc, err
 	}
 	pol := media.LegPolicy{}
 	if s, ok := suites[o.srtp]; ok {
@@ -142,34 +156,46 @@ func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, error) {
 	}
 	caps, err := newCaptures(o)
 	if err != nil {
-		return m, w, err
+		return m, w, rc, err
 	}
 	for i := range calls {
 		c, cc := phones[2*i], phones[2*i+1]
 		s, err := m.NewSession(fmt.Sprint("load-", i), pol, pol)
 		if err != nil {
-			return m, w, err
+			return m, w, rc, err
 		}
-		if err := caps.install(s, fmt.Sprint("load-", i)); err != nil {
-			return m, w, err
+		if o.phase == 0 {
+			if err := caps.install(s, fmt.Sprint("load-", i)); err != nil {
+				return m, w, rc, err
+			}
+		} else {
+			rc.sessions = append(rc.sessions, s)
+			for k, mode := range rc.modes {
+				st, err := caps.stage(mode, fmt.Sprintf("load-%d-%d", i, k))
+				if err != nil {
+					return m, w, rc, err
+				}
+				rc.stages[k] = append(rc.stages[k], st)
+			}
+			rc.set(0, i)
 		}
 		offer, err := s.Offer(media.Carrier, sdp(c.Port, c.Key, o.srtp))
 		if err != nil {
-			return m, w, err
+			return m, w, rc, err
 		}
 		answer, err := s.Answer(media.ContactCenter, sdp(cc.Port, cc.Key, o.srtp))
 		if err != nil {
-			return m, w, err
+			return m, w, rc, err
 		}
 		// tonewall answers the carrier and offers to the contact center.
 		if w.Peers[2*i], err = peerOf(o, answer); err != nil {
-			return m, w, err
+			return m, w, rc, err
 		}
 		if w.Peers[2*i+1], err = peerOf(o, offer); err != nil {
-			return m, w, err
+			return m, w, rc, err
 		}
 	}
-	return m, w, nil
+	return m, w, rc, nil
 }
 
 // peerOf is the port and key in tonewall's SDP toward a phone.

@@ -31,6 +31,13 @@ func rounds(o options, stages []string, n int) error {
 			got[st] = append(got[st], cpuRun{per(res.RelayCPU), per(res.RelayUser)})
 		}
 	}
+	report(stages, got)
+	return nil
+}
+
+// report prints each stage's CPU per packet over the first stage's, per
+// round: got holds each stage's two measurements a round, in round order.
+func report(stages []string, got map[string][]cpuRun) {
 	ref := stages[0]
 	fmt.Printf("\nover %s, per round (mean of its two runs); relay µs CPU per packet, and its user-space part\n", ref)
 	fmt.Printf("%-8s %-22s %-22s %s\n", "stage", "µs/pkt (user)", "over "+ref+": median", "(min … max, all rounds)")
@@ -48,7 +55,6 @@ func rounds(o options, stages []string, n int) error {
 			span(cpus, "%.2f")+" ("+span(users, "%.2f")+")", median(over), median(overUser),
 			span(over, "%+.1f"), span(overUser, "%+.1f"))
 	}
-	return nil
 }
 
 // cpuRun is one measurement's relay CPU per received packet, µs, and its

@@ -20,3 +20,9 @@ func TestOverheads(t *testing.T) {
 	require.Equal(t, "1.0–9.0", span([]float64{9, 1, 2}, "%.1f"))
 	require.Equal(t, []string{"open", "closed", "none"}, reversed([]string{"none", "closed", "open"}))
 }
+
+// Phases after the warm-up run the list and the list reversed, each round.
+func TestPhaseOrder(t *testing.T) {
+	require.Equal(t, []int{0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0}, phaseOrder([]string{"none", "closed", "open"}, 2))
+	require.Equal(t, []int{0, 1, 1, 0}, phaseOrder([]string{"none", "open"}, 1))
+}

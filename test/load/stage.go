@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,14 +20,21 @@ type captures struct {
 	svc  *capture.Service
 }
 
+// newCaptures serves o.stage, one stage or (with -phase) a list of them.
 func newCaptures(o options) (*captures, error) {
 	c := &captures{mode: o.stage}
-	switch o.stage {
-	case "none":
+	need := false
+	for _, st := range strings.Split(o.stage, ",") {
+		switch st {
+		case "none":
+		case "closed", "open":
+			need = true
+		default:
+			return nil, fmt.Errorf("-stage %q: want none, closed or open", st)
+		}
+	}
+	if !need {
 		return c, nil
-	case "closed", "open":
-	default:
-		return nil, fmt.Errorf("-stage %q: want none, closed or open", o.stage)
 	}
 	dir, err := os.MkdirTemp("", "load-vault")
 	if err != nil {
@@ -45,16 +53,25 @@ func newCaptures(o options) (*captures, error) {
 }
 
 func (c *captures) install(s *media.Session, id string) error {
-	if c.svc == nil {
-		return nil
+	st, err := c.stage(c.mode, id)
+	if st != nil {
+		s.SetStage(st)
+	}
+	return err
+}
+
+// stage is a call's stage in a mode: nil for none, else a controller
+// attached as id, with a window open in mode open.
+func (c *captures) stage(mode, id string) (media.Stage, error) {
+	if mode == "none" {
+		return nil, nil
 	}
 	ctrl, err := c.svc.Attach(id, capture.Point{Policy: "api"})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.SetStage(ctrl)
-	if c.mode == "open" {
+	if mode == "open" {
 		_, err = c.svc.Start(id, capture.Request{Fields: []string{"pan"}})
 	}
-	return err
+	return ctrl, err
 }
