@@ -437,10 +437,8 @@ func (d *Detector) evaluate() Key {
 		d.modelOK = false
 		return 0
 	}
-	var pw [numBins]float32
-	windowPow(s[0], s[1], s[2], s[3], &pw)
-	r, c := argmax4((*[4]float32)(pw[:4])), 4+argmax4((*[4]float32)(pw[4:]))
-	if 2*(pw[r]+pw[c])/windowLen < 0.2*energy {
+	r, c, top := windowPow(s[0], s[1], s[2], s[3])
+	if 2*top/windowLen < 0.2*energy {
 		d.modelOK = false
 		return 0
 	}
@@ -554,17 +552,3 @@ func (k kernels) solve(wr, wc complex64, r, c int) (complex128, complex128) {
 }
 
 func sq(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
-
-func argmax4(p *[4]float32) int {
-	lo, hi := 0, 2
-	if p[1] > p[0] {
-		lo = 1
-	}
-	if p[3] > p[2] {
-		hi = 3
-	}
-	if p[hi] > p[lo] {
-		return hi
-	}
-	return lo
-}

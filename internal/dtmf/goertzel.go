@@ -67,6 +67,9 @@ func newBankCoef() bankCoef {
 type bank struct {
 	fill  int   // samples of the current slot seen so far
 	start int64 // stream index of the current slot's first sample
+	// The largest row and column power of the slot finished last
+	// (maxBits), for the suppressor's suspicion.
+	row, col uint32
 	// The recursion state of a partial slot (feed); ahead and take leave it
 	// at the zero reset left.
 	s1, s2 [numBins]float32
@@ -97,7 +100,7 @@ func (b *bank) ahead(pcm []int16, acc []slotAcc) int {
 // its powers into pw, and moves the bank past it (the recursion state is
 // still the zero reset left).
 func (b *bank) take(a *slotAcc, out *slot, pw *[numBins]float32) {
-	a.finish(out, pw)
+	b.row, b.col = a.finish(out, pw)
 	out.start = b.start
 	b.start += slotLen
 }
@@ -119,7 +122,7 @@ func (b *bank) feed(pcm []int16, out *slot, pw *[numBins]float32) (used int, don
 		return n, false
 	}
 	acc := slotAcc{s1: b.s1, s2: b.s2, blocks: b.blocks}
-	acc.finish(out, pw)
+	b.row, b.col = acc.finish(out, pw)
 	out.start = b.start
 	b.reset(b.start + slotLen)
 	return n, true
@@ -163,12 +166,13 @@ type slotAcc struct {
 
 // finishGo is finish (see goertzel_amd64.go): it turns the recursion state
 // into the slot's values (all but start; the block energies stay in a, for
-// the suppressor's mask plan) and their powers |X|² into pw.
+// the suppressor's mask plan) and their powers |X|² into pw, and returns
+// the largest row and column power (maxBits).
 // X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the same for
 // every slot, so windows built from slots keep their magnitudes and phase
 // differences. Here and below float32(…) keeps each product rounded on its
 // own, as the assembly does, whatever GOAMD64 allows the compiler to fuse.
-func finishGo(a *slotAcc, out *slot, pw *[numBins]float32) {
+func finishGo(a *slotAcc, out *slot, pw *[numBins]float32) (row, col uint32) {
 	for k := range numBins {
 		re, im := a.s1[k]-float32(coef.cos[k]*a.s2[k]), coef.sin[k]*a.s2[k]
 		out.re[k], out.im[k] = re, im
@@ -179,31 +183,51 @@ func finishGo(a *slotAcc, out *slot, pw *[numBins]float32) {
 		e += b
 	}
 	out.energy = float32(e)
+	return maxBits(pw)
 }
 
-// windowPowGo is windowPow: the powers of the 20 ms window of slots s0..s3,
-// each slot's value turned to s0's phase reference (Σ s_i·rot^i, the powers
-// of rot precomputed) and summed.
-func windowPowGo(s0, s1, s2, s3 *slot, pw *[numBins]float32) {
-	c := &coef
-	for k := range numBins {
-		re := s0.re[k] + float32(s1.re[k]*c.rotRe[k]) - float32(s1.im[k]*c.rotIm[k]) +
-			float32(s2.re[k]*c.rot2Re[k]) - float32(s2.im[k]*c.rot2Im[k]) +
-			float32(s3.re[k]*c.rot3Re[k]) - float32(s3.im[k]*c.rot3Im[k])
-		im := s0.im[k] + float32(s1.re[k]*c.rotIm[k]) + float32(s1.im[k]*c.rotRe[k]) +
-			float32(s2.re[k]*c.rot2Im[k]) + float32(s2.im[k]*c.rot2Re[k]) +
-			float32(s3.re[k]*c.rot3Im[k]) + float32(s3.im[k]*c.rot3Re[k])
-		pw[k] = float32(re*re) + float32(im*im)
+// maxBits are the largest of the row bins' powers and of the column bins',
+// as bit patterns: for non-negative floats those order as the values do,
+// and an integer max is one compare and move where a float max pays for
+// NaN and signed zeros.
+func maxBits(pw *[numBins]float32) (row, col uint32) {
+	b := func(k int) uint32 { return math.Float32bits(pw[k]) }
+	return max(b(0), b(1), b(2), b(3)), max(b(4), b(5), b(6), b(7))
+}
+
+// windowPowGo is windowPow: of the 20 ms window of slots s0..s3, each
+// slot's value turned to s0's phase reference (Σ s_i·rot^i, the powers of
+// rot precomputed) and summed, the strongest row bin r and column bin c
+// (the first, on a tie) and their powers' sum.
+func windowPowGo(s0, s1, s2, s3 *slot) (r, c int, top float32) {
+	var pw [numBins]float32
+	k := &coef
+	for i := range numBins {
+		re := s0.re[i] + float32(s1.re[i]*k.rotRe[i]) - float32(s1.im[i]*k.rotIm[i]) +
+			float32(s2.re[i]*k.rot2Re[i]) - float32(s2.im[i]*k.rot2Im[i]) +
+			float32(s3.re[i]*k.rot3Re[i]) - float32(s3.im[i]*k.rot3Im[i])
+		im := s0.im[i] + float32(s1.re[i]*k.rotIm[i]) + float32(s1.im[i]*k.rotRe[i]) +
+			float32(s2.re[i]*k.rot2Im[i]) + float32(s2.im[i]*k.rot2Re[i]) +
+			float32(s3.re[i]*k.rot3Im[i]) + float32(s3.im[i]*k.rot3Re[i])
+		pw[i] = float32(re*re) + float32(im*im)
 	}
+	rb, cb := maxBits(&pw)
+	for r = 0; math.Float32bits(pw[r]) != rb; r++ {
+	}
+	for c = 4; math.Float32bits(pw[c]) != cb; c++ {
+	}
+	return r, c, math.Float32frombits(rb) + math.Float32frombits(cb)
 }
 
-// pairPowGo is pairPow: the powers of the 10 ms of slots a then b
-// (pairBin's values).
-func pairPowGo(a, b *slot, pw *[numBins]float32) {
+// pairPowGo is pairPow: the largest row and column power (maxBits) over
+// the 10 ms of slots a then b (pairBin's values).
+func pairPowGo(a, b *slot) (row, col uint32) {
+	var pw [numBins]float32
 	for k := range numBins {
 		x := pairBin(a, b, k)
 		pw[k] = float32(real(x)*real(x)) + float32(imag(x)*imag(x))
 	}
+	return maxBits(&pw)
 }
 
 // goertzelSlotsGo is the portable kernel: len(acc) whole slots of pcm.

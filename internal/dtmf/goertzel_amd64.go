@@ -41,37 +41,34 @@ func goertzelSlots(pcm []int16, acc []slotAcc) {
 // bit-identical to the Go versions (TestSlotMathMatchesGo).
 
 //go:noescape
-func finishAVX2(a *slotAcc, out *slot, pw *[numBins]float32, c *bankCoef)
+func finishAVX2(a *slotAcc, out *slot, pw *[numBins]float32, c *bankCoef) (row, col uint32)
 
 //go:noescape
-func windowPowAVX2(s0, s1, s2, s3 *slot, pw *[numBins]float32, c *bankCoef)
+func windowPowAVX2(s0, s1, s2, s3 *slot, c *bankCoef) (r, col int, top float32)
 
 //go:noescape
-func pairPowAVX2(a, b *slot, pw *[numBins]float32, c *bankCoef)
+func pairPowAVX2(a, b *slot, c *bankCoef) (row, col uint32)
 
 // finish is finishGo.
-func (a *slotAcc) finish(out *slot, pw *[numBins]float32) {
+func (a *slotAcc) finish(out *slot, pw *[numBins]float32) (row, col uint32) {
 	if useAVX2 {
-		finishAVX2(a, out, pw, &coef)
-		return
+		return finishAVX2(a, out, pw, &coef)
 	}
-	finishGo(a, out, pw)
+	return finishGo(a, out, pw)
 }
 
 // windowPow is windowPowGo.
-func windowPow(s0, s1, s2, s3 *slot, pw *[numBins]float32) {
+func windowPow(s0, s1, s2, s3 *slot) (r, c int, top float32) {
 	if useAVX2 {
-		windowPowAVX2(s0, s1, s2, s3, pw, &coef)
-		return
+		return windowPowAVX2(s0, s1, s2, s3, &coef)
 	}
-	windowPowGo(s0, s1, s2, s3, pw)
+	return windowPowGo(s0, s1, s2, s3)
 }
 
 // pairPow is pairPowGo.
-func pairPow(a, b *slot, pw *[numBins]float32) {
+func pairPow(a, b *slot) (row, col uint32) {
 	if useAVX2 {
-		pairPowAVX2(a, b, pw, &coef)
-		return
+		return pairPowAVX2(a, b, &coef)
 	}
-	pairPowGo(a, b, pw)
+	return pairPowGo(a, b)
 }

@@ -154,15 +154,29 @@ loop1:
 	VMULPS  RE(CX), Y3, Y9; \
 	VADDPS  Y9, Y1, Y1
 
-// POWER stores |re|² + |im|² of Y0, Y1 to (DX).
+// POWER leaves |re|² + |im|² of Y0, Y1 in Y0.
 #define POWER \
 	VMULPS  Y0, Y0, Y0; \
 	VMULPS  Y1, Y1, Y1; \
-	VADDPS  Y1, Y0, Y0; \
-	VMOVUPS Y0, (DX)
+	VADDPS  Y1, Y0, Y0
 
-// func finishAVX2(a *slotAcc, out *slot, pw *[8]float32, c *bankCoef)
-TEXT ·finishAVX2(SB), NOSPLIT, $0-32
+// MAXES puts in AX the largest row power of Y0 (lanes 0-3) and in BX the
+// largest column power (lanes 4-7), as bit patterns, an unsigned integer
+// max as maxBits takes it; Y1 holds each half's max in all its lanes. The
+// caller reads them from registers: a load of one float right after the
+// vector store of all eight waits for the store to complete when it
+// straddles a cache line, which a ring of 40-byte entries often does.
+#define MAXES \
+	VPSHUFD      $0x4e, Y0, Y1; \
+	VPMAXUD      Y1, Y0, Y1; \
+	VPSHUFD      $0xb1, Y1, Y2; \
+	VPMAXUD      Y2, Y1, Y1; \
+	VMOVD        X1, AX; \
+	VEXTRACTI128 $1, Y1, X2; \
+	VMOVD        X2, BX
+
+// func finishAVX2(a *slotAcc, out *slot, pw *[8]float32, c *bankCoef) (row, col uint32)
+TEXT ·finishAVX2(SB), NOSPLIT, $0-40
 	MOVQ      a+0(FP), SI
 	MOVQ      out+8(FP), DI
 	MOVQ      pw+16(FP), DX
@@ -175,6 +189,10 @@ TEXT ·finishAVX2(SB), NOSPLIT, $0-32
 	VMOVUPS   Y0, (DI)
 	VMOVUPS   Y1, 32(DI)
 	POWER
+	VMOVUPS   Y0, (DX)
+	MAXES
+	MOVL      AX, row+32(FP)
+	MOVL      BX, col+36(FP)
 	MOVQ      64(SI), AX      // the blocks' energies, summed in order
 	ADDQ      72(SI), AX
 	ADDQ      80(SI), AX
@@ -185,32 +203,48 @@ TEXT ·finishAVX2(SB), NOSPLIT, $0-32
 	VZEROUPPER
 	RET
 
-// func windowPowAVX2(s0, s1, s2, s3 *slot, pw *[8]float32, c *bankCoef)
-TEXT ·windowPowAVX2(SB), NOSPLIT, $0-48
+// func windowPowAVX2(s0, s1, s2, s3 *slot, c *bankCoef) (r, col int, top float32)
+TEXT ·windowPowAVX2(SB), NOSPLIT, $0-60
 	MOVQ    s0+0(FP), AX
 	MOVQ    s1+8(FP), BX
 	MOVQ    s2+16(FP), SI
 	MOVQ    s3+24(FP), DI
-	MOVQ    pw+32(FP), DX
-	MOVQ    c+40(FP), CX
+	MOVQ    c+32(FP), CX
 	VMOVUPS (AX), Y0
 	VMOVUPS 32(AX), Y1
 	TURN(BX, 96, 128)
 	TURN(SI, 160, 192)
 	TURN(DI, 224, 256)
 	POWER
+	MAXES
+	VPCMPEQD  Y1, Y0, Y3 // the lanes that hold their half's max
+	VMOVMSKPS Y3, DX
+	MOVL      DX, CX
+	ANDL      $15, CX
+	BSFL      CX, CX     // the first row lane with the max
+	SHRL      $4, DX
+	BSFL      DX, DX
+	ADDL      $4, DX     // and column lane
+	MOVQ      CX, r+40(FP)
+	MOVQ      DX, col+48(FP)
+	VMOVD     AX, X4
+	VMOVD     BX, X5
+	VADDSS    X5, X4, X4
+	VMOVSS    X4, top+56(FP)
 	VZEROUPPER
 	RET
 
-// func pairPowAVX2(a, b *slot, pw *[8]float32, c *bankCoef)
+// func pairPowAVX2(a, b *slot, c *bankCoef) (row, col uint32)
 TEXT ·pairPowAVX2(SB), NOSPLIT, $0-32
 	MOVQ    a+0(FP), AX
 	MOVQ    b+8(FP), BX
-	MOVQ    pw+16(FP), DX
-	MOVQ    c+24(FP), CX
+	MOVQ    c+16(FP), CX
 	VMOVUPS (AX), Y0
 	VMOVUPS 32(AX), Y1
 	TURN(BX, 96, 128)
 	POWER
+	MAXES
+	MOVL    AX, row+24(FP)
+	MOVL    BX, col+28(FP)
 	VZEROUPPER
 	RET

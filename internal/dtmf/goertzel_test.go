@@ -2,6 +2,7 @@ package dtmf
 
 import (
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 	"testing"
 )
@@ -38,9 +39,9 @@ func TestKernelMatchesGo(t *testing.T) {
 			for j := range k {
 				var g, w slot
 				var gp, wp [numBins]float32
-				got[j].finish(&g, &gp)
-				finishGo(&want[j], &w, &wp)
-				if g != w || gp != wp {
+				gr, gc := got[j].finish(&g, &gp)
+				wr, wc := finishGo(&want[j], &w, &wp)
+				if g != w || gp != wp || gr != wr || gc != wc {
 					t.Fatalf("input %d, %d slots, slot %d: kernel %+v %v, Go %+v %v", i, k, j, g, gp, w, wp)
 				}
 			}
@@ -117,9 +118,9 @@ func FuzzKernelMatchesGo(f *testing.F) {
 		for j := range k {
 			var g, w slot
 			var gp, wp [numBins]float32
-			got[j].finish(&g, &gp)
-			finishGo(&want[j], &w, &wp)
-			if g != w || gp != wp {
+			gr, gc := got[j].finish(&g, &gp)
+			wr, wc := finishGo(&want[j], &w, &wp)
+			if g != w || gp != wp || gr != wr || gc != wc {
 				t.Fatalf("slot %d of %d: kernel %+v %v, Go %+v %v", j, k, g, gp, w, wp)
 			}
 		}
@@ -166,16 +167,15 @@ func TestSlotMathMatchesGo(t *testing.T) {
 		for j := range s {
 			s[j] = &slots[rng.IntN(len(slots))]
 		}
-		var got, want [numBins]float32
-		windowPow(s[0], s[1], s[2], s[3], &got)
-		windowPowGo(s[0], s[1], s[2], s[3], &want)
-		if !samePowers(&got, &want) {
-			t.Fatalf("window %d: assembly %v, Go %v", i, got, want)
+		gr, gc, gtop := windowPow(s[0], s[1], s[2], s[3])
+		wr, wc, wtop := windowPowGo(s[0], s[1], s[2], s[3])
+		if gr != wr || gc != wc || math.Float32bits(gtop) != math.Float32bits(wtop) {
+			t.Fatalf("window %d: assembly %d %d %v, Go %d %d %v", i, gr, gc, gtop, wr, wc, wtop)
 		}
-		pairPow(s[0], s[1], &got)
-		pairPowGo(s[0], s[1], &want)
-		if !samePowers(&got, &want) {
-			t.Fatalf("pair %d: assembly %v, Go %v", i, got, want)
+		grow, gcol := pairPow(s[0], s[1])
+		wrow, wcol := pairPowGo(s[0], s[1])
+		if grow != wrow || gcol != wcol {
+			t.Fatalf("pair %d: assembly %#x %#x, Go %#x %#x", i, grow, gcol, wrow, wcol)
 		}
 	}
 	for i := range 2000 {
@@ -189,9 +189,9 @@ func TestSlotMathMatchesGo(t *testing.T) {
 		}
 		var g, w slot
 		var gp, wp [numBins]float32
-		a.finish(&g, &gp)
-		finishGo(&a, &w, &wp)
-		if !samePowers(&gp, &wp) || !samePowers(&g.re, &w.re) || !samePowers(&g.im, &w.im) || g.energy != w.energy {
+		gr, gc := a.finish(&g, &gp)
+		wr, wc := finishGo(&a, &w, &wp)
+		if !samePowers(&gp, &wp) || !samePowers(&g.re, &w.re) || !samePowers(&g.im, &w.im) || g.energy != w.energy || gr != wr || gc != wc {
 			t.Fatalf("finish %d: assembly %+v %v, Go %+v %v", i, g, gp, w, wp)
 		}
 	}
@@ -206,4 +206,47 @@ func samePowers(a, b *[numBins]float32) bool {
 		}
 	}
 	return true
+}
+
+// windowPowGo picks the strongest row and column bin, the first on a tie,
+// and maxBits the largest powers: checked against the plain definitions.
+func TestWindowPicksStrongestBins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 5000 {
+		var s [4]slot
+		for j := range s {
+			for k := range numBins {
+				s[j].re[k], s[j].im[k] = float32(rng.IntN(5)), float32(rng.IntN(3)) // small integers: ties
+			}
+		}
+		r, c, top := windowPowGo(&s[0], &s[1], &s[2], &s[3])
+		var pw [numBins]float32
+		for k := range numBins {
+			x := complex128(complex(s[0].re[k], s[0].im[k]))
+			for j := 1; j < 4; j++ {
+				rot := complex(float64(coef.rotRe[k]), float64(coef.rotIm[k]))
+				x += complex128(complex(s[j].re[k], s[j].im[k])) * cmplx.Pow(rot, complex(float64(j), 0))
+			}
+			pw[k] = float32(real(x)*real(x) + imag(x)*imag(x))
+		}
+		best := func(from int) int {
+			b := from
+			for k := from + 1; k < from+4; k++ {
+				if pw[k] > pw[b]*(1+1e-5) {
+					b = k
+				}
+			}
+			return b
+		}
+		near := func(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-4*math.Max(1, float64(b)) }
+		// Near-ties may go either way between the exact and the float32 sums.
+		if !near(pw[r], pw[best(0)]) || !near(pw[c], pw[best(4)]) || !near(top, pw[best(0)]+pw[best(4)]) {
+			t.Fatalf("case %d: bins %d %d top %v, want %d %d (powers %v)", i, r, c, top, best(0), best(4), pw)
+		}
+	}
+	pw := [numBins]float32{1, 3, 3, 2, 0, 0, 0, 0}
+	row, col := maxBits(&pw)
+	if math.Float32frombits(row) != 3 || col != 0 {
+		t.Fatalf("maxBits %v: %#x %#x", pw, row, col)
+	}
 }

@@ -299,7 +299,7 @@ func (s *Suppressor) onSlot() {
 	prev := &s.det.hist[(s.det.head+windowSlots-2)%windowSlots]
 	contiguous := s.det.filled >= 2 && prev.start+slotLen == cur.start
 	switch {
-	case suspicious(cur, &s.det.pows[(s.det.npows-1)%powRing].pw):
+	case suspicious(cur, s.det.bank.row, s.det.bank.col):
 		s.suspect(cur.start, cur.energy)
 	case contiguous && pairSuspicious(prev, cur):
 		s.suspect(prev.start, prev.energy+cur.energy)
@@ -432,14 +432,15 @@ const (
 var suspectFloor = float32(Amplitude(-65) * Amplitude(-65) / 2 * slotLen)
 
 // suspicious reports whether one 5 ms slot looks like (part of) a dual
-// tone. pw are its bins' |X|², which the detector has already computed; a
-// tone filling the slot has energy 2|X|²/N, so the shares are compared with
-// the slot's energy times N/2.
-func suspicious(sl *slot, pw *[numBins]float32) bool {
+// tone. row and col are its strongest row and column bins' |X|² (maxBits),
+// which the detector has already computed; a tone filling the slot has
+// energy 2|X|²/N, so the shares are compared with the slot's energy times
+// N/2.
+func suspicious(sl *slot, row, col uint32) bool {
 	if sl.energy < suspectFloor {
 		return false
 	}
-	return dominant(pw, sl.energy*slotLen/2, suspectShare)
+	return dominant(row, col, sl.energy*slotLen/2, suspectShare)
 }
 
 // pairSuspicious does the same over two adjacent slots (10 ms, finer bins).
@@ -448,22 +449,16 @@ func pairSuspicious(a, b *slot) bool {
 	if e < 2*suspectFloor {
 		return false
 	}
-	var pw [numBins]float32
-	pairPow(a, b, &pw)
-	return dominant(&pw, e*slotLen, pairShare)
+	row, col := pairPow(a, b)
+	return dominant(row, col, e*slotLen, pairShare)
 }
 
-// dominant reports whether the strongest row and column bins hold share of
-// the energy (in the bins' |X|² scale), the weaker at least suspectMinor.
-func dominant(pw *[numBins]float32, energy, share float32) bool {
-	// Branch-free (speech makes argmax branches unpredictable), and on the
-	// powers' bit patterns: for non-negative floats they order as the values
-	// do, and an integer max is a compare and a move where the float max
-	// builtin pays for NaN and signed zeros in a chain of six instructions.
-	r := max(math.Float32bits(pw[0]), math.Float32bits(pw[1]), math.Float32bits(pw[2]), math.Float32bits(pw[3]))
-	c := max(math.Float32bits(pw[4]), math.Float32bits(pw[5]), math.Float32bits(pw[6]), math.Float32bits(pw[7]))
-	rf, cf := math.Float32frombits(r), math.Float32frombits(c)
-	return rf+cf >= share*energy && math.Float32frombits(min(r, c)) >= suspectMinor*energy
+// dominant reports whether the strongest row and column bins, whose
+// powers' bit patterns are row and col (maxBits), hold share of the energy
+// (in the bins' |X|² scale), the weaker at least suspectMinor.
+func dominant(row, col uint32, energy, share float32) bool {
+	rf, cf := math.Float32frombits(row), math.Float32frombits(col)
+	return rf+cf >= share*energy && math.Float32frombits(min(row, col)) >= suspectMinor*energy
 }
 
 // NextPrefetch appends to l the state the next Process will touch while the
