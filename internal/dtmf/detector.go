@@ -94,21 +94,23 @@ const (
 // Detector finds DTMF keys in 8 kHz linear PCM. It takes any number of
 // samples per call; tones need not align with calls. Not safe for concurrent use.
 type Detector struct {
-	// What every slot touches comes first, up to the bank's partial-slot
-	// state, which whole slots computed ahead never touch (see
-	// Suppressor.NextPrefetch); then the rings, and the tone model, which
-	// only a window that may hold a key reads.
-	par     *detParams        // shared by every detector with this config
-	hist    [windowSlots]slot // ring of the last slots
-	head    int               // next write position in hist
-	filled  int               // contiguous slots in hist (capped at windowSlots)
-	modelOK bool              // model holds the last valid window's tones
-	npows   int64             // slots ever written to pows
-	cur     press             // the key currently down, if any
-	cand    press             // a key being confirmed
+	// The scalars every slot touches come first, up to the bank's
+	// partial-slot state, which whole slots computed ahead never touch;
+	// then the rings, and the tone model, which only a window that may hold
+	// a key reads. The relay prefetches the scalars before it decrypts a
+	// packet and the rings as the suppressor starts on it (see
+	// Suppressor.NextPrefetch).
+	par     *detParams // shared by every detector with this config
+	head    int        // next write position in hist
+	filled  int        // contiguous slots in hist (capped at windowSlots)
+	modelOK bool       // model holds the last valid window's tones
+	npows   int64      // slots ever written to pows
+	cur     press      // the key currently down, if any
+	cand    press      // a key being confirmed
 	bank    bank
-	pows    [powRing]slotPow // longer ring of bin powers, for tone edges
-	model   toneModel        // the last valid window's two-tone model
+	hist    [windowSlots]slot // ring of the last slots
+	pows    [powRing]slotPow  // longer ring of bin powers, for tone edges
+	model   toneModel         // the last valid window's two-tone model
 }
 
 // detParams are a detector's configuration and the limits derived from it.

@@ -213,6 +213,7 @@ func (s *Suppressor) Process(in, out []int16, digits []Digit) ([]Digit, error) {
 		copy(out, in)
 		return s.det.Process(in, digits), nil
 	}
+	s.prefetchRings(len(in))
 	first := s.det.Position()
 	digits = s.analyze(in, digits)
 	s.emit(in, out, first)
@@ -461,26 +462,42 @@ func dominant(row, col uint32, energy, share float32) bool {
 	return rf+cf >= share*energy && math.Float32frombits(min(row, col)) >= suspectMinor*energy
 }
 
-// NextPrefetch appends to l the state the next Process will touch while the
-// window stays open. With hundreds of calls, each call's state has left the
-// cache by its next packet 20 ms later; a relay that runs the list when the
-// packet arrives, before decrypting it, gets the loads overlapped with that
-// work instead of stalling on each in turn as Process reaches it. The list
-// holds addresses only, so running it reads no field of the suppressor.
+// NextPrefetch appends to l the state the next Process will touch first
+// while the window stays open: the suppressor's and its detector's scalars,
+// which the addresses of the rest depend on. With hundreds of calls, each
+// call's state has left the cache by its next packet 20 ms later; a relay
+// that runs the list when the packet arrives, before decrypting it, gets
+// the loads overlapped with that work instead of stalling on each in turn
+// as Process reaches it. The rings a packet writes, the lookahead line and
+// the analysis history (prefetchRings), are asked for as Process starts,
+// where decoding and the Goertzel kernel, which touch only the packet and
+// the stack, cover them: a CPU tracks only so many lines in flight (16
+// here), and asking for all 24 before decrypting stalled the relay until
+// the first ones came in. The list holds addresses only, so running it
+// reads no field of the suppressor.
 func (s *Suppressor) NextPrefetch(l *prefetch.List) {
 	if !s.open {
 		return
 	}
-	d, p := s.det, &s.plan
-	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan)+unsafe.Offsetof(p.spans)) // with the plan's scalars
-	l.Add(unsafe.Pointer(&p.spans[p.head]), unsafe.Sizeof(p.spans[0]))
-	b := (p.pos / blockLen) % blockRing
-	l.Add(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, 4*slotLen/blockLen))*4)
-	if s.onWire {
-		l.Add(unsafe.Pointer(&s.wire[s.dpos]), uintptr(min(len(s.wire)-s.dpos, 4*slotLen)))
-	} else {
-		l.Add(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, 4*slotLen))*2)
-	}
+	d := s.det
+	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan)+unsafe.Offsetof(s.plan.spans)) // with the plan's scalars
 	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.bank)+unsafe.Offsetof(d.bank.s1))
-	l.Add(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, 4))*unsafe.Sizeof(slotPow{}))
+}
+
+// prefetchRings asks for what a packet of n samples writes and reads
+// beyond the scalars (NextPrefetch): the mask plan's current span and block
+// energies, the lookahead line, and the detector's slot history and powers.
+func (s *Suppressor) prefetchRings(n int) {
+	d, p := s.det, &s.plan
+	n = min(n, 4*slotLen)
+	prefetch.Range(unsafe.Pointer(&p.spans[p.head]), unsafe.Sizeof(p.spans[0]))
+	b := (p.pos / blockLen) % blockRing
+	prefetch.Range(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, int64(n/blockLen)))*4)
+	if s.onWire {
+		prefetch.Range(unsafe.Pointer(&s.wire[s.dpos]), uintptr(min(len(s.wire)-s.dpos, n)))
+	} else {
+		prefetch.Range(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, n))*2)
+	}
+	prefetch.Range(unsafe.Pointer(&d.hist), unsafe.Sizeof(d.hist))
+	prefetch.Range(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, int64(n/slotLen+1)))*unsafe.Sizeof(slotPow{}))
 }

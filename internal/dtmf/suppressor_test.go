@@ -430,7 +430,7 @@ func TestSuppressorNextPrefetch(t *testing.T) {
 				}
 				l.Reset()
 				a.NextPrefetch(&l) // for the next packet
-				require.Equal(t, 6, l.Len())
+				require.Equal(t, 2, l.Len())
 				for i := range l.Len() {
 					require.True(t, within(l.Region(i)), "region %d outside the suppressor's memory", i)
 				}
