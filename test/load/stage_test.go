@@ -67,7 +67,7 @@ func BenchmarkStageOpen(b *testing.B) {
 // the timer stopped, so that collections do not swamp the figure), standing
 // for the kernel's and the relay's own work between two packets, which
 // leaves neither the stage's code nor its data in L1. churn/stage=none is that work alone, so the stage's cost under
-// churn is the difference: 1.6 µs, twice and more the churn-free cost, as in
+// churn is the difference: 1.5 µs, twice and more the churn-free cost, as in
 // the relay's CPU profiles. Its runs take a minute or two.
 //
 //	go test -run '^$' -bench StageRelayLike ./test/load
