@@ -101,8 +101,8 @@ type Detector struct {
 	// packet and the rings as the suppressor starts on it (see
 	// Suppressor.NextPrefetch).
 	par     *detParams // shared by every detector with this config
-	head    int        // next write position in hist
-	filled  int        // contiguous slots in hist (capped at windowSlots)
+	head    int32      // next write position in hist
+	filled  int32      // contiguous slots in hist (capped at windowSlots)
 	modelOK bool       // model holds the last valid window's tones
 	npows   int64      // slots ever written to pows
 	cur     press      // the key currently down, if any
@@ -142,12 +142,12 @@ type limits struct {
 
 // press tracks one key through its valid windows.
 type press struct {
-	key    Key
-	n      int     // valid windows
-	miss   int     // invalid windows since the last valid one
 	lastWs int64   // start of the latest valid window
+	start  int64   // the tone's first sample, once reported
+	n      int32   // valid windows (held at MaxInt32: a key held for months)
+	miss   int32   // invalid windows since the last valid one
 	ref    float32 // slot amplitude of the full tone
-	start  int64
+	key    Key
 }
 
 // NewDetector returns a detector; zero config fields take defaults.
@@ -260,13 +260,13 @@ func (d *Detector) track(key Key, ws, now int64, out []Digit) []Digit {
 		d.cur.miss++
 	}
 	d.candidate(key, ws)
-	if d.cand.key != 0 && d.cand.n >= d.par.cfg.MinWindows && d.longEnough(now) {
+	if d.cand.key != 0 && int(d.cand.n) >= d.par.cfg.MinWindows && d.longEnough(now) {
 		if d.cur.key != 0 {
 			out = d.release(out, now)
 		}
 		return d.begin(out, now)
 	}
-	if d.cur.key != 0 && d.cur.miss >= d.par.cfg.EndWindows {
+	if d.cur.key != 0 && int(d.cur.miss) >= d.par.cfg.EndWindows {
 		out = d.release(out, now)
 	}
 	return out
@@ -293,7 +293,9 @@ func (d *Detector) candidate(key Key, ws int64) {
 
 // valid records a valid window of this press.
 func (p *press) valid(ws int64) {
-	p.n++
+	if p.n < math.MaxInt32 {
+		p.n++
+	}
 	p.miss = 0
 	p.lastWs = ws
 }
@@ -432,7 +434,7 @@ func (d *Detector) evaluate() Key {
 	var s [windowSlots]*slot
 	var energy float32
 	for i := range windowSlots {
-		s[i] = &d.hist[(d.head+i)%windowSlots]
+		s[i] = &d.hist[(int(d.head)+i)%windowSlots]
 		energy += s[i].energy
 	}
 	if energy < d.par.lim.floorEnergy {

@@ -99,16 +99,18 @@ func (c SuppressorConfig) Validate() error {
 type Suppressor struct {
 	par      *suppParams // shared by every suppressor with this config
 	det      *Detector
-	delay    []int16 // lookahead line for Process, len = lookahead in samples
-	wire     []byte  // the same for ProcessG711: the payload's own bytes
-	onWire   bool    // ProcessG711 drives this suppressor: wire is the line in use
-	dpos     int     // next position in whichever line is in use
+	wire     []byte // lookahead line for ProcessG711: the payload's own bytes
+	onWire   bool   // ProcessG711 drives this suppressor: wire is the line in use
 	open     bool
+	dpos     int   // next position in whichever line is in use
 	openedAt int64 // stream index of the first input sample of the window
 	sent     int64 // stream index of the next sample to leave the lookahead line
-	noise    Noise
 	stats    SuppressorStats
-	plan     plan // last: its scalars first, then its rings (see NextPrefetch)
+	plan     plan // its scalars end what a packet reads first (NextPrefetch), then its rings
+	// Read by few packets: the relay's (ProcessG711) never reads delay, and
+	// only comfort noise reads noise.
+	delay []int16 // the lookahead line for Process, len = lookahead in samples
+	noise Noise
 }
 
 // suppParams are a suppressor's configuration and what is derived from it.
