@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -137,8 +138,19 @@ func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *ht
 // of the request goes in: not the key, not the path as sent, not the body.
 // Every field is bounded, so a record stays small whatever the request.
 func (s *Server) auditRefusal(r *http.Request, p Principal, outcome, why string) {
-	s.appendAudit(audit.Record{Type: audit.AccessDenied, Actor: p.Name, Token: auditToken(r.PathValue("token")),
+	s.appendAudit(audit.Record{Type: audit.AccessDenied, Actor: p.Name, Source: clientIP(r), Token: auditToken(r.PathValue("token")),
 		Outcome: outcome, Reason: r.Pattern + ": " + why})
+}
+
+// clientIP is the address of the API client a request came from, for the
+// audit log (PCI DSS 10.2: where an event came from): the connection's
+// peer, without its port. A proxy in front of the API shows as itself;
+// forwarded-for headers are the client's word and are not taken.
+func clientIP(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return ""
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

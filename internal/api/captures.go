@@ -44,7 +44,7 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `request body: want JSON like {"fields":["pan","expiry","cvv"]}: `+bodyProblem(err))
 		return
 	}
-	req.Actor = PrincipalOf(r.Context()).Name
+	req.Actor, req.Source = PrincipalOf(r.Context()).Name, clientIP(r)
 	c, err := s.captures.Start(id, req)
 	if err != nil {
 		writeError(w, captureStatus(err), err.Error())

@@ -63,7 +63,7 @@ type detokenizeResponse struct {
 
 func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	rec := audit.Record{Type: audit.Detokenized, Actor: PrincipalOf(r.Context()).Name, Token: auditToken(token), Outcome: outcomeFailed}
+	rec := audit.Record{Type: audit.Detokenized, Actor: PrincipalOf(r.Context()).Name, Source: clientIP(r), Token: auditToken(token), Outcome: outcomeFailed}
 	fwd := s.detok.fwd
 	if fwd == nil || s.detok.audit == nil {
 		s.detokenizeFailed(w, rec, http.StatusNotImplemented, "detokenization_disabled",
@@ -109,7 +109,7 @@ func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) {
 // a detokenized record with outcome denied, so that the detokenized records
 // alone list every attempt.
 func (s *Server) detokenizeDenied(p Principal, r *http.Request) {
-	s.appendAudit(audit.Record{Type: audit.Detokenized, Actor: p.Name, Token: auditToken(r.PathValue("token")),
+	s.appendAudit(audit.Record{Type: audit.Detokenized, Actor: p.Name, Source: clientIP(r), Token: auditToken(r.PathValue("token")),
 		Outcome: outcomeDenied, Reason: "role " + string(p.Role)})
 }
 

@@ -191,9 +191,9 @@ func TestDetokenizeForwardsToTheProcessor(t *testing.T) {
 	recs := e.records(t)
 	require.Len(t, recs, 2)
 	host := strings.TrimPrefix(e.procURL, "https://")
-	require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: "admin-holder", Token: audited(t, token), Outcome: "forwarded",
+	require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: "admin-holder", Source: "127.0.0.1", Token: audited(t, token), Outcome: "forwarded",
 		Target: host, TargetStatus: 201}, stripChain(recs[0]))
-	require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: "admin-holder", Token: audited(t, token), Outcome: "failed",
+	require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: "admin-holder", Source: "127.0.0.1", Token: audited(t, token), Outcome: "failed",
 		Reason: "security_code_gone", Target: host}, stripChain(recs[1]))
 }
 
@@ -236,13 +236,13 @@ func TestDetokenizeAdminOnly(t *testing.T) {
 	recs := e.records(t)
 	require.Len(t, recs, 8, "two records per refused key, one per missing or unknown key")
 	for i, role := range []string{"agent", "supervisor", "auditor"} {
-		require.Equal(t, audit.Record{Type: audit.AccessDenied, Actor: role + "-holder", Token: audited(t, token), Outcome: "denied",
+		require.Equal(t, audit.Record{Type: audit.AccessDenied, Actor: role + "-holder", Source: "127.0.0.1", Token: audited(t, token), Outcome: "denied",
 			Reason: "POST /v1/tokens/{token}/detokenize: role " + role}, stripChain(recs[2*i]))
-		require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: role + "-holder", Token: audited(t, token), Outcome: "denied",
+		require.Equal(t, audit.Record{Type: audit.Detokenized, Actor: role + "-holder", Source: "127.0.0.1", Token: audited(t, token), Outcome: "denied",
 			Reason: "role " + role}, stripChain(recs[2*i+1]))
 	}
 	for i, why := range []string{"missing bearer API key", "unknown API key"} {
-		require.Equal(t, audit.Record{Type: audit.AccessDenied, Token: audited(t, token), Outcome: "unauthenticated",
+		require.Equal(t, audit.Record{Type: audit.AccessDenied, Source: "127.0.0.1", Token: audited(t, token), Outcome: "unauthenticated",
 			Reason: "POST /v1/tokens/{token}/detokenize: " + why}, stripChain(recs[6+i]))
 	}
 	code, _, _ = e.post(t, "admin-key", token, "")

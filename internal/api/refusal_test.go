@@ -55,9 +55,10 @@ func (e *detokEnv) send(t *testing.T, method, path, authorization, body string) 
 	return res.StatusCode
 }
 
-// refused is the access_denied record of a refusal.
+// refused is the access_denied record of a refusal, from the test's
+// client on loopback.
 func refused(actor, outcome, reason string) audit.Record {
-	return audit.Record{Type: audit.AccessDenied, Actor: actor, Outcome: outcome, Reason: reason}
+	return audit.Record{Type: audit.AccessDenied, Actor: actor, Source: "127.0.0.1", Outcome: outcome, Reason: reason}
 }
 
 // TestRefusalsAudited: on every guarded route, a key whose role may not
@@ -85,8 +86,8 @@ func TestRefusalsAudited(t *testing.T) {
 		{"GET", "/v1/events", "Bearer audit-key", "", 403, []audit.Record{refused("auditor-holder", "denied", "GET /v1/events: role auditor")}},
 		// detokenize's refusal goes through the same record, then adds its own.
 		{"POST", "/v1/tokens/9000000000000002/detokenize", "Bearer super-key", "", 403, []audit.Record{
-			{Type: audit.AccessDenied, Actor: "supervisor-holder", Token: "9000000000000002", Outcome: "denied", Reason: "POST /v1/tokens/{token}/detokenize: role supervisor"},
-			{Type: audit.Detokenized, Actor: "supervisor-holder", Token: "9000000000000002", Outcome: "denied", Reason: "role supervisor"},
+			{Type: audit.AccessDenied, Actor: "supervisor-holder", Source: "127.0.0.1", Token: "9000000000000002", Outcome: "denied", Reason: "POST /v1/tokens/{token}/detokenize: role supervisor"},
+			{Type: audit.Detokenized, Actor: "supervisor-holder", Source: "127.0.0.1", Token: "9000000000000002", Outcome: "denied", Reason: "role supervisor"},
 		}},
 
 		// 401: no key, or one tonewall does not know; there is no name or role to record.

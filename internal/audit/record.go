@@ -29,6 +29,7 @@ type Record struct {
 	Time         time.Time `json:"time"`
 	Type         Type      `json:"type"`
 	Actor        string    `json:"actor,omitempty"`         // API key name, "system", …
+	Source       string    `json:"source,omitempty"`        // the IP address of the API client whose request this records
 	CallID       string    `json:"call_id,omitempty"`       // tonewall's call id
 	CaptureID    string    `json:"capture_id,omitempty"`    //
 	Token        string    `json:"token,omitempty"`         // a vault token, never a PAN

@@ -20,6 +20,7 @@ type Request struct {
 	Brands     []string `json:"brands,omitempty"`      // accepted brands; default from config
 	ConfirmPAN bool     `json:"confirm_pan,omitempty"` // key the card number twice
 	Actor      string   `json:"-"`                     // who asked, for the audit log
+	Source     string   `json:"-"`                     // and from where: the API client's IP address
 }
 
 // Status is what the control API shows of a capture: counts, never digits.
@@ -95,11 +96,11 @@ func (c *Capture) Cancel() { c.once.Do(func() { close(c.cancel) }) }
 func (c *Capture) callEnded() { c.endOnce.Do(func() { close(c.callEnd) }) }
 
 // run drives the machine until a terminal state; it owns c.m.
-func (c *Capture) run(actor string) {
+func (c *Capture) run(actor, source string) {
 	defer close(c.done)
 	defer c.m.Wipe()                                     // whatever the end: terminal states wipe already, this is the backstop
 	defer c.ctrl.presses.CompareAndSwap(&c.presses, nil) // the window closes first
-	c.audit(audit.CaptureStarted, actor, "", "")
+	c.audit(audit.CaptureStarted, actor, source, "", "")
 	c.apply(c.m.Start(time.Now()))
 	for !c.m.State().Terminal() {
 		c.step()
@@ -200,7 +201,7 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 // and audits the end.
 func (c *Capture) finish(snap Status) {
 	c.svc.ended(snap.State)
-	c.audit(audit.CaptureEnded, "", snap.State, snap.Reason)
+	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
 	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
 		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
 	if wh := &c.svc.cfg.Delivery.Webhook; wh.URL != "" {
@@ -238,14 +239,14 @@ type resultBody struct {
 	Last4     string `json:"last4,omitempty"`
 }
 
-func (c *Capture) audit(t audit.Type, actor, outcome, reason string) {
+func (c *Capture) audit(t audit.Type, actor, source, outcome, reason string) {
 	if c.svc.audit == nil {
 		return
 	}
 	c.mu.Lock()
 	token := c.status.Token
 	c.mu.Unlock()
-	if _, err := c.svc.audit.Append(audit.Record{Type: t, Actor: actor, CallID: c.callID, CaptureID: c.id,
+	if _, err := c.svc.audit.Append(audit.Record{Type: t, Actor: actor, Source: source, CallID: c.callID, CaptureID: c.id,
 		Token: token, Outcome: outcome, Reason: reason}); err != nil {
 		c.svc.log.Error("audit log append failed", zap.Error(err))
 	}

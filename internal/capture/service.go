@@ -108,7 +108,7 @@ func (s *Service) Start(callID string, req Request) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadFields, err)
 	}
-	return ctrl.start(m, req.Actor)
+	return ctrl.start(m, req.Actor, req.Source)
 }
 
 // Get finds a capture of a call by id.
@@ -144,7 +144,7 @@ func (s *Service) ended(state string) {
 func (s *Service) Wait() { s.wg.Wait() }
 
 // start opens the window with a fresh machine, if none is open.
-func (ctrl *Controller) start(m *collect.Machine, actor string) (*Capture, error) {
+func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Capture, error) {
 	ctrl.mu.Lock()
 	defer ctrl.mu.Unlock()
 	if ctrl.ended {
@@ -165,7 +165,7 @@ func (ctrl *Controller) start(m *collect.Machine, actor string) (*Capture, error
 	ctrl.svc.wg.Add(1)
 	go func() {
 		defer ctrl.svc.wg.Done()
-		c.run(actor)
+		c.run(actor, source)
 	}()
 	return c, nil
 }

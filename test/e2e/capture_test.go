@@ -228,6 +228,13 @@ func TestCaptureRFC4733(t *testing.T) {
 	if !strings.Contains(string(logb), `"capture_started"`) || !strings.Contains(string(logb), `"capture_ended"`) {
 		t.Fatalf("the audit log does not record the capture:\n%s", logb)
 	}
+	for _, line := range strings.Split(strings.TrimSpace(string(logb)), "\n") {
+		var r audit.Record
+		must(t, json.Unmarshal([]byte(line), &r))
+		if r.Type == audit.CaptureStarted && r.Source != "127.0.0.1" {
+			t.Fatalf("capture_started from %q, want the API client's address 127.0.0.1: %s", r.Source, line)
+		}
+	}
 	if n, err := audit.VerifyFile(filepath.Join(s.dataDir, "audit.log")); err != nil || n < 2 {
 		t.Fatalf("audit chain: %d records, %v", n, err)
 	}
