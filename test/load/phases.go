@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/tonewall/tonewall/internal/media"
@@ -39,19 +38,17 @@ func phases(o options, stages []string, n int) error {
 	return nil
 }
 
-// phaseOrder is the stages' indexes phase by phase after the warm-up: n
-// rounds of the list then the list reversed.
+// phaseOrder is the stages' indexes in ABBA order, n rounds of the list
+// then the list reversed: the runs of rounds, the phases after the warm-up.
 func phaseOrder(stages []string, n int) []int {
-	var round []int
-	for k := range stages {
-		round = append(round, k)
-	}
-	back := slices.Clone(round)
-	slices.Reverse(back)
-	round = append(round, back...)
 	var order []int
 	for range n {
-		order = append(order, round...)
+		for k := range stages {
+			order = append(order, k)
+		}
+		for k := len(stages) - 1; k >= 0; k-- {
+			order = append(order, k)
+		}
 	}
 	return order
 }
@@ -64,14 +61,8 @@ type relayCalls struct {
 	stages   [][]media.Stage
 }
 
-// set installs stage k on call i.
-func (rc *relayCalls) set(k, i int) {
-	if st := rc.stages[k][i]; st != nil {
-		rc.sessions[i].SetStage(st)
-		return
-	}
-	rc.sessions[i].SetStage(nil)
-}
+// set installs stage k on call i (none removes the stage).
+func (rc *relayCalls) set(k, i int) { rc.sessions[i].SetStage(rc.stages[k][i]) }
 
 // switchPhases runs the phases from now on: a warm-up phase on the first
 // stage, then the ABBA rounds, switching every call at each phase's start,

@@ -14,22 +14,20 @@ import (
 // round a neighbour made noisy.
 func rounds(o options, stages []string, n int) error {
 	got := make(map[string][]cpuRun)
-	order := append(slices.Clone(stages), reversed(stages)...)
-	for r := range n {
-		for _, st := range order {
-			o := o
-			o.stage = st
-			res, err := measure(o, "relay")
-			if err != nil {
-				return fmt.Errorf("round %d, stage %s: %w", r+1, st, err)
-			}
-			res.print(fmt.Sprintf("%d:%s", r+1, st))
-			if loss := res.lossPercent(); loss >= 0.1 {
-				return fmt.Errorf("round %d, stage %s: %.3f %% loss: the relay is overloaded, so its CPU per packet means nothing; use fewer -calls", r+1, st, loss)
-			}
-			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(res.Received) }
-			got[st] = append(got[st], cpuRun{per(res.RelayCPU), per(res.RelayUser)})
+	for i, k := range phaseOrder(stages, n) {
+		r, st := i/(2*len(stages))+1, stages[k]
+		o := o
+		o.stage = st
+		res, err := measure(o, "relay")
+		if err != nil {
+			return fmt.Errorf("round %d, stage %s: %w", r, st, err)
 		}
+		res.print(fmt.Sprintf("%d:%s", r, st))
+		if loss := res.lossPercent(); loss >= 0.1 {
+			return fmt.Errorf("round %d, stage %s: %.3f %% loss: the relay is overloaded, so its CPU per packet means nothing; use fewer -calls", r, st, loss)
+		}
+		per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(res.Received) }
+		got[st] = append(got[st], cpuRun{per(res.RelayCPU), per(res.RelayUser)})
 	}
 	report(stages, got)
 	return nil
@@ -70,12 +68,6 @@ func overheads(st, ref []cpuRun) (over, overUser []float64) {
 		overUser = append(overUser, 100*((a.user+b.user)/(x.user+y.user)-1))
 	}
 	return over, overUser
-}
-
-func reversed(s []string) []string {
-	r := slices.Clone(s)
-	slices.Reverse(r)
-	return r
 }
 
 func median(v []float64) float64 {

@@ -18,7 +18,6 @@ func TestOverheads(t *testing.T) {
 	require.Equal(t, 2.0, median([]float64{9, 1, 2}))
 	require.Equal(t, 1.5, median([]float64{2, 1}))
 	require.Equal(t, "1.0–9.0", span([]float64{9, 1, 2}, "%.1f"))
-	require.Equal(t, []string{"open", "closed", "none"}, reversed([]string{"none", "closed", "open"}))
 }
 
 // Phases after the warm-up run the list and the list reversed, each round.
