@@ -12,6 +12,26 @@
 //
 // negated where the code's top bit is clear (the complement's is set).
 
+// BCAST fills the dword lanes of Y with the constant v (through DX).
+#define BCAST(v, X, Y) \
+	MOVL         v, DX; \
+	VMOVD        DX, X; \
+	VPBROADCASTD X, Y
+
+// STORE8 negates the magnitudes in Y2 where the complement of the code in
+// Y0 has its top bit set, packs the eight to int16 at (DI), and steps SI
+// and DI to the next eight.
+#define STORE8 \
+	VPSLLD       $24, Y0, Y3; \
+	VPSRAD       $31, Y3, Y3; \
+	VPXOR        Y3, Y2, Y2; \
+	VPSUBD       Y3, Y2, Y2; \
+	VEXTRACTI128 $1, Y2, X3; \
+	VPACKSSDW    X3, X2, X2; \
+	VMOVDQU      X2, (DI); \
+	ADDQ         $8, SI; \
+	ADDQ         $16, DI
+
 // func decodeG711AVX2(dst *int16, src *byte, n int, alaw bool)
 // n is a multiple of 8.
 TEXT ·decodeG711AVX2(SB), NOSPLIT, $0-25
@@ -21,22 +41,14 @@ TEXT ·decodeG711AVX2(SB), NOSPLIT, $0-25
 	MOVBLZX alaw+24(FP), AX
 	ADDQ    SI, CX // end of src
 
-	MOVL         $0xFF, DX
-	VMOVD        DX, X8
-	VPBROADCASTD X8, Y8 // 0xFF
-	MOVL         $0x0F, DX
-	VMOVD        DX, X9
-	VPBROADCASTD X9, Y9 // mantissa mask
-	MOVL         $0x07, DX
-	VMOVD        DX, X10
-	VPBROADCASTD X10, Y10 // exponent mask
+	BCAST($0xFF, X8, Y8)   // complement
+	BCAST($0x0F, X9, Y9)   // mantissa mask
+	BCAST($0x07, X10, Y10) // exponent mask
 	VPXOR        Y11, Y11, Y11 // zero
 	TESTQ        AX, AX
 	JNZ          alaw
 
-	MOVL         $0x84, DX
-	VMOVD        DX, X12
-	VPBROADCASTD X12, Y12 // µ-law bias
+	BCAST($0x84, X12, Y12) // µ-law bias
 
 ulaw:
 	CMPQ         SI, CX
@@ -50,30 +62,14 @@ ulaw:
 	VPADDD       Y12, Y2, Y2
 	VPSLLVD      Y1, Y2, Y2
 	VPSUBD       Y12, Y2, Y2 // magnitude
-	VPSLLD       $24, Y0, Y3
-	VPSRAD       $31, Y3, Y3 // −1 where negative
-	VPXOR        Y3, Y2, Y2
-	VPSUBD       Y3, Y2, Y2
-	VEXTRACTI128 $1, Y2, X3
-	VPACKSSDW    X3, X2, X2
-	VMOVDQU      X2, (DI)
-	ADDQ         $8, SI
-	ADDQ         $16, DI
+	STORE8
 	JMP          ulaw
 
 alaw:
-	MOVL         $0x55, DX
-	VMOVD        DX, X12
-	VPBROADCASTD X12, Y12 // A-law's even-bit inversion
-	MOVL         $0x100, DX
-	VMOVD        DX, X13
-	VPBROADCASTD X13, Y13 // the implicit leading one
-	MOVL         $8, DX
-	VMOVD        DX, X14
-	VPBROADCASTD X14, Y14 // half a step
-	MOVL         $1, DX
-	VMOVD        DX, X15
-	VPBROADCASTD X15, Y15
+	BCAST($0x55, X12, Y12)  // A-law's even-bit inversion
+	BCAST($0x100, X13, Y13) // the implicit leading one
+	BCAST($8, X14, Y14)     // half a step
+	BCAST($1, X15, Y15)
 
 aloop:
 	CMPQ         SI, CX
@@ -91,16 +87,8 @@ aloop:
 	VPSUBD       Y15, Y1, Y1
 	VPMAXSD      Y11, Y1, Y1 // max(e−1, 0)
 	VPSLLVD      Y1, Y2, Y2  // magnitude
-	VPXOR        Y8, Y0, Y0
-	VPSLLD       $24, Y0, Y3
-	VPSRAD       $31, Y3, Y3 // −1 where negative
-	VPXOR        Y3, Y2, Y2
-	VPSUBD       Y3, Y2, Y2
-	VEXTRACTI128 $1, Y2, X3
-	VPACKSSDW    X3, X2, X2
-	VMOVDQU      X2, (DI)
-	ADDQ         $8, SI
-	ADDQ         $16, DI
+	VPXOR        Y8, Y0, Y0  // the complement, for the sign
+	STORE8
 	JMP          aloop
 
 done:
