@@ -46,71 +46,29 @@ func scanCardData(b, pan, exp, cvv []byte) bool {
 			return true
 		}
 	}
-	for i := 0; i < len(b); {
-		if !isDigit(b[i]) {
-			i++
-			continue
+	if len(cvv) > 0 {
+		for i := 0; i < len(b); {
+			if !isDigit(b[i]) {
+				i++
+				continue
+			}
+			end := card.DigitEnd(b, i)
+			if bytes.Equal(b[i:end], cvv) {
+				return true
+			}
+			i = end
 		}
-		end, digits := spacedRun(b, i)
-		if len(cvv) > 0 && bytes.Equal(b[i:digitEnd(b, i)], cvv) {
-			return true
-		}
-		if digits >= 13 && digits <= 19 && luhnSpaced(b[i:end], digits) {
-			return true
-		}
-		i = digitEnd(b, i)
 	}
-	return false
+	return card.HoldsCardNumber(b)
 }
 
 // holdsCardNumber reports whether s holds a run of 13 to 19 digits that
 // passes Luhn, such as a PAN typed where a token was expected.
-func holdsCardNumber(s string) bool { return scanCardData([]byte(s), nil, nil, nil) }
+func holdsCardNumber(s string) bool { return card.HoldsCardNumber([]byte(s)) }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isRunSeparator(c byte) bool { return c == ' ' || c == '-' }
-
-// digitEnd is the end of the plain run of digits starting at i.
-func digitEnd(b []byte, i int) int {
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i
-}
-
-// spacedRun is the end of the run of digits starting at i, where single
-// spaces or dashes between digits do not end it, and how many digits it has.
-// It stops after 20 digits: no card number is that long.
-func spacedRun(b []byte, i int) (end, digits int) {
-	for i < len(b) && digits <= 19 {
-		switch {
-		case isDigit(b[i]):
-			digits++
-			i++
-		case isRunSeparator(b[i]) && i+1 < len(b) && isDigit(b[i+1]) && i > 0 && isDigit(b[i-1]):
-			i++
-		default:
-			return i, digits
-		}
-	}
-	return i, digits
-}
-
-// luhnSpaced runs Luhn over the digits of run, skipping separators.
-func luhnSpaced(run []byte, digits int) bool {
-	var d [19]byte
-	n := 0
-	for _, c := range run {
-		if isDigit(c) && n < len(d) {
-			d[n] = c
-			n++
-		}
-	}
-	ok := n == digits && card.Luhn(d[:n])
-	wipe(d[:])
-	return ok
-}
 
 // containsSpaced reports whether the digits of want appear in b, in order,
 // with at most single spaces or dashes between them.
