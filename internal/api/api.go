@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/capture"
@@ -41,14 +42,15 @@ type Server struct {
 	stop     context.CancelFunc
 }
 
-// New binds nothing; Listen binds, Run serves.
-func New(cfg config.API, st Status, caps *capture.Service, log *zap.Logger) *Server {
+// New binds nothing; Listen binds, Run serves. /metrics serves reg, in which
+// the other parts register their own series.
+func New(cfg config.API, st Status, caps *capture.Service, reg *prometheus.Registry, log *zap.Logger) *Server {
 	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if g, ok := st.(Gauges); ok {
-		mux.Handle("GET /metrics", metricsHandler(g))
+		mux.Handle("GET /metrics", metricsHandler(g, reg))
 	}
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net"
 	"net/http"
@@ -82,7 +83,7 @@ func startDetok(t *testing.T, on bool, cfg vault.DetokenizeConfig) *detokEnv {
 		sum := sha256.Sum256([]byte(k))
 		keys = append(keys, config.APIKey{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
 	}
-	s := New(config.API{Address: "127.0.0.1:0", Keys: keys}, noCalls{}, nil, zap.NewNop())
+	s := New(config.API{Address: "127.0.0.1:0", Keys: keys}, noCalls{}, nil, prometheus.NewRegistry(), zap.NewNop())
 	s.SetDetokenize(fwd, log)
 	require.NoError(t, s.Listen())
 	ctx, cancel := context.WithCancel(context.Background())

@@ -44,9 +44,10 @@ func (c *gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// metricsHandler serves tonewall's own registry (no global state).
-func metricsHandler(g Gauges) http.Handler {
-	reg := prometheus.NewRegistry()
+// metricsHandler serves tonewall's own registry (no global state): the
+// gauges read from g at scrape time, the Go runtime's, and whatever the
+// other parts registered in reg.
+func metricsHandler(g Gauges, reg *prometheus.Registry) http.Handler {
 	reg.MustRegister(newGaugeCollector(g), collectors.NewGoCollector())
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"net/http"
 	"net/url"
 	"testing"
@@ -27,7 +28,7 @@ func TestSetDetokenizeLogsProxy(t *testing.T) {
 	t.Cleanup(func() { _ = fwd.Close() })
 
 	core, logs := observer.New(zapcore.InfoLevel)
-	s := New(config.API{Address: "127.0.0.1:0"}, noCalls{}, nil, zap.New(core))
+	s := New(config.API{Address: "127.0.0.1:0"}, noCalls{}, nil, prometheus.NewRegistry(), zap.New(core))
 	s.SetDetokenize(fwd, nil)
 	s.SetDetokenize(nil, nil) // off: nothing to say
 

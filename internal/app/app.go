@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/api"
@@ -29,12 +30,13 @@ type App struct {
 	Captures *capture.Service
 	SIP      *sip.Server
 	API      *api.Server
+	Metrics  *prometheus.Registry // every part's series; served at /metrics
 	ready    chan struct{}
 }
 
 // New builds every part; nothing listens until Run.
 func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log, ready: make(chan struct{})}
+	a = &App{cfg: cfg, log: log, ready: make(chan struct{}), Metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			_ = a.close()
@@ -50,7 +52,7 @@ func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	if a.SIP, err = sip.New(cfg, a.media, a.Captures, log.Named("sip")); err != nil {
+	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	if cfg.Vault.Detokenize.Enabled() {
@@ -58,7 +60,7 @@ func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
 	}
-	a.API = api.New(cfg.API, a, a.Captures, log.Named("api"))
+	a.API = api.New(cfg.API, a, a.Captures, a.Metrics, log.Named("api"))
 	a.API.SetDetokenize(a.forward, a.audit)
 	return a, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -44,12 +45,15 @@ type Server struct {
 	dialogs  dialogTable
 	handlers sync.WaitGroup // INVITE handlers in flight
 	udpConns sync.Map       // local address → net.PacketConn, for readFilter's 400s
+	metrics  *metrics
 }
 
 // New builds the B2BUA from configuration; it binds nothing until Run.
-// caps may be nil, in which case no route takes captures.
-func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, log *zap.Logger) (*Server, error) {
+// caps may be nil, in which case no route takes captures. The server's
+// series are registered in reg.
+func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, reg prometheus.Registerer, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
+	s.metrics = newMetrics(reg)
 	// A flood of refused or malformed requests must not become a flood of
 	// log lines: the first 10 per second of each message, then 1 in 100.
 	s.abuse = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
