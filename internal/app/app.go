@@ -86,11 +86,12 @@ func (a *App) close() error {
 	return errors.Join(errs...)
 }
 
-// Ready reports whether tonewall takes calls.
+// Ready reports whether tonewall takes calls: every listener bound and
+// accepting, and not draining.
 func (a *App) Ready() bool {
 	select {
 	case <-a.SIP.Ready():
-		return !a.SIP.Draining()
+		return !a.SIP.Draining() && a.SIP.ListenersUp()
 	default:
 		return false
 	}

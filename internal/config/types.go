@@ -6,13 +6,34 @@ import "time"
 type SIP struct {
 	Listeners     []Listener    `yaml:"listeners"`
 	TLS           TLS           `yaml:"tls"`
-	UserAgent     string        `yaml:"user_agent"`     // Server/User-Agent header value; default "tonewall"
+	UserAgent     *string       `yaml:"user_agent"`     // Server/User-Agent header value; default "tonewall"; "" sends none
 	MaxForwards   int           `yaml:"max_forwards"`   // Max-Forwards on requests tonewall originates; default 70
 	HeaderPass    []string      `yaml:"header_pass"`    // headers relayed between legs; a trailing * matches a prefix
 	InviteTimeout time.Duration `yaml:"invite_timeout"` // no response at all from a target this long: try the next; default 4s
 	RingTimeout   time.Duration `yaml:"ring_timeout"`   // a ringing call unanswered this long is cancelled; default 180s
 	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // on SIGTERM, calls get this long to end before BYE; default 30s
 	AckTimeout    time.Duration `yaml:"ack_timeout"`    // a 2xx never ACKed this long ends the call on both legs; default 32s (64*T1)
+	// UnknownSources says what a request from no trunk gets: "drop"
+	// (default: nothing at all) or "reject" (one 403, sent once, never
+	// larger than the request).
+	UnknownSources string   `yaml:"unknown_sources"`
+	ScannerAgents  []string `yaml:"scanner_user_agents"` // User-Agent substrings dropped unanswered (case-insensitive); default: known scanners
+	Limits         Limits   `yaml:"limits"`
+}
+
+// Limits bounds what peers and strangers can make tonewall hold.
+type Limits struct {
+	MaxCalls          int           `yaml:"max_calls"`                  // concurrent calls, all trunks; default 1000
+	RetryAfter        time.Duration `yaml:"retry_after"`                // Retry-After on a 503 for a cap; default 0: none
+	MaxConnections    int           `yaml:"max_connections"`            // TCP/TLS connections, all listeners; default 1024
+	MaxConnsPerSource int           `yaml:"max_connections_per_source"` // from one address; default 32
+	HandshakeTimeout  time.Duration `yaml:"handshake_timeout"`          // TLS handshake; default 5s
+	MessageTimeout    time.Duration `yaml:"message_timeout"`            // a message's first byte to its last; default 10s
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`               // a connection with no dialog and no traffic; default 60s
+	SourceRate        float64       `yaml:"source_rate"`                // out-of-dialog requests/s per source address; default 2000; negative: off
+	SourceBurst       int           `yaml:"source_burst"`               // default 2×source_rate
+	SourceBlock       time.Duration `yaml:"source_block"`               // a source over its rate is dropped this long; default 10s
+	MaxSources        int           `yaml:"max_sources"`                // sources the rate table tracks; default 65536
 }
 
 // Listener is one SIP socket.
@@ -42,14 +63,16 @@ type Trunk struct {
 	Sources      []string `yaml:"sources"`  // CIDRs its requests may come from
 	Targets      []string `yaml:"targets"`  // SIP URIs in priority order, e.g. sip:10.0.0.5:5060;transport=tcp
 	MutualTLS    bool     `yaml:"mutual_tls"`
-	InboundAuth  *Digest  `yaml:"inbound_auth"`  // challenge its INVITEs with these credentials
-	OutboundAuth *Digest  `yaml:"outbound_auth"` // answer its challenges with these credentials
-	SRTP         string   `yaml:"srtp"`          // off | optional | required; default off
-	SRTPSuites   []string `yaml:"srtp_suites"`   // default: all supported
-	KeyExchange  string   `yaml:"key_exchange"`  // sdes | dtls; default sdes
-	DTMF         string   `yaml:"dtmf"`          // rfc4733 | inband | info; default rfc4733
-	Codecs       []string `yaml:"codecs"`        // allowed codecs in preference order; default any
-	Latch        bool     `yaml:"latch"`         // behind NAT: accept media from the first source seen
+	InboundAuth  *Digest  `yaml:"inbound_auth"`     // challenge its INVITEs with these credentials
+	OutboundAuth *Digest  `yaml:"outbound_auth"`    // answer its challenges with these credentials
+	SRTP         string   `yaml:"srtp"`             // off | optional | required; default off
+	SRTPSuites   []string `yaml:"srtp_suites"`      // default: all supported
+	KeyExchange  string   `yaml:"key_exchange"`     // sdes | dtls; default sdes
+	DTMF         string   `yaml:"dtmf"`             // rfc4733 | inband | info; default rfc4733
+	Codecs       []string `yaml:"codecs"`           // allowed codecs in preference order; default any
+	Latch        bool     `yaml:"latch"`            // behind NAT: accept media from the first source seen
+	MaxCalls     int      `yaml:"max_calls"`        // concurrent calls on this trunk, both directions; default 0: only sip.limits.max_calls
+	CallsPerSec  float64  `yaml:"calls_per_second"` // new calls per second from this trunk; default 0: no cap
 }
 
 // Digest holds digest-authentication credentials.

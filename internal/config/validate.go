@@ -48,8 +48,22 @@ func (c *Config) validateMedia() error {
 }
 
 func (s *SIP) validate() error {
-	if s.UserAgent == "" {
-		s.UserAgent = "tonewall"
+	if s.UserAgent == nil {
+		ua := "tonewall"
+		s.UserAgent = &ua
+	}
+	switch s.UnknownSources {
+	case "":
+		s.UnknownSources = "drop"
+	case "drop", "reject":
+	default:
+		return fieldErr("sip.unknown_sources", "must be drop or reject, not %q", s.UnknownSources)
+	}
+	if s.ScannerAgents == nil {
+		s.ScannerAgents = DefaultScannerAgents
+	}
+	if err := s.Limits.validate(); err != nil {
+		return err
 	}
 	if s.MaxForwards == 0 {
 		s.MaxForwards = 70
@@ -92,6 +106,58 @@ func (s *SIP) validatePass() error {
 		}
 	}
 	return nil
+}
+
+// DefaultScannerAgents are User-Agent substrings of SIP scanners and
+// war-dialers seen at trunk edges.
+var DefaultScannerAgents = []string{"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipscan", "sundayddr",
+	"iwar", "vaxsipuseragent", "smap", "pplsip", "sipsak", "nmap"}
+
+func (l *Limits) validate() error {
+	setInt(&l.MaxCalls, 1000)
+	setInt(&l.MaxConnections, 1024)
+	setInt(&l.MaxConnsPerSource, 32)
+	setInt(&l.MaxSources, 65536)
+	setDuration(&l.HandshakeTimeout, 5*time.Second)
+	setDuration(&l.MessageTimeout, 10*time.Second)
+	setDuration(&l.IdleTimeout, 60*time.Second)
+	setDuration(&l.SourceBlock, 10*time.Second)
+	if l.SourceRate == 0 {
+		l.SourceRate = 2000
+	}
+	if l.SourceBurst == 0 {
+		l.SourceBurst = int(2 * l.SourceRate)
+	}
+	for _, c := range []struct {
+		key string
+		bad bool
+	}{
+		{"max_calls", l.MaxCalls < 0}, {"max_connections", l.MaxConnections < 0},
+		{"max_connections_per_source", l.MaxConnsPerSource < 0}, {"max_sources", l.MaxSources < 0},
+		{"retry_after", l.RetryAfter < 0}, {"handshake_timeout", l.HandshakeTimeout < 0},
+		{"message_timeout", l.MessageTimeout < 0}, {"idle_timeout", l.IdleTimeout < 0},
+		{"source_block", l.SourceBlock < 0},
+	} {
+		if c.bad {
+			return fieldErr("sip.limits."+c.key, "must not be negative")
+		}
+	}
+	return nil
+}
+
+func isTLSListener(ls []Listener, name string) bool {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Transport == "tls"
+		}
+	}
+	return false
+}
+
+func setInt(n *int, def int) {
+	if *n == 0 {
+		*n = def
+	}
 }
 
 func setDuration(d *time.Duration, def time.Duration) {
@@ -141,6 +207,9 @@ func (c *Config) validateTrunks() error {
 	for i := range c.Trunks {
 		t := &c.Trunks[i]
 		p := fmt.Sprintf("trunks[%d]", i)
+		if t.MutualTLS && c.SIP.TLS.CAFile == "" {
+			return fieldErr(p+".mutual_tls", "needs sip.tls.ca_file: client certificates are checked against the configured CAs only")
+		}
 		if err := t.validate(p, c.SIP.Listeners); err != nil {
 			return err
 		}
@@ -175,6 +244,15 @@ func (t *Trunk) validate(p string, ls []Listener) error {
 	}
 	if err := t.validateMedia(p); err != nil {
 		return err
+	}
+	if t.MutualTLS && !isTLSListener(ls, t.Listener) {
+		return fieldErr(p+".mutual_tls", "needs a tls listener, and %q is not one", t.Listener)
+	}
+	if t.MaxCalls < 0 {
+		return fieldErr(p+".max_calls", "must not be negative")
+	}
+	if t.CallsPerSec < 0 {
+		return fieldErr(p+".calls_per_second", "must not be negative")
 	}
 	return t.validateAuth(p)
 }

@@ -38,6 +38,7 @@ type Call struct {
 	a, b    *Leg
 	sess    *media.Session
 	created time.Time
+	release []func() // admission places and held connections, given back at the end
 
 	mu      sync.Mutex
 	state   callState           // guarded by mu
@@ -130,6 +131,9 @@ func (c *Call) end(reason string, skip *Leg) {
 		}
 		close(c.ended)
 		c.srv.calls.remove(c.id)
+		for _, f := range c.release {
+			f()
+		}
 		if wasConfirmed {
 			var wg sync.WaitGroup // both BYEs at once: a dead leg must not delay the live one
 			for _, l := range []*Leg{c.a, c.b} {
@@ -148,7 +152,7 @@ func (c *Call) sendBye(l *Leg) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req := l.newRequest(sip.BYE)
-	req.AppendHeader(sip.NewHeader("User-Agent", c.srv.cfg.SIP.UserAgent))
+	c.srv.addUserAgent(req)
 	if _, err := l.send(ctx, req); err != nil {
 		c.log.Debug("BYE failed", zap.String("leg", l.side.String()), zap.Error(err))
 	}

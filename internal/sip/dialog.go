@@ -161,7 +161,7 @@ func (c *Call) consumeInfo(from *Leg, req *sip.Request) bool {
 func (c *Call) crossRequest(from, to *Leg, req *sip.Request) (*sip.Request, bool, error) {
 	out := to.newRequest(req.Method)
 	c.srv.copyPassHeaders(req, out)
-	out.AppendHeader(sip.NewHeader("User-Agent", c.srv.cfg.SIP.UserAgent))
+	c.srv.addUserAgent(out)
 	body, ct := req.Body(), req.ContentType()
 	if len(body) == 0 || ct == nil {
 		return out, false, nil

@@ -46,5 +46,6 @@ var (
 	errNoClientCert = errors.New("sip: trunk requires a verified TLS client certificate")
 	errNoRoute      = errors.New("sip: no route for trunk")
 	errDraining     = errors.New("sip: draining, no new calls")
+	errCapped       = errors.New("sip: over a call cap")
 	errAllTargets   = errors.New("sip: every target failed")
 )

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,8 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error) {
 	if errors.As(err, &ch) {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", ch.header))
 	}
-	if code == 503 {
-		res.AppendHeader(sip.NewHeader("Retry-After", "30"))
+	if ra := s.cfg.SIP.Limits.RetryAfter; code == 503 && ra >= time.Second {
+		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(int(ra/time.Second))))
 	}
 	if code == 420 {
 		res.AppendHeader(sip.NewHeader("Unsupported", unsupported(req)))
@@ -76,7 +77,7 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (*Call, error
 	if unsupported(req) != "" {
 		return nil, statusErr(420, "Bad Extension", nil)
 	}
-	return s.newCall(req, t)
+	return s.newCall(req, t, tx)
 }
 
 // trunkOf matches the request to a trunk or refuses it with 403.
@@ -111,7 +112,7 @@ func peerVerified(tx sip.ServerTransaction, roots *x509.CertPool) bool {
 	if !ok {
 		return false
 	}
-	c, ok := tc.Conn.(*tls.Conn)
+	c, ok := tc.Conn.(interface{ ConnectionState() tls.ConnectionState })
 	if !ok {
 		return false
 	}
@@ -143,12 +144,17 @@ func unsupported(req *sip.Request) string {
 }
 
 // newCall builds the call and leg A from an admitted INVITE.
-func (s *Server) newCall(req *sip.Request, t *trunk) (*Call, error) {
+func (s *Server) newCall(req *sip.Request, t *trunk, tx sip.ServerTransaction) (*Call, error) {
+	release, refused := s.admitted.take(t, t.route.to, time.Now())
+	if refused != "" {
+		s.abuse.Warn("call refused by a cap", zap.String("trunk", t.cfg.Name), zap.String("reason", refused))
+		return nil, statusErr(503, "Service Unavailable", errCapped)
+	}
 	id := newID()
 	c := &Call{
 		id: id, srv: s, route: t.route, created: time.Now(),
 		acks: make(chan *sip.Request, 1), ended: make(chan struct{}),
-		log: s.log.With(zap.String("call_id", id)),
+		log: s.log.With(zap.String("call_id", id)), release: []func(){release},
 	}
 	c.a = s.uasLeg(c, req, t)
 	c.b = s.uacLeg(c, req, t.route.to)
@@ -158,10 +164,28 @@ func (s *Server) newCall(req *sip.Request, t *trunk) (*Call, error) {
 	}
 	sess, err := s.media.NewSession(id, carrier.trunk.policy(), cc.trunk.policy())
 	if err != nil {
+		release()
 		return nil, err
 	}
 	c.sess = sess
+	if sc := streamOf(tx); sc != nil {
+		c.release = append(c.release, sc.hold()) // keep leg A's connection while the call lasts
+	}
 	return c, nil
+}
+
+// streamOf is the accepted connection a request came over, if any.
+func streamOf(tx sip.ServerTransaction) *streamConn {
+	stx, ok := tx.(*sip.ServerTx)
+	if !ok {
+		return nil
+	}
+	tc, ok := stx.Connection().(*sip.TCPConnection)
+	if !ok {
+		return nil
+	}
+	sc, _ := tc.Conn.(*streamConn)
+	return sc
 }
 
 // uasLeg is the dialog with the INVITE's sender, per RFC 3261 12.1.1.
@@ -364,8 +388,17 @@ func (l *Leg) stamp(res *sip.Response) {
 	l.call.srv.addServerHeaders(res)
 }
 
+// addUserAgent names tonewall in a request it sends, unless configured not to.
+func (s *Server) addUserAgent(req *sip.Request) {
+	if ua := *s.cfg.SIP.UserAgent; ua != "" {
+		req.AppendHeader(sip.NewHeader("User-Agent", ua))
+	}
+}
+
 func (s *Server) addServerHeaders(res *sip.Response) {
-	res.AppendHeader(sip.NewHeader("Server", s.cfg.SIP.UserAgent))
+	if ua := *s.cfg.SIP.UserAgent; ua != "" {
+		res.AppendHeader(sip.NewHeader("Server", ua))
+	}
 	if res.StatusCode >= 200 && res.StatusCode < 300 || res.StatusCode == 405 {
 		res.AppendHeader(sip.NewHeader("Allow", allowed))
 	}

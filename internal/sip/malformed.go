@@ -1,44 +1,21 @@
 package sip
 
 import (
-	"bytes"
-	"net"
+	"fmt"
 	"strings"
-
-	"github.com/emiago/sipgo/sip"
-	"go.uber.org/zap"
 )
 
-// readFilter sees every UDP datagram before sipgo parses it. sipgo drops a
-// message it cannot parse without a word; RFC 3261 8.2 wants a 400 where one
-// can be built, so a request that fails to parse is answered here and dropped.
-// Streams are left to sipgo, which closes a connection that sends garbage.
-func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
-	if info.Transport != "UDP" || len(bytes.TrimSpace(data)) == 0 {
-		return data, nil
-	}
-	if _, err := sip.ParseMessage(data); err == nil {
-		return data, nil
-	}
-	s.abuse.Warn("malformed SIP message dropped", zap.Stringer("source", info.RemoteAddr), zap.Int("bytes", len(data)))
-	if res := badRequest(data); res != nil {
-		if c, ok := s.udpConns.Load(info.LocalAddr.String()); ok {
-			_, _ = c.(net.PacketConn).WriteTo(res, info.RemoteAddr)
-		}
-	}
-	return nil, nil // nil data: sipgo skips the datagram and keeps reading
-}
-
-// badRequest builds a 400 for raw request bytes, echoing the headers a
-// response must carry (RFC 3261 8.2.6.2) as they came; nil for responses and
-// for data that does not look like a request.
-func badRequest(data []byte) []byte {
+// badRequest builds a stateless response (400 for what sipgo cannot parse,
+// 403 for a stranger) to raw request bytes, echoing the headers a response
+// must carry (RFC 3261 8.2.6.2) as they came; nil for responses and for data
+// that does not look like a request.
+func badRequest(data []byte, code int, reason string) []byte {
 	lines := strings.Split(string(data), "\n")
 	if len(lines) == 0 || !looksLikeRequest(strings.TrimSpace(lines[0])) {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("SIP/2.0 400 Bad Request\r\n")
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
 	for _, l := range lines[1:] {
 		l = strings.TrimRight(l, "\r")
 		if l == "" {

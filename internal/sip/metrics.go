@@ -8,7 +8,15 @@ import (
 // metrics are the B2BUA's own series. Labels carry names and reasons,
 // never an address, a user or a digit.
 type metrics struct {
-	dropped *prometheus.CounterVec // requests and datagrams dropped at the edge, by reason
+	dropped      *prometheus.CounterVec // requests and datagrams dropped at the edge, by reason
+	listenerUp   *prometheus.GaugeVec   // by listener: 1 accepting, 0 failing to accept
+	acceptErrors *prometheus.CounterVec // by listener
+	connsOpen    *prometheus.GaugeVec   // TCP/TLS connections, by listener
+	connRefused  *prometheus.CounterVec // connections closed unread, by reason
+	connTimeouts *prometheus.CounterVec // connections closed for a deadline, by kind
+	tlsFailures  *prometheus.CounterVec // TLS handshakes failed, by listener
+	sourceEvents *prometheus.CounterVec // per-source rate limiter: blocked, untracked_table_full
+	admission    *prometheus.CounterVec // calls refused by a cap, by trunk and reason
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -18,5 +26,37 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tonewall_sip_dropped_total",
 			Help: "SIP messages dropped without an answer, by reason.",
 		}, []string{"reason"}),
+		listenerUp: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tonewall_sip_listener_up",
+			Help: "Whether a SIP listener is bound and accepting (1) or not (0).",
+		}, []string{"listener"}),
+		acceptErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_sip_accept_errors_total",
+			Help: "Failed accepts on a TCP/TLS listener (retried with backoff).",
+		}, []string{"listener"}),
+		connsOpen: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tonewall_sip_connections_open",
+			Help: "Accepted TCP/TLS connections open.",
+		}, []string{"listener"}),
+		connRefused: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_sip_connections_refused_total",
+			Help: "TCP/TLS connections closed unread, by reason.",
+		}, []string{"reason"}),
+		connTimeouts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_sip_connection_timeouts_total",
+			Help: "Connections closed by a deadline: idle (no dialog, no traffic) or message (partly received).",
+		}, []string{"kind"}),
+		tlsFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_tls_handshake_failures_total",
+			Help: "TLS handshakes that failed or timed out, by listener.",
+		}, []string{"listener"}),
+		sourceEvents: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_sip_source_limit_events_total",
+			Help: "Per-source rate limiter events: a source blocked, or let through untracked because the table is full.",
+		}, []string{"event"}),
+		admission: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_sip_admission_refused_total",
+			Help: "New calls refused 503 by a cap (calls_limit, trunk_calls_limit, trunk_rate_limit), by the trunk they came from.",
+		}, []string{"trunk", "reason"}),
 	}
 }

@@ -320,7 +320,7 @@ func (o *outbound) buildInvite(target sip.Uri) *sip.Request {
 		req.AppendHeader(sip.NewHeader("X-Tonewall-Call-ID", c.id))
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
-	req.AppendHeader(sip.NewHeader("User-Agent", c.srv.cfg.SIP.UserAgent))
+	c.srv.addUserAgent(req)
 	c.srv.copyPassHeaders(o.aReq, req)
 	if len(o.offer) > 0 {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -44,7 +46,11 @@ type Server struct {
 	calls    callTable
 	dialogs  dialogTable
 	handlers sync.WaitGroup // INVITE handlers in flight
-	udpConns sync.Map       // local address → net.PacketConn, for readFilter's 400s
+	udpConns sync.Map       // local address → *udpSocket, for readFilter
+	streams  []*streamListener
+	conns    *connTable  // accepted TCP/TLS connections, all listeners
+	sources  *sourceRate // out-of-dialog requests per source address
+	admitted *admission  // call caps
 	metrics  *metrics
 }
 
@@ -54,6 +60,15 @@ type Server struct {
 func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, reg prometheus.Registerer, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
 	s.metrics = newMetrics(reg)
+	lim := cfg.SIP.Limits
+	s.conns = newConnTable(lim.MaxConnections, lim.MaxConnsPerSource)
+	s.admitted = newAdmission(lim.MaxCalls, s.metrics.admission)
+	s.sources = newSourceRate(lim.SourceRate, lim.SourceBurst, lim.SourceBlock, lim.MaxSources)
+	s.sources.onBlock = func() { s.metrics.sourceEvents.WithLabelValues("blocked").Inc() }
+	s.sources.onFull = func() { s.metrics.sourceEvents.WithLabelValues("untracked_table_full").Inc() }
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "tonewall_sip_sources_blocked",
+		Help: "Source addresses blocked now for exceeding sip.limits.source_rate."},
+		func() float64 { return float64(s.sources.blockedNow(time.Now())) })
 	// A flood of refused or malformed requests must not become a flood of
 	// log lines: the first 10 per second of each message, then 1 in 100.
 	s.abuse = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
@@ -91,7 +106,7 @@ func (s *Server) hasTLSListener() bool {
 func (s *Server) buildUA(clientTLS *tls.Config) error {
 	sl := sipLogger(s.log)
 	ua, err := sipgo.NewUA(
-		sipgo.WithUserAgent(s.cfg.SIP.UserAgent),
+		sipgo.WithUserAgent("tonewall"), // sipgo names From with it only when a request lacks one
 		sipgo.WithUserAgenTLSConfig(clientTLS),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sl), sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sl),
@@ -140,7 +155,12 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
-		if !wellFormed(req) {
+		if s.scanner(headerOf(req, "User-Agent")) {
+			s.metrics.dropped.WithLabelValues("scanner").Inc()
+			return
+		}
+		if reason := malformed(req); reason != "" {
+			s.abuse.Warn("malformed SIP request refused", zap.String("reason", reason), zap.String("source", req.Source()))
 			if tx != nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 			}
@@ -158,32 +178,76 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 			return
 		}
+		if s.legOf(req) == nil && s.stranger(req, tx) {
+			s.refuseStranger(req, tx)
+			return
+		}
 		h(req, tx)
 	}
 }
 
-// wellFormed checks the headers every request must carry (RFC 3261 8.1.1).
-func wellFormed(req *sip.Request) bool {
-	return req.Via() != nil && req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil
+// malformed says what makes a request one to refuse with 400, or "": a
+// header every request must carry is missing (RFC 3261 8.1.1), the CSeq
+// names another method (8.1.1.5), or two Content-Length values differ, which
+// leaves where the message ends to whoever reads it (a smuggling vector on
+// streams).
+func malformed(req *sip.Request) string {
+	if req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		return "missing header"
+	}
+	if req.CSeq().MethodName != req.Method {
+		return "cseq method"
+	}
+	var first string
+	for i, h := range req.GetHeaders("Content-Length") {
+		if v := strings.TrimSpace(h.Value()); i == 0 {
+			first = v
+		} else if v != first {
+			return "content-length"
+		}
+	}
+	return ""
+}
+
+func headerOf(req *sip.Request, name string) string {
+	if h := req.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+// refuseStranger answers a request from no trunk that reached a handler
+// (only a stream stranger when unknown_sources is reject; UDP strangers are
+// settled in readFilter): 403 once over the stream, or nothing.
+func (s *Server) refuseStranger(req *sip.Request, tx sip.ServerTransaction) {
+	s.abuse.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
+		zap.String("source", req.Source()), zap.String("transport", req.Transport()))
+	if s.cfg.SIP.UnknownSources != "reject" || req.IsAck() || tx == nil {
+		s.metrics.dropped.WithLabelValues("unknown_source").Inc()
+		return
+	}
+	s.metrics.dropped.WithLabelValues("unknown_source_rejected").Inc()
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 }
 
 // Run binds every listener and serves until ctx ends; then it ends every
 // call at once (Drain first for a graceful stop).
 func (s *Server) Run(ctx context.Context) error {
+	for _, lc := range s.cfg.SIP.Listeners {
+		s.listeners = append(s.listeners, &listener{cfg: lc})
+	}
+	trunks, err := buildTrunks(s.cfg, s.listenerMap())
+	if err != nil {
+		close(s.failed)
+		return err
+	}
+	s.trunks = trunks // before any socket is bound: the first packet is matched against them
 	closers, err := s.bind()
 	if err != nil {
 		close(s.failed)
 		closeAll(closers)
 		return err
 	}
-	var err2 error
-	trunks, err2 := buildTrunks(s.cfg, s.listenerMap())
-	if err2 != nil {
-		close(s.failed)
-		closeAll(closers)
-		return err2
-	}
-	s.trunks = trunks
 	close(s.ready)
 	<-ctx.Done()
 	s.hangupAll("shutdown")
@@ -241,17 +305,35 @@ func (s *Server) listenerMap() map[string]*listener {
 // bind opens each listener's socket and starts sipgo serving it.
 func (s *Server) bind() ([]func(), error) {
 	var closers []func()
-	for _, lc := range s.cfg.SIP.Listeners {
-		l := &listener{cfg: lc}
+	for _, l := range s.listeners {
+		lc := l.cfg
 		closer, err := s.listen(l)
 		if err != nil {
 			return closers, fmt.Errorf("sip listener %s (%s %s): %w", lc.Name, lc.Transport, lc.Address, err)
 		}
 		closers = append(closers, closer)
-		s.listeners = append(s.listeners, l)
+		s.metrics.listenerUp.WithLabelValues(lc.Name).Set(1)
 		s.log.Info("sip listening", zap.String("listener", lc.Name), zap.String("transport", lc.Transport), zap.Stringer("addr", l.addr))
 	}
 	return closers, nil
+}
+
+// ListenersUp reports whether every TCP/TLS listener is accepting.
+func (s *Server) ListenersUp() bool {
+	for _, l := range s.streams {
+		if !l.Up() {
+			return false
+		}
+	}
+	return true
+}
+
+// admits says whether a source may talk to a listener at all: a source of
+// one of its trunks, or anyone when strangers are answered (reject).
+func (s *Server) admits(l *listener) func(netip.Addr) bool {
+	return func(src netip.Addr) bool {
+		return s.cfg.SIP.UnknownSources == "reject" || matchTrunk(s.trunks, l, src) != nil
+	}
 }
 
 func (s *Server) listen(l *listener) (func(), error) {
@@ -267,7 +349,7 @@ func (s *Server) listen(l *listener) (func(), error) {
 		_ = c.(*net.UDPConn).SetReadBuffer(udpBuffer)
 		_ = c.(*net.UDPConn).SetWriteBuffer(udpBuffer)
 		l.setAddr(c.LocalAddr())
-		s.udpConns.Store(c.LocalAddr().String(), c)
+		s.udpConns.Store(c.LocalAddr().String(), &udpSocket{PacketConn: c, l: l})
 		go func() { _ = s.srv.ServeUDP(c) }()
 		s.awaitUDP(c.LocalAddr().String())
 		return func() { _ = c.Close() }, nil
@@ -277,13 +359,16 @@ func (s *Server) listen(l *listener) (func(), error) {
 			return nil, err
 		}
 		l.setAddr(ln.Addr())
+		sl := &streamListener{Listener: ln, name: l.cfg.Name, conns: s.conns, limits: s.cfg.SIP.Limits,
+			admit: s.admits(l), m: s.metrics, log: s.abuse, closed: make(chan struct{})}
+		s.streams = append(s.streams, sl)
 		if l.cfg.Transport == "tls" {
-			ln = tls.NewListener(ln, s.serverTLS)
-			go func() { _ = s.srv.ServeTLS(ln) }()
+			sl.tls = s.listenerTLS(l)
+			go func() { _ = s.srv.ServeTLS(sl) }()
 		} else {
-			go func() { _ = s.srv.ServeTCP(ln) }()
+			go func() { _ = s.srv.ServeTCP(sl) }()
 		}
-		return func() { _ = ln.Close() }, nil
+		return func() { _ = sl.Close() }, nil
 	}
 }
 

@@ -32,22 +32,50 @@ func tlsConfigs(c config.TLS) (server, client *tls.Config, selfSigned bool, err 
 	if err != nil {
 		return nil, nil, false, err
 	}
+	var clientCAs *x509.CertPool // the configured CAs only, never the system's
+	if c.CAFile != "" {
+		clientCAs = pool
+	}
 	server = &tls.Config{
 		MinVersion:   minV,
+		CipherSuites: aeadSuites,
 		Certificates: []tls.Certificate{cert},
-		// Ask for a client certificate but verify it only for trunks with
-		// mutual_tls (peerVerified): a carrier SBC that presents its own
-		// certificate to a trunk without mutual TLS must not be refused.
-		ClientAuth: tls.RequestClientCert,
-		ClientCAs:  pool,
+		ClientCAs:    clientCAs, // listenerTLS asks for client certificates where a trunk needs them
 	}
 	client = &tls.Config{
 		MinVersion:         minV,
+		CipherSuites:       aeadSuites,
 		Certificates:       []tls.Certificate{cert},
 		RootCAs:            pool,
 		InsecureSkipVerify: !*c.VerifyServer,
 	}
 	return server, client, selfSigned, nil
+}
+
+// aeadSuites are the TLS 1.2 suites tonewall speaks: forward secrecy (ECDHE)
+// and AEAD ciphers only, no CBC, RC4, 3DES, NULL or static RSA. TLS 1.3's
+// suites are all AEAD and not configurable.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// listenerTLS is a TLS listener's configuration: a client certificate is
+// asked for only where a trunk of the listener has mutual_tls, and one that
+// does not verify against sip.tls.ca_file fails the handshake. A peer with
+// none still completes it, and the trunk refuses its requests (peerVerified),
+// so a listener can serve trunks with and without mutual TLS.
+func (s *Server) listenerTLS(l *listener) *tls.Config {
+	c := s.serverTLS.Clone()
+	for _, t := range s.trunks {
+		if t.listener == l && t.cfg.MutualTLS {
+			c.ClientAuth = tls.VerifyClientCertIfGiven
+			return c
+		}
+	}
+	c.ClientCAs = nil // nothing asked, no CA names sent
+	return c
 }
 
 func loadOrMakeCert(c config.TLS) (tls.Certificate, bool, error) {

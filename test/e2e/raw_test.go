@@ -98,9 +98,26 @@ func TestRawRequests(t *testing.T) {
 	}
 }
 
-func TestUnknownSourceForbidden(t *testing.T) {
+// TestUnknownSourceDropped: by default a request from no trunk gets no
+// answer at all, and reaches nothing.
+func TestUnknownSourceDropped(t *testing.T) {
 	cc := newAgent(t, "udp")
 	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	for _, m := range []string{"INVITE", "OPTIONS", "BYE", "REGISTER"} {
+		if got := rawRequest(t, s.addr("carrier"), rawMsg(m, "", "")); got != "" {
+			t.Fatalf("%s from no trunk: got %q, want silence", m, got)
+		}
+	}
+	if n := len(cc.received(sip.INVITE)); n != 0 {
+		t.Fatal("a request from no trunk reached the contact center")
+	}
+}
+
+// TestUnknownSourceForbidden: with unknown_sources: reject a stranger gets
+// one 403 and a log line.
+func TestUnknownSourceForbidden(t *testing.T) {
+	cc := newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
 	if got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("got %q, want 403", got)
 	}
@@ -122,10 +139,10 @@ func TestUnknownSourceForbidden(t *testing.T) {
 }
 
 // TestRefusedFloodIsLoggedSampled: 300 requests from no trunk are each
-// refused 403, but they do not become 300 log lines.
+// refused 403 (unknown_sources: reject), but they do not become 300 log lines.
 func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
 	for i := 0; i < 300; i++ {
 		if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 			t.Fatalf("request %d: %q", i, got)

@@ -405,7 +405,11 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 	a.mu.Lock()
 	a.lastInviteResponse = sess.InviteResponse
 	a.mu.Unlock()
-	if err := sess.Ack(ctx); err != nil {
+	// Answered: the ACK must go out even if ctx ends now (a caller whose
+	// CANCEL lost the race to the 200 still owes it, RFC 3261 9.1).
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sess.Ack(actx); err != nil {
 		sess.Close()
 		return nil, err
 	}

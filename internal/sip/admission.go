@@ -1,0 +1,97 @@
+package sip
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// admission caps calls before any RTP port is taken or any INVITE leaves:
+// calls in all, calls per trunk (a call counts on both its trunks) and new
+// calls per second per trunk. A flood on one trunk is refused at that trunk's
+// caps and leaves the other trunks their room.
+type admission struct {
+	mu      sync.Mutex
+	max     int // all trunks
+	calls   int
+	load    map[*trunk]*trunkLoad
+	refused *prometheus.CounterVec // by trunk and reason
+}
+
+type trunkLoad struct {
+	calls  int
+	tokens float64 // new calls the trunk may start now (calls_per_second)
+	last   time.Time
+}
+
+func newAdmission(max int, refused *prometheus.CounterVec) *admission {
+	return &admission{max: max, load: map[*trunk]*trunkLoad{}, refused: refused}
+}
+
+// take admits a call from one trunk to another, or names the cap that
+// refuses it. release gives the call's places back; it may be called more
+// than once.
+func (a *admission) take(from, to *trunk, now time.Time) (release func(), refused string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lf, lt := a.loadOf(from), a.loadOf(to)
+	switch {
+	case a.calls >= a.max:
+		refused = "calls_limit"
+	case full(from, lf) || full(to, lt):
+		refused = "trunk_calls_limit"
+	case !lf.rate(from.cfg.CallsPerSec, now):
+		refused = "trunk_rate_limit"
+	}
+	if refused != "" {
+		a.refused.WithLabelValues(from.cfg.Name, refused).Inc()
+		return func() {}, refused
+	}
+	a.calls++
+	lf.calls++
+	lt.calls++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			a.mu.Lock()
+			a.calls--
+			lf.calls--
+			lt.calls--
+			a.mu.Unlock()
+		})
+	}, ""
+}
+
+func (a *admission) loadOf(t *trunk) *trunkLoad {
+	l := a.load[t]
+	if l == nil {
+		l = &trunkLoad{}
+		a.load[t] = l
+	}
+	return l
+}
+
+func full(t *trunk, l *trunkLoad) bool {
+	return t.cfg.MaxCalls > 0 && l.calls >= t.cfg.MaxCalls
+}
+
+// rate takes one token of a bucket filled at perSec a second, holding at
+// most one second's worth (at least one call); perSec 0 means no cap.
+func (l *trunkLoad) rate(perSec float64, now time.Time) bool {
+	if perSec <= 0 {
+		return true
+	}
+	burst := max(1, perSec)
+	if l.last.IsZero() {
+		l.tokens = burst
+	} else {
+		l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*perSec)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}

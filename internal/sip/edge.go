@@ -1,0 +1,156 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+)
+
+// udpSocket is a UDP listener's socket, for answers readFilter sends itself.
+type udpSocket struct {
+	net.PacketConn
+	l *listener
+}
+
+// readFilter sees every UDP datagram before sipgo parses it, which is where
+// an edge is cheapest to hold: a datagram dropped here makes no transaction,
+// no retransmission and no log line of its own. In order:
+//   - a datagram from no trunk of the listener is dropped (unknown_sources:
+//     drop), or a request among them answered 403 here, once (reject);
+//   - a request whose User-Agent names a known scanner is dropped;
+//   - a source over its rate of out-of-dialog requests is dropped, and
+//     blocked for source_block;
+//   - a request sipgo cannot parse is answered 400 (RFC 3261 8.2) and dropped.
+//
+// Streams are held at accept (strangers and caps) and by their deadlines.
+func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	if info.Transport != "UDP" || len(bytes.TrimSpace(data)) == 0 {
+		return data, nil
+	}
+	sock := s.udpSocketOf(info.LocalAddr)
+	if sock == nil {
+		return data, nil // a socket sipgo opened for a request of ours
+	}
+	src := addrOf(info.RemoteAddr)
+	known := matchTrunk(s.trunks, sock.l, src) != nil
+	if !known && s.cfg.SIP.UnknownSources == "drop" {
+		return s.drop("unknown_source", info, data)
+	}
+	method := requestMethod(data)
+	if method != "" && s.scanner(headerValue(data, "user-agent")) {
+		return s.drop("scanner", info, data)
+	}
+	if method != "" && outOfDialog(method) && !s.sources.allow(src, time.Now()) {
+		return s.drop("source_rate", info, data)
+	}
+	_, perr := sip.ParseMessage(data)
+	switch {
+	case perr != nil && !known:
+		return s.drop("malformed", info, data)
+	case perr != nil:
+		s.abuse.Warn("malformed SIP message dropped", zap.Stringer("source", info.RemoteAddr), zap.Int("bytes", len(data)))
+		s.answer(sock, info.RemoteAddr, badRequest(data, 400, "Bad Request"), len(data))
+		return nil, nil
+	case !known:
+		s.metrics.dropped.WithLabelValues("unknown_source_rejected").Inc()
+		s.abuse.Warn("request from no trunk refused", zap.String("source", info.RemoteAddr.String()))
+		if method != "" && method != "ACK" {
+			s.answer(sock, info.RemoteAddr, badRequest(data, 403, "Forbidden"), len(data))
+		}
+		return nil, nil
+	}
+	return data, nil
+}
+
+// drop counts and logs (sampled) a datagram dropped unanswered; nil data
+// makes sipgo skip it and read on.
+func (s *Server) drop(reason string, info sip.TransportReadProps, data []byte) ([]byte, error) {
+	s.metrics.dropped.WithLabelValues(reason).Inc()
+	s.abuse.Info("sip datagram dropped", zap.String("reason", reason), zap.Stringer("source", info.RemoteAddr),
+		zap.Int("bytes", len(data)))
+	return nil, nil
+}
+
+// answer sends a stateless response, never more bytes than the request
+// brought: tonewall must not be a reflector.
+func (s *Server) answer(sock *udpSocket, to net.Addr, res []byte, limit int) {
+	if res == nil || len(res) > limit {
+		s.metrics.dropped.WithLabelValues("answer_too_large").Inc()
+		return
+	}
+	_, _ = sock.WriteTo(res, to)
+}
+
+func (s *Server) udpSocketOf(a net.Addr) *udpSocket {
+	if v, ok := s.udpConns.Load(a.String()); ok {
+		return v.(*udpSocket)
+	}
+	return nil
+}
+
+// requestMethod is the method of a request's start line; "" for a response
+// or anything else.
+func requestMethod(data []byte) string {
+	line := data
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	f := strings.Fields(string(line))
+	if len(f) != 3 || f[2] != "SIP/2.0" || strings.HasPrefix(f[0], "SIP/") {
+		return ""
+	}
+	return f[0]
+}
+
+// outOfDialog reports whether a method is one a stranger could send to
+// start something: the rate limit counts these, not the requests of calls
+// in progress.
+func outOfDialog(method string) bool {
+	switch method {
+	case "ACK", "BYE", "CANCEL", "PRACK", "INFO", "UPDATE":
+		return false
+	}
+	return true
+}
+
+// scanner reports whether a User-Agent value holds a configured scanner's
+// name.
+func (s *Server) scanner(ua string) bool {
+	if ua == "" {
+		return false
+	}
+	ua = strings.ToLower(ua)
+	for _, name := range s.cfg.SIP.ScannerAgents {
+		if name != "" && strings.Contains(ua, strings.ToLower(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerValue is the first value of a header (lower-case name) in raw
+// message bytes, from the lines before the first empty one.
+func headerValue(data []byte, name string) string {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return ""
+		}
+		i := bytes.IndexByte(line, ':')
+		if i > 0 && equalFold(trimSpace(line[:i]), name) {
+			return string(trimSpace(line[i+1:]))
+		}
+	}
+	return ""
+}
+
+// stranger reports whether a request came from no trunk of the listener
+// it arrived on.
+func (s *Server) stranger(req *sip.Request, tx sip.ServerTransaction) bool {
+	l := s.listenerOf(tx, req)
+	return l == nil || matchTrunk(s.trunks, l, sourceAddr(req)) == nil
+}
