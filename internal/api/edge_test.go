@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/config"
 )
 
@@ -28,14 +29,24 @@ type edgeEnv struct {
 	stop func()
 }
 
-func startEdge(t *testing.T, cfg config.API, st Status) *edgeEnv {
+// startEdge runs the server; opts change it before it serves. Call
+// leakCheck first.
+func startEdge(t *testing.T, cfg config.API, st Status, caps *capture.Service, opts ...func(*Server)) *edgeEnv {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // the first cleanup runs last
 	cfg.Address, cfg.Keys = "127.0.0.1:0", testAPIKeys()
-	s := New(cfg, st, nil, prometheus.NewRegistry(), zap.NewNop())
+	s := New(cfg, st, caps, prometheus.NewRegistry(), zap.NewNop())
+	for _, o := range opts {
+		o(s)
+	}
 	stop := run(t, s)
 	return &edgeEnv{s: s, addr: s.Addr(), stop: stop}
+}
+
+// leakCheck fails the test if it leaves goroutines behind, checked after
+// every other cleanup (the first registered runs last).
+func leakCheck(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 func (e *edgeEnv) url(path string) string { return "http://" + e.addr + path }
@@ -96,7 +107,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // they close a request is served again.
 func TestConnectionCap(t *testing.T) {
 	const max, extra = 3, 2
-	e := startEdge(t, config.API{MaxConnections: max, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}, noCalls{})
+	leakCheck(t)
+	leakCheck(t)
+	e := startEdge(t, config.API{MaxConnections: max, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}, noCalls{}, nil)
 	held := make([]net.Conn, max)
 	for i := range held {
 		held[i] = e.dial(t)
@@ -122,7 +135,9 @@ func TestConnectionCap(t *testing.T) {
 // answer.
 func TestSlowHeaderSenderClosed(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	e := startEdge(t, config.API{ReadHeaderTimeout: timeout}, noCalls{})
+	leakCheck(t)
+	leakCheck(t)
+	e := startEdge(t, config.API{ReadHeaderTimeout: timeout}, noCalls{}, nil)
 	c := e.dial(t)
 	start := time.Now()
 	_, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: tonewall\r\nX-Slow: ")
@@ -139,7 +154,9 @@ func TestSlowHeaderSenderClosed(t *testing.T) {
 // TestRefusalClosesKeepAlive: a 401 or 403 ends its keep-alive
 // connection; a served request keeps it.
 func TestRefusalClosesKeepAlive(t *testing.T) {
-	e := startEdge(t, config.API{}, noCalls{})
+	leakCheck(t)
+	leakCheck(t)
+	e := startEdge(t, config.API{}, noCalls{}, nil)
 	for _, tt := range []struct {
 		name, authorization string
 		code                int
@@ -182,7 +199,9 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, path, authorization s
 // TestBearerCaseInsensitive: the scheme's name is matched without regard
 // to case (RFC 7235); the key itself is not.
 func TestBearerCaseInsensitive(t *testing.T) {
-	e := startEdge(t, config.API{}, noCalls{})
+	leakCheck(t)
+	leakCheck(t)
+	e := startEdge(t, config.API{}, noCalls{}, nil)
 	for auth, want := range map[string]int{
 		"Bearer super-key":  http.StatusOK,
 		"bearer super-key":  http.StatusOK,
