@@ -40,12 +40,24 @@ type Server struct {
 	detok    detokenizer     // set by SetDetokenize before Run
 	refusals *refusalGate    // unauthenticated refusals into the audit log at a bounded rate
 	stop     context.CancelFunc
+
+	cfg     config.API // its bounds filled with defaults
+	metrics *edgeMetrics
+	streams *streamGate
+	source  eventSource   // nil without a capture service
+	failer  captureFailer // nil unless the capture service can fail a capture closed
 }
 
 // New binds nothing; Listen binds, Run serves. /metrics serves reg, in which
 // the other parts register their own series.
 func New(cfg config.API, st Status, caps *capture.Service, reg *prometheus.Registry, log *zap.Logger) *Server {
-	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate()}
+	cfg.SetDefaults()
+	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate(),
+		cfg: cfg, metrics: newEdgeMetrics(reg), streams: newStreamGate(cfg.MaxEventStreams, cfg.MaxEventStreamsPerKey)}
+	if caps != nil {
+		s.source = caps.Events
+		s.failer, _ = any(caps).(captureFailer) // absent until the capture service has FailClosed
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -58,7 +70,9 @@ func New(cfg config.API, st Status, caps *capture.Service, reg *prometheus.Regis
 	s.routesTokens(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
 	s.base, s.stop = context.WithCancel(context.Background())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	s.http = &http.Server{Handler: s.egress(mux), MaxHeaderBytes: cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, // event streams set their own per write
 		BaseContext: func(net.Listener) context.Context { return s.base }}
 	return s
 }
@@ -69,7 +83,7 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
+	s.ln = newCapListener(ln, s.cfg.MaxConnections, s.metrics)
 	return nil
 }
 
@@ -130,6 +144,7 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such call")
 		return
 	}
+	concerns(w, c.CaptureID)
 	writeJSON(w, http.StatusOK, c)
 }
 

@@ -103,13 +103,14 @@ const outcomeUnauthenticated = "unauthenticated"
 func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		unauthenticated := func(why string) {
+			w.Header().Set("Connection", "close") // a stranger does not keep a connection
 			if write, note := s.refusals.admit(time.Now()); write {
 				s.auditRefusal(r, Principal{}, outcomeUnauthenticated, why+note)
 			}
 			writeError(w, http.StatusUnauthorized, why)
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tonewall"`)
 			unauthenticated("missing bearer API key")
 			return
@@ -124,11 +125,21 @@ func (s *Server) guard(need Role, h http.HandlerFunc, denied func(Principal, *ht
 			if denied != nil {
 				denied(p, r)
 			}
+			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not do this")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// bearer is the key of an Authorization header in the Bearer scheme,
+// whose name is case-insensitive (RFC 7235 section 2.1): "bearer KEY" and
+// "BEARER KEY" too.
+func bearer(header string) (string, bool) {
+	scheme, token, _ := strings.Cut(header, " ")
+	token = strings.TrimLeft(token, " ")
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 // auditRefusal writes the access_denied record of a refused request: the
@@ -155,4 +166,10 @@ func clientIP(r *http.Request) string {
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeProblem answers an error with a code a program can act on and a
+// message for people: {"error":"<code>","message":"…"}.
+func writeProblem(w http.ResponseWriter, code int, errCode, msg string) {
+	writeJSON(w, code, map[string]string{"error": errCode, "message": msg})
 }

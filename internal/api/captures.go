@@ -50,7 +50,9 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, captureStatus(err), err.Error())
 		return
 	}
-	writeJSON(w, http.StatusCreated, c.Status())
+	st := c.Status()
+	concerns(w, st.ID)
+	writeJSON(w, http.StatusCreated, st)
 }
 
 // findCapture resolves {id} and {cid}, answering 404 itself.
@@ -118,36 +120,6 @@ func captureStatus(err error) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
-}
-
-// events streams masked capture events as server-sent events.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming unsupported")
-		return
-	}
-	ch, stop := s.captures.Events.Subscribe()
-	defer stop()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": tonewall events\n\n")
-	fl.Flush()
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			fmt.Fprint(w, ": keepalive\n\n")
-		case e := <-ch:
-			b, _ := json.Marshal(e)
-			fmt.Fprintf(w, "event: capture\ndata: %s\n\n", b)
-		}
-		fl.Flush()
-	}
 }
 
 // bodyProblem names what is wrong with a JSON request body without repeating

@@ -119,7 +119,7 @@ func (s *Server) detokenizeDenied(p Principal, r *http.Request) {
 func (s *Server) detokenizeFailed(w http.ResponseWriter, rec audit.Record, code int, reason, msg string) {
 	rec.Reason = reason
 	s.appendAudit(rec)
-	writeJSON(w, code, map[string]string{"error": reason, "message": msg})
+	writeProblem(w, code, reason, msg)
 }
 
 func (s *Server) appendAudit(rec audit.Record) {

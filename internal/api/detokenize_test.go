@@ -78,27 +78,41 @@ func startDetok(t *testing.T, on bool, cfg vault.DetokenizeConfig) *detokEnv {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = fwd.Close() })
 	}
+	s := New(config.API{Address: "127.0.0.1:0", Keys: testAPIKeys()}, noCalls{}, nil, prometheus.NewRegistry(), zap.NewNop())
+	s.SetDetokenize(fwd, log)
+	e.stop = run(t, s)
+	e.base = "http://" + s.Addr()
+	return e
+}
+
+// testAPIKeys are testKeys as api.keys holds them: each key's holder is
+// named after its role.
+func testAPIKeys() []config.APIKey {
 	var keys []config.APIKey
 	for k, role := range testKeys {
 		sum := sha256.Sum256([]byte(k))
 		keys = append(keys, config.APIKey{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
 	}
-	s := New(config.API{Address: "127.0.0.1:0", Keys: keys}, noCalls{}, nil, prometheus.NewRegistry(), zap.NewNop())
-	s.SetDetokenize(fwd, log)
+	return keys
+}
+
+// run binds and runs s until the returned function (also the test's
+// cleanup) stops it, once, and checks that Run ended cleanly.
+func run(t *testing.T, s *Server) (stop func()) {
+	t.Helper()
 	require.NoError(t, s.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	var once sync.Once
-	e.stop = func() {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			require.NoError(t, <-done)
 		})
 	}
-	t.Cleanup(e.stop)
-	e.base = "http://" + s.Addr()
-	return e
+	t.Cleanup(stop)
+	return stop
 }
 
 // tokenize stores the test card with its security code.

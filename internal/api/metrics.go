@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -46,8 +48,62 @@ func (c *gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves tonewall's own registry (no global state): the
 // gauges read from g at scrape time, the Go runtime's, and whatever the
-// other parts registered in reg.
+// other parts registered in reg. Uncompressed, so that the egress check
+// reads what goes out.
 func metricsHandler(g Gauges, reg *prometheus.Registry) http.Handler {
 	reg.MustRegister(newGaugeCollector(g), collectors.NewGoCollector())
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
+}
+
+// edgeMetrics are the API's own series: what its bounds let in and what
+// they kept out. No label holds an address, a key or a digit.
+type edgeMetrics struct {
+	connsOpen      prometheus.Gauge
+	connsRefused   prometheus.Counter
+	streamsOpen    prometheus.Gauge
+	streamsRefused *prometheus.CounterVec // reason: per_key, total
+	streamsDropped *prometheus.CounterVec // reason: write_timeout, write_error, egress_blocked
+	egressBlocked  prometheus.Counter
+}
+
+func newEdgeMetrics(reg *prometheus.Registry) *edgeMetrics {
+	var r prometheus.Registerer // nil: series not registered anywhere
+	if reg != nil {
+		r = reg
+	}
+	f := promauto.With(r)
+	return &edgeMetrics{
+		connsOpen: f.NewGauge(prometheus.GaugeOpts{Name: "tonewall_api_connections_open",
+			Help: "Connections to the control API open now."}),
+		connsRefused: f.NewCounter(prometheus.CounterOpts{Name: "tonewall_api_connections_refused_total",
+			Help: "Connections to the control API closed at once because api.max_connections were open."}),
+		streamsOpen: f.NewGauge(prometheus.GaugeOpts{Name: "tonewall_api_event_streams_open",
+			Help: "GET /v1/events streams open now."}),
+		streamsRefused: f.NewCounterVec(prometheus.CounterOpts{Name: "tonewall_api_event_streams_refused_total",
+			Help: "GET /v1/events refused: per_key (429, api.max_event_streams_per_key) or total (503, api.max_event_streams)."}, []string{"reason"}),
+		streamsDropped: f.NewCounterVec(prometheus.CounterOpts{Name: "tonewall_api_event_streams_dropped_total",
+			Help: "Event streams tonewall ended: write_timeout (the client stopped reading), write_error, egress_blocked."}, []string{"reason"}),
+		egressBlocked: sharedCounterVec(reg, prometheus.CounterOpts{Name: "tonewall_egress_blocked_total",
+			Help: "Messages not sent because they held what looks like a card number, by path."}, "path").WithLabelValues("api"),
+	}
+}
+
+// sharedCounterVec registers a series other parts of tonewall may register
+// too (with the same help and labels), and returns the one registered first.
+func sharedCounterVec(reg *prometheus.Registry, opts prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(opts, labels)
+	if reg == nil {
+		return c
+	}
+	err := reg.Register(c)
+	var dup prometheus.AlreadyRegisteredError
+	if errors.As(err, &dup) {
+		if existing, ok := dup.ExistingCollector.(*prometheus.CounterVec); ok {
+			return existing
+		}
+	}
+	if err != nil {
+		panic(err) // a programming error, like promauto's
+	}
+	return c
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,6 +66,21 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"detokenize to plain http", func(s string) string {
 			return strings.Replace(s, `forward_url: ""`, `forward_url: "http://pay.example/authorize"`, 1)
 		}, "forward_url: \"http://pay.example", "loopback only"},
+		{"api duration not a duration", func(s string) string {
+			return strings.Replace(s, "read_header_timeout: 5s", "read_header_timeout: soon", 1)
+		}, "read_header_timeout: soon", "soon"},
+		{"api negative bound", func(s string) string {
+			return strings.Replace(s, "max_connections: 256", "max_connections: -1", 1)
+		}, "max_connections: -1", "must be positive"},
+		{"api negative timeout", func(s string) string {
+			return strings.Replace(s, "idle_timeout: 60s", "idle_timeout: -1s", 1)
+		}, "idle_timeout: -1s", "positive duration"},
+		{"api per-key streams over the total", func(s string) string {
+			return strings.Replace(s, "max_event_streams_per_key: 4", "max_event_streams_per_key: 65", 1)
+		}, "max_event_streams_per_key: 65", "more than api.max_event_streams"},
+		{"api header timeout over the read timeout", func(s string) string {
+			return strings.Replace(s, "read_header_timeout: 5s", "read_header_timeout: 20s", 1)
+		}, "read_header_timeout: 20s", "longer than api.read_timeout"},
 		{"unknown detokenize key", func(s string) string {
 			return strings.Replace(s, "    content_type: application/json\n", "    content_type: application/json\n    forward_to: x\n", 1)
 		}, "forward_to: x", "forward_to"},
@@ -132,5 +148,23 @@ func TestInbandTrunkNeedsG711(t *testing.T) {
 	}
 	if _, err := Parse("t", []byte(src)); err == nil || !strings.Contains(err.Error(), "inband needs PCMU or PCMA") {
 		t.Fatalf("inband trunk without G.711: %v", err)
+	}
+}
+
+// TestAPIBoundsDefaults: the shipped file shows every api bound at its
+// default, and a config that names none gets the same values.
+func TestAPIBoundsDefaults(t *testing.T) {
+	shipped, err := Parse("default", Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var none API
+	none.SetDefaults()
+	none.Address, none.Keys = shipped.API.Address, shipped.API.Keys
+	if !reflect.DeepEqual(shipped.API, none) {
+		t.Fatalf("shipped api section %+v is not the defaults %+v", shipped.API, none)
+	}
+	if none.MaxConnections == 0 || none.ReadHeaderTimeout == 0 || none.WriteTimeout == 0 || none.MaxEventStreamsPerKey == 0 {
+		t.Fatalf("a bound has no default: %+v", none)
 	}
 }

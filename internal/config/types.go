@@ -89,10 +89,20 @@ type Route struct {
 	Capture string `yaml:"capture"` // api | always | off; default api
 }
 
-// API is the control API's HTTP listener and who may use it.
+// API is the control API's HTTP listener, who may use it, and the bounds
+// that hold it at an edge where hostile traffic is normal.
 type API struct {
 	Address string   `yaml:"address"` // host:port; default 127.0.0.1:8080
 	Keys    []APIKey `yaml:"keys"`    // bearer keys; none: only /healthz, /readyz and /metrics answer
+
+	MaxConnections        int           `yaml:"max_connections"`           // open connections; over it one is accepted and closed at once; default 256
+	MaxHeaderBytes        int           `yaml:"max_header_bytes"`          // request line and headers; default 16384
+	ReadHeaderTimeout     time.Duration `yaml:"read_header_timeout"`       // to send the request line and headers; default 5s
+	ReadTimeout           time.Duration `yaml:"read_timeout"`              // to send the whole request, body included; default 15s
+	WriteTimeout          time.Duration `yaml:"write_timeout"`             // to take an answer (an event stream: each event); default 30s
+	IdleTimeout           time.Duration `yaml:"idle_timeout"`              // a keep-alive connection between requests; default 60s
+	MaxEventStreams       int           `yaml:"max_event_streams"`         // GET /v1/events open at once, all keys; over it 503; default 64
+	MaxEventStreamsPerKey int           `yaml:"max_event_streams_per_key"` // the same, per API key; over it 429; default 4
 }
 
 // APIKey is one bearer key, stored as the SHA-256 of the key, never the key.

@@ -372,6 +372,9 @@ func (a *API) validate() error {
 	if _, err := netip.ParseAddrPort(a.Address); err != nil {
 		return fieldErr("api.address", "want ip:port: %v", err)
 	}
+	if err := a.validateBounds(); err != nil {
+		return err
+	}
 	for i, k := range a.Keys {
 		p := fmt.Sprintf("api.keys[%d]", i)
 		if k.Name == "" {
@@ -385,6 +388,56 @@ func (a *API) validate() error {
 		}
 	}
 	return nil
+}
+
+// SetDefaults fills the bounds left zero with their defaults. Validation
+// calls it; so does the API for a config that did not go through it.
+func (a *API) SetDefaults() {
+	setInt(&a.MaxConnections, 256)
+	setInt(&a.MaxHeaderBytes, 16<<10)
+	setDuration(&a.ReadHeaderTimeout, 5*time.Second)
+	setDuration(&a.ReadTimeout, 15*time.Second)
+	setDuration(&a.WriteTimeout, 30*time.Second)
+	setDuration(&a.IdleTimeout, 60*time.Second)
+	setInt(&a.MaxEventStreams, 64)
+	setInt(&a.MaxEventStreamsPerKey, 4)
+}
+
+// validateBounds refuses negative bounds and a per-key stream cap above
+// the total, after filling defaults.
+func (a *API) validateBounds() error {
+	a.SetDefaults()
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"max_connections", a.MaxConnections}, {"max_header_bytes", a.MaxHeaderBytes},
+		{"max_event_streams", a.MaxEventStreams}, {"max_event_streams_per_key", a.MaxEventStreamsPerKey}} {
+		if n.v < 0 {
+			return fieldErr("api."+n.key, "must be positive (0 takes the default), not %d", n.v)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", a.ReadHeaderTimeout}, {"read_timeout", a.ReadTimeout},
+		{"write_timeout", a.WriteTimeout}, {"idle_timeout", a.IdleTimeout}} {
+		if d.v < 0 {
+			return fieldErr("api."+d.key, "must be a positive duration such as 5s, not %v", d.v)
+		}
+	}
+	if a.MaxEventStreamsPerKey > a.MaxEventStreams {
+		return fieldErr("api.max_event_streams_per_key", "%d is more than api.max_event_streams (%d)", a.MaxEventStreamsPerKey, a.MaxEventStreams)
+	}
+	if a.ReadHeaderTimeout > a.ReadTimeout {
+		return fieldErr("api.read_header_timeout", "%v is longer than api.read_timeout (%v), which includes it", a.ReadHeaderTimeout, a.ReadTimeout)
+	}
+	return nil
+}
+
+func setInt(n *int, def int) {
+	if *n == 0 {
+		*n = def
+	}
 }
 
 func (l *Log) validate() error {
