@@ -58,6 +58,10 @@ func (a *App) build() (err error) {
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
+	a.Metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tonewall_rtp_port_errors_total",
+		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
+	}, func() float64 { return float64(a.media.PortErrors()) }))
 	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}

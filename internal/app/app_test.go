@@ -63,3 +63,23 @@ func TestNewClosesPartialBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMetricsCountPortErrors: the RTP port failures the media manager counts
+// are served as tonewall_rtp_port_errors_total.
+func TestMetricsCountPortErrors(t *testing.T) {
+	a, err := New(testConfig(t, t.TempDir()), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	mfs, err := a.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "tonewall_rtp_port_errors_total" {
+			return
+		}
+	}
+	t.Fatal("tonewall_rtp_port_errors_total not registered")
+}
