@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -132,5 +134,26 @@ func TestInbandTrunkNeedsG711(t *testing.T) {
 	}
 	if _, err := Parse("t", []byte(src)); err == nil || !strings.Contains(err.Error(), "inband needs PCMU or PCMA") {
 		t.Fatalf("inband trunk without G.711: %v", err)
+	}
+}
+
+// TestAtNamesTheLine: an error found after Parse about one key carries the
+// file and line of that key, and still matches its cause.
+func TestAtNamesTheLine(t *testing.T) {
+	c, err := Parse("t.yaml", Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + strings.Count(string(Default[:bytes.Index(Default, []byte("cert_file:"))]), "\n")
+	cause := os.ErrNotExist
+	err = c.At("sip.tls.cert_file", cause)
+	if got := err.Error(); !strings.HasPrefix(got, fmt.Sprintf("t.yaml:%d: sip.tls.cert_file: ", want)) {
+		t.Fatalf("At: %q, want line %d", got, want)
+	}
+	if !errors.Is(err, cause) {
+		t.Fatal("At hides its cause from errors.Is")
+	}
+	if got := (&Config{}).At("media.address", cause).Error(); got != "media.address: "+cause.Error() {
+		t.Fatalf("At on a Config not parsed from a file: %q", got)
 	}
 }
