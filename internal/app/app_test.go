@@ -83,3 +83,17 @@ func TestMetricsCountPortErrors(t *testing.T) {
 	}
 	t.Fatal("tonewall_rtp_port_errors_total not registered")
 }
+
+// TestCheckCreatesNothing: Check passes a sound configuration whose data
+// directory does not exist yet, and leaves it so.
+func TestCheckCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	held, err := Check(testConfig(t, dir, dir+"/audit.log", data+"/audit.log", "dir: "+dir, "dir: "+data))
+	if err != nil || len(held) != 0 {
+		t.Fatalf("Check: %v %v", held, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("Check left %v behind", ents)
+	}
+}
