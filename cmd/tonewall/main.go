@@ -28,7 +28,8 @@ const usage = `usage: tonewall <command> [flags]
 
 commands:
   run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
-  check   [--config FILE]   validate a configuration
+  check   [--config FILE]   validate a configuration and all that run needs short of listening:
+                            TLS files load, vault and audit log open, addresses are this host's
   dtmf    detect|mask ...   find or mask keypad tones in recordings
   demo                      the whole product on loopback: a caller keys a card, the contact center gets a token
   audit   verify [--file F] check the audit log's hash chain (default ./data/audit.log)
@@ -90,22 +91,37 @@ func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, string, error)
 	return c, "embedded default", err
 }
 
+// runCheck does what run does short of listening (see app.Check). A vault
+// or audit log held by a running tonewall is a note, not a failure: check
+// runs before a restart, beside the instance it replaces.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	_, name, err := loadConfig(fs, args)
+	cfg, name, err := loadConfig(fs, args)
+	var held []error
+	if err == nil {
+		held, err = app.Check(cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "tonewall check:", err)
 		return 1
+	}
+	for _, h := range held {
+		fmt.Fprintln(stdout, "note:", h)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", name)
 	return 0
 }
 
+// runSBC runs tonewall. What an operator can get wrong (a file, an address,
+// another instance on the same data) fails with one line before any log.
 func runSBC(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, name, err := loadConfig(fs, args)
+	if err == nil {
+		err = preflight(cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "tonewall run:", err)
 		return 1
@@ -143,6 +159,15 @@ func runSBC(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// preflight is app.Check for run: a part another process holds fails it.
+func preflight(cfg *config.Config) error {
+	held, err := app.Check(cfg)
+	if err == nil && len(held) > 0 {
+		err = held[0]
+	}
+	return err
 }
 
 // runAudit implements `tonewall audit verify`: exit 0 when the chain holds,

@@ -39,32 +39,7 @@ audit: {file: DATA/audit.log}
 // TestRunServesHealthAndDrainsOnSIGTERM runs `tonewall run` as a process:
 // health endpoints answer, and SIGTERM drains and exits 0.
 func TestRunServesHealthAndDrainsOnSIGTERM(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "t.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(runConfig, "DATA", dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
-	cmd.Env = append(os.Environ(), "TONEWALL_AS_MAIN=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	logs := make(chan map[string]any, 64)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				logs <- m
-			}
-		}
-		close(logs)
-	}()
+	cmd, logs := startTonewall(t, writeConfig(t, t.TempDir(), runConfig))
 	ready := waitLog(t, logs, "tonewall ready")
 	api, _ := ready["api"].(string)
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`} {
@@ -93,6 +68,50 @@ func TestRunServesHealthAndDrainsOnSIGTERM(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("tonewall did not exit after SIGTERM")
 	}
+}
+
+// writeConfig writes src, with DATA replaced by dir, to dir/t.yaml.
+func writeConfig(t *testing.T, dir, src string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(src, "DATA", dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// tonewallCmd is the test binary standing in for tonewall.
+func tonewallCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TONEWALL_AS_MAIN=1")
+	return cmd
+}
+
+// startTonewall starts `tonewall run --config cfg`, killed at the end of the
+// test, and returns its JSON log lines.
+func startTonewall(t *testing.T, cfg string) (*exec.Cmd, <-chan map[string]any) {
+	t.Helper()
+	cmd := tonewallCmd("run", "--config", cfg)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	logs := make(chan map[string]any, 64)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				logs <- m
+			}
+		}
+		close(logs)
+	}()
+	return cmd, logs
 }
 
 func waitLog(t *testing.T, logs <-chan map[string]any, msg string) map[string]any {

@@ -34,35 +34,45 @@ type App struct {
 	ready    chan struct{}
 }
 
-// New builds every part; nothing listens until Run.
-func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log, ready: make(chan struct{}), Metrics: prometheus.NewRegistry()}
-	defer func() {
-		if err != nil {
-			_ = a.close()
-		}
-	}()
+// New builds every part; nothing listens until Run. When a part fails, what
+// was built before it is closed again.
+func New(cfg *config.Config, log *zap.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log, ready: make(chan struct{}), Metrics: prometheus.NewRegistry()}
+	if err := a.build(); err != nil {
+		_ = a.close() // the build error is the one to report
+		return nil, err
+	}
+	return a, nil
+}
+
+// build makes the parts in dependency order; close undoes any prefix of it.
+func (a *App) build() (err error) {
+	cfg, log := a.cfg, a.log
 	if a.vault, err = vault.New(cfg.Vault, log.Named("vault")); err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return fmt.Errorf("vault: %w", err)
 	}
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("audit: %w", err)
 	}
 	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, log.Named("capture"))
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
-		return nil, fmt.Errorf("media: %w", err)
+		return fmt.Errorf("media: %w", err)
 	}
+	a.Metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tonewall_rtp_port_errors_total",
+		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
+	}, func() float64 { return float64(a.media.PortErrors()) }))
 	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
-		return nil, fmt.Errorf("sip: %w", err)
+		return fmt.Errorf("sip: %w", err)
 	}
 	if cfg.Vault.Detokenize.Enabled() {
 		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {
-			return nil, fmt.Errorf("vault: %w", err)
+			return fmt.Errorf("vault: %w", err)
 		}
 	}
 	a.API = api.New(cfg.API, a, a.Captures, a.Metrics, log.Named("api"))
 	a.API.SetDetokenize(a.forward, a.audit)
-	return a, nil
+	return nil
 }
 
 // close releases what New built, in reverse order.

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("audit: log closed")
+
+// ErrHeld is wrapped by the errors of Open and Check while another process
+// has the log open.
+var ErrHeld = errors.New("held by another process (another tonewall on the same data directory?)")
 
 // Log appends records to one file. It is safe for concurrent use; records
 // are written and fsynced one at a time, in Seq order. A Log owns its file
@@ -48,7 +54,7 @@ func Open(path string) (*Log, error) {
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("audit: %s is in use by another process: %w", path, err)
+		return nil, lockErr(path, err)
 	}
 	last, err := lastRecord(f)
 	if err != nil {
@@ -60,6 +66,38 @@ func Open(path string) (*Log, error) {
 		l.seq, l.prev = last.Seq, last.Hash
 	}
 	return l, nil
+}
+
+// Check tells whether Open(path) would succeed, as far as it can without
+// creating anything or holding a lock that Open would have to wait for: an
+// existing log must open for appending and end in an intact record. A
+// missing file passes (whether Open can create it is the caller's to
+// prove). While another process has the log open, Check still checks the
+// file, then returns an error wrapping ErrHeld.
+func Check(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close() // releases the shared lock
+	held := lockShared(f)
+	if _, err := lastRecord(f); err != nil {
+		return fmt.Errorf("audit: %s: %w", path, err)
+	}
+	if held != nil {
+		return lockErr(path, held)
+	}
+	return nil
+}
+
+func lockErr(path string, err error) error {
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return fmt.Errorf("audit: %s is in use: %w", path, ErrHeld)
+	}
+	return fmt.Errorf("audit: lock %s: %w", path, err)
 }
 
 // lastRecord reads and checks the file's last line; nil for an empty file.

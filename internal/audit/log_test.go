@@ -107,6 +107,36 @@ func TestOpenTwiceRefused(t *testing.T) {
 	openTest(t, path)
 	_, err := Open(path)
 	require.ErrorContains(t, err, "in use")
+	require.ErrorIs(t, err, ErrHeld)
+}
+
+// TestCheckBesideOpenLog: Check reports a log another opener holds as
+// ErrHeld, without waiting and without keeping it from its holder.
+func TestCheckBesideOpenLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, Check(path), "a missing log is for Open to create")
+	l := openTest(t, path)
+	_, err := l.Append(Record{Type: CaptureStarted, CallID: "c1"})
+	require.NoError(t, err)
+	start := time.Now()
+	require.ErrorIs(t, Check(path), ErrHeld)
+	require.Less(t, time.Since(start), lockWait/2, "Check waited on the lock")
+	_, err = l.Append(Record{Type: CaptureStarted, CallID: "c2"})
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.NoError(t, Check(path))
+	l = openTest(t, path) // Check let go of its shared lock
+	require.Equal(t, uint64(2), l.Head().Seq)
+}
+
+// TestCheckRefusesWhatOpenRefuses: a cut last record, and a path that is a
+// directory.
+func TestCheckRefusesWhatOpenRefuses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	require.NoError(t, os.WriteFile(path, []byte(`{"seq":1`), 0o600))
+	require.ErrorContains(t, Check(path), "incomplete")
+	require.Error(t, Check(dir))
 }
 
 func TestConcurrentAppend(t *testing.T) {

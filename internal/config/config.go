@@ -36,6 +36,14 @@ type Config struct {
 	Audit   audit.Config   `yaml:"audit"`
 	API     API            `yaml:"api"`
 	Log     Log            `yaml:"log"`
+
+	src source // where it was read from, for Config.At
+}
+
+// source is the file a Config was parsed from and its node tree.
+type source struct {
+	name string
+	root *yaml.Node
 }
 
 // Load reads and validates the file at path.
@@ -58,17 +66,46 @@ func Parse(name string, b []byte) (*Config, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(b, &root) // it decoded above, so it decodes here
+	c.src = source{name: name, root: new(yaml.Node)}
+	_ = yaml.Unmarshal(b, c.src.root) // it decoded above, so it decodes here
 	if err := c.validate(); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			return nil, fmt.Errorf("%s:%d: %s: %s", name, lineOf(&root, fe.Path), fe.Path, fe.Msg)
+			return nil, c.At(fe.Path, errors.New(fe.Msg))
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &c, nil
 }
+
+// At ties err to the key at path, such as "sip.tls.cert_file", for errors
+// found after Parse (a file that cannot be read, an address not on this
+// host): the message names the file and line the key was read from.
+func (c *Config) At(path string, err error) error {
+	e := &LocatedError{File: c.src.name, Path: path, Err: err}
+	if c.src.root != nil {
+		e.Line = lineOf(c.src.root, path)
+	}
+	return e
+}
+
+// LocatedError is an error about the value at a YAML path, with the file
+// and line it came from (Line is 0 for a Config not made by Parse).
+type LocatedError struct {
+	File string
+	Line int
+	Path string
+	Err  error
+}
+
+func (e *LocatedError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Path, e.Err)
+}
+
+func (e *LocatedError) Unwrap() error { return e.Err }
 
 // FieldError is a validation failure at a YAML path such as "trunks[1].sources[0]".
 type FieldError struct {

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -73,7 +75,8 @@ func TestErrorsNameTheLine(t *testing.T) {
 			return strings.Replace(s, "max_connections: 256", "max_connections: -1", 1)
 		}, "max_connections: -1", "must be positive"},
 		{"api negative timeout", func(s string) string {
-			return strings.Replace(s, "idle_timeout: 60s", "idle_timeout: -1s", 1)
+			return strings.Replace(s, "\n  idle_timeout: 60s", "\n  idle_timeout: -1s", 1) // api's, not sip.limits'
+
 		}, "idle_timeout: -1s", "positive duration"},
 		{"api per-key streams over the total", func(s string) string {
 			return strings.Replace(s, "max_event_streams_per_key: 4", "max_event_streams_per_key: 65", 1)
@@ -166,5 +169,26 @@ func TestAPIBoundsDefaults(t *testing.T) {
 	}
 	if none.MaxConnections == 0 || none.ReadHeaderTimeout == 0 || none.WriteTimeout == 0 || none.MaxEventStreamsPerKey == 0 {
 		t.Fatalf("a bound has no default: %+v", none)
+	}
+}
+
+// TestAtNamesTheLine: an error found after Parse about one key carries the
+// file and line of that key, and still matches its cause.
+func TestAtNamesTheLine(t *testing.T) {
+	c, err := Parse("t.yaml", Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + strings.Count(string(Default[:bytes.Index(Default, []byte("cert_file:"))]), "\n")
+	cause := os.ErrNotExist
+	err = c.At("sip.tls.cert_file", cause)
+	if got := err.Error(); !strings.HasPrefix(got, fmt.Sprintf("t.yaml:%d: sip.tls.cert_file: ", want)) {
+		t.Fatalf("At: %q, want line %d", got, want)
+	}
+	if !errors.Is(err, cause) {
+		t.Fatal("At hides its cause from errors.Is")
+	}
+	if got := (&Config{}).At("media.address", cause).Error(); got != "media.address: "+cause.Error() {
+		t.Fatalf("At on a Config not parsed from a file: %q", got)
 	}
 }

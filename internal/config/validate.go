@@ -434,12 +434,6 @@ func (a *API) validateBounds() error {
 	return nil
 }
 
-func setInt(n *int, def int) {
-	if *n == 0 {
-		*n = def
-	}
-}
-
 func (l *Log) validate() error {
 	if err := oneOf("log.level", &l.Level, "info", "debug", "warn", "error"); err != nil {
 		return err

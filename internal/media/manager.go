@@ -80,6 +80,10 @@ func (m *Manager) PortsDraining() int {
 	return n
 }
 
+// PortErrors counts RTP port allocations that failed for another reason
+// than every port being taken, such as running out of file descriptors.
+func (m *Manager) PortErrors() uint64 { return m.pool.errs.Load() }
+
 // Close closes every open session and refuses new ones.
 func (m *Manager) Close() error {
 	m.mu.Lock()

@@ -1,10 +1,13 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -13,9 +16,11 @@ import (
 // again before its drain time has passed, so stale media from an old call
 // never reaches a new one.
 type portPool struct {
-	addr  netip.Addr
-	drain time.Duration
-	now   func() time.Time
+	addr   netip.Addr
+	drain  time.Duration
+	now    func() time.Time
+	listen func(netip.AddrPort) (*net.UDPConn, error) // net.ListenUDP; tests substitute
+	errs   atomic.Uint64                                // binds that failed for another reason than a taken port
 
 	mu    sync.Mutex
 	free  []freeBlock // FIFO, oldest release first; guarded by mu
@@ -36,14 +41,16 @@ type portBlock struct {
 }
 
 func newPortPool(addr netip.Addr, min, max int, drain time.Duration) *portPool {
-	p := &portPool{addr: addr, drain: drain, now: time.Now}
+	p := &portPool{addr: addr, drain: drain, now: time.Now, listen: listenUDP}
 	for port := min; port+1 <= max; port += 2 {
 		p.free = append(p.free, freeBlock{port: port})
 	}
 	return p
 }
 
-// alloc binds a block; it tries each drained block at most once.
+// alloc binds a block; it tries each drained block at most once. A port
+// another process holds is skipped; any other failure (EMFILE: out of file
+// descriptors) would fail for every port, so it is returned and counted.
 func (p *portPool) alloc(mux bool) (*portBlock, error) {
 	for tries := p.size(); tries > 0; tries-- {
 		port, ok := p.take()
@@ -54,7 +61,11 @@ func (p *portPool) alloc(mux bool) (*portBlock, error) {
 		if err == nil {
 			return b, nil
 		}
-		p.giveBack(port) // somebody else owns it; retry it after a drain
+		p.giveBack(port) // retry it after a drain
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			p.errs.Add(1)
+			return nil, unavailable(err)
+		}
 	}
 	return nil, unavailable(ErrPortsExhausted)
 }
@@ -85,7 +96,7 @@ func (p *portPool) giveBack(port int) {
 }
 
 func (p *portPool) bind(port int, mux bool) (*portBlock, error) {
-	rtp, err := p.listen(port)
+	rtp, err := p.bindPort(port)
 	if err != nil {
 		return nil, err
 	}
@@ -93,19 +104,23 @@ func (p *portPool) bind(port int, mux bool) (*portBlock, error) {
 	if mux {
 		return b, nil
 	}
-	if b.rtcp, err = p.listen(port + 1); err != nil {
+	if b.rtcp, err = p.bindPort(port + 1); err != nil {
 		rtp.Close()
 		return nil, err
 	}
 	return b, nil
 }
 
-func (p *portPool) listen(port int) (*net.UDPConn, error) {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.addr, uint16(port))))
+func (p *portPool) bindPort(port int) (*net.UDPConn, error) {
+	c, err := p.listen(netip.AddrPortFrom(p.addr, uint16(port)))
 	if err != nil {
-		return nil, fmt.Errorf("bind rtp port %d: %w", port, err)
+		return nil, fmt.Errorf("media: bind rtp port %d: %w", port, err)
 	}
 	return c, nil
+}
+
+func listenUDP(ap netip.AddrPort) (*net.UDPConn, error) {
+	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 }
 
 // release closes the block's sockets and queues it for reuse after drain.

@@ -76,12 +76,9 @@ func NewLocal(cfg LocalConfig, log *zap.Logger) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(cfg.dbPath(), 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("vault: store %s is locked by another process", cfg.dbPath())
-	}
+	db, err := openStore(cfg, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("vault: open store %s: %w", cfg.dbPath(), err)
+		return nil, err
 	}
 	l := &Local{log: log, db: db, seal: s, cvv: newCVVStore(cfg.CVVTTL), rand: rand.Reader}
 	if err := l.init(cfg); err != nil {
@@ -90,6 +87,22 @@ func NewLocal(cfg LocalConfig, log *zap.Logger) (*Local, error) {
 	}
 	log.Info("vault opened", zap.String("driver", "local"), zap.String("store", cfg.dbPath()))
 	return l, nil
+}
+
+// ErrHeld is wrapped by NewLocal's and CheckLocal's errors when another
+// process has the store open.
+var ErrHeld = errors.New("held by another process (another tonewall on the same data directory?)")
+
+// openStore opens the bbolt file; Timeout bounds the wait for its lock.
+func openStore(cfg LocalConfig, opts *bolt.Options) (*bolt.DB, error) {
+	db, err := bolt.Open(cfg.dbPath(), 0o600, opts)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("vault: store %s is locked: %w", cfg.dbPath(), ErrHeld)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault: open store %s: %w", cfg.dbPath(), err)
+	}
+	return db, nil
 }
 
 // refuseOrphanStore stops a missing key file from being replaced by a new one
@@ -113,10 +126,7 @@ func (l *Local) init(cfg LocalConfig) error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if check := meta.Get(keyKeyCheck); check != nil {
-			if _, err := l.seal.open(check, keyCheckAAD); err != nil {
-				return fmt.Errorf("vault: key file %s does not open store %s (wrong key?)", cfg.KeyFile, cfg.dbPath())
-			}
-			return nil
+			return checkKey(l.seal, check, cfg)
 		}
 		check, err := l.seal.seal(l.rand, []byte("tonewall"), keyCheckAAD)
 		if err != nil {

@@ -416,5 +416,6 @@ func TestStoreLockedByAnotherOpener(t *testing.T) {
 	dir := t.TempDir()
 	newTestLocal(t, LocalConfig{Dir: dir})
 	_, err := NewLocal(LocalConfig{Dir: dir}, nil)
-	require.ErrorContains(t, err, "locked by another process")
+	require.ErrorContains(t, err, "is locked: held by another process")
+	require.ErrorIs(t, err, ErrHeld)
 }
