@@ -133,6 +133,7 @@ func runSBC(args []string, stderr io.Writer) int {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Info("starting", zap.String("version", version), zap.String("config", name))
+	raiseFileLimit(log)
 	sip.RouteLibraryLogs(log.Named("sipgo"))
 	a, err := app.New(cfg, log)
 	if err != nil {

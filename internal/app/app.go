@@ -62,13 +62,15 @@ func (a *App) build() (err error) {
 		Name: "tonewall_rtp_port_errors_total",
 		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
 	}, func() float64 { return float64(a.media.PortErrors()) }))
-	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
-		return fmt.Errorf("sip: %w", err)
-	}
 	if cfg.Vault.Detokenize.Enabled() {
 		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {
 			return fmt.Errorf("vault: %w", err)
 		}
+	}
+	// Last of what can fail: the B2BUA's user agent has nothing to close
+	// it before Run, so nothing may fail after it is built.
+	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
+		return fmt.Errorf("sip: %w", err)
 	}
 	a.API = api.New(cfg.API, a, a.Captures, a.Metrics, log.Named("api"))
 	a.API.SetDetokenize(a.forward, a.audit)
