@@ -48,7 +48,7 @@ func New(cfg *config.Config, log *zap.Logger) (a *App, err error) {
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, log.Named("capture"))
+	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, a.Metrics, log.Named("capture"))
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}

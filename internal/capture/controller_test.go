@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/dtmf/collect"
 	"github.com/tonewall/tonewall/internal/media"
@@ -19,7 +21,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newTestService(t testing.TB) *Service {
 	t.Helper()
-	cfg := Config{}
+	return newServiceWith(t, Config{}, nil, nil)
+}
+
+// newServiceWith builds a service on cfg (validated here) with a local
+// vault in a temporary directory.
+func newServiceWith(t testing.TB, cfg Config, a *audit.Log, reg prometheus.Registerer) *Service {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +36,7 @@ func newTestService(t testing.TB) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = v.Close() })
-	return NewService(cfg, v, nil, zap.NewNop())
+	return NewService(cfg, v, a, reg, zap.NewNop())
 }
 
 func mediaPacket(seq uint16, codec string, payload []byte) *media.Packet {
