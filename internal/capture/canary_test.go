@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -243,4 +244,18 @@ func TestCanarySilentInEveryMaskMode(t *testing.T) {
 			require.Empty(t, det.Flush(det.Process(r.forwarded, nil)), "the forwarded audio holds a key")
 		})
 	}
+}
+
+// TestOversizedPacketDroppedInWindow: audio longer than the suppressor
+// takes (over 120 ms) is dropped inside a window by the stage itself. It
+// used to go on unmasked; the canary caught it (one inband leak).
+func TestOversizedPacketDroppedInWindow(t *testing.T) {
+	r := newRig(t, Config{}, Point{Policy: "api"})
+	capt, err := r.svc.Start("call1", Request{Fields: []string{"pan"}})
+	require.NoError(t, err)
+	r.audio(r.c, bytes.Join(toneFrames(t, '5', 7), nil))
+	require.Empty(t, r.forwarded)
+	capt.Cancel()
+	r.end(capt)
+	require.Zero(t, r.counter("tonewall_mask_leaks_total", "kind", leakInBand))
 }

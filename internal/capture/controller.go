@@ -144,7 +144,11 @@ func (c *Controller) event(p *media.Packet, out media.Emitter) {
 func (c *Controller) audio(p *media.Packet, out media.Emitter) {
 	n := len(p.Payload)
 	if n == 0 || n > maxSamples {
-		out.Emit(p)
+		// Longer than the suppressor takes (120 ms): inside a window it is
+		// dropped, like a codec we cannot inspect; a tone in it would leak.
+		if n == 0 || (!c.windowOpen() && !c.suppOpen) {
+			out.Emit(p)
+		}
 		return
 	}
 	c.syncWindow()
