@@ -54,7 +54,7 @@ func (a *App) build() (err error) {
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, log.Named("capture"))
+	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, a.Metrics, log.Named("capture"))
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}

@@ -19,6 +19,10 @@ const (
 	CaptureEnded   Type = "capture_ended" // Outcome: tokenized, failed, cancelled, timed_out, call_ended
 	Detokenized    Type = "detokenized"   // Actor: API key name; Token; Outcome: forwarded, failed, denied; Target(Status): the processor
 	AccessDenied   Type = "access_denied" // an API call refused: Outcome denied (403, its role) or unauthenticated (401); Reason: route and why
+	// MaskLeak: tonewall's leak canary found a key in what a capture window
+	// forwarded toward the contact center. Reason: the kind, inband or
+	// rfc4733; CallID, CaptureID. Never a digit. The capture fails closed.
+	MaskLeak Type = "mask_leak"
 )
 
 // Record is one line of the log. Append fills Seq, Time (when zero), Prev and

@@ -50,12 +50,15 @@ type Capture struct {
 	cancel  chan struct{}
 	retry   chan retryReq
 	callEnd chan struct{}
+	fail    chan struct{} // closed by failClosed
 	done    chan struct{}
 	once    sync.Once
 	endOnce sync.Once
 
-	mu     sync.Mutex
-	status Status // guarded by mu
+	mu         sync.Mutex
+	status     Status // guarded by mu
+	failReason string // guarded by mu: why the capture fails closed; the first reason wins
+	over       bool   // guarded by mu: run has returned from its loop
 }
 
 // ID is the capture's id.
@@ -108,6 +111,14 @@ func (c *Capture) run(actor, source string) {
 			c.tokenize()
 		}
 	}
+	c.mu.Lock()
+	c.over = true
+	late := c.failReason != "" && c.status.Reason != c.failReason
+	reason := c.failReason
+	c.mu.Unlock()
+	if late { // failed closed after its result was delivered
+		c.withdraw(reason)
+	}
 }
 
 // step waits for one input: a press, a deadline, a cancel or the call's end.
@@ -131,6 +142,8 @@ func (c *Capture) step() {
 		c.apply(evs)
 	case <-c.callEnd:
 		c.apply(c.m.End())
+	case <-c.fail:
+		c.apply(c.m.Abort(collect.Reason(c.failing())))
 	}
 }
 
@@ -197,20 +210,27 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 	return ev
 }
 
-// finish delivers the result (SIP INFO toward the contact center, webhook)
-// and audits the end.
+// finish checks and delivers the result (SIP INFO toward the contact
+// center, webhook) and audits the end. A capture failing closed meanwhile,
+// or a result that holds a card number, ends failed instead.
 func (c *Capture) finish(snap Status) {
+	if r := c.failing(); r != "" && snap.Reason != r {
+		snap = c.failResult(r)
+	}
+	hook, info, blocked := c.results(snap)
+	if blocked {
+		snap = c.failResult(ReasonEgressBlocked)
+		hook, info, _ = c.results(snap)
+	}
 	c.svc.ended(snap.State)
 	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
-	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
-		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
-	if wh := &c.svc.cfg.Delivery.Webhook; wh.URL != "" {
+	if hook != nil {
 		c.svc.wg.Add(1)
 		go func() { // retries must not hold the capture (or the call's end) up
 			defer c.svc.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			if err := wh.send(ctx, body); err != nil {
+			if err := c.svc.cfg.Delivery.Webhook.send(ctx, hook); err != nil {
 				c.svc.log.Warn("capture result webhook failed", zap.String("capture_id", c.id), zap.Error(err))
 			}
 		}()
@@ -218,12 +238,82 @@ func (c *Capture) finish(snap Status) {
 	if snap.State == string(collect.StateTokenized) && c.svc.cfg.Delivery.TokenDTMF {
 		c.ctrl.keyTokenLater(snap.Token)
 	}
-	if snap.State == string(collect.StateCallEnded) || !c.svc.cfg.Delivery.SIPInfo || c.ctrl.deliver == nil {
+	if info == nil {
 		return
 	}
-	if err := c.ctrl.deliver(ResultContentType, body); err != nil {
+	if err := c.ctrl.deliver(ResultContentType, info); err != nil {
 		c.svc.log.Warn("capture result INFO failed", zap.String("capture_id", c.id), zap.Error(err))
 	}
+}
+
+// results builds the body each configured delivery sends and checks it on
+// its way out: a body that holds a card number is not sent (nil), and
+// blocked says so.
+func (c *Capture) results(snap Status) (webhook, info []byte, blocked bool) {
+	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
+		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
+	if c.svc.cfg.Delivery.Webhook.URL != "" {
+		webhook = c.svc.egress(c, pathWebhook, body)
+		blocked = webhook == nil
+	}
+	if snap.State != string(collect.StateCallEnded) && c.svc.cfg.Delivery.SIPInfo && c.ctrl.deliver != nil {
+		info = c.svc.egress(c, pathSIPInfo, body)
+		blocked = blocked || info == nil
+	}
+	return webhook, info, blocked
+}
+
+// failClosed ends the capture failed with reason: an open one through its
+// goroutine (its digits wiped as for every end; Done closes after), one
+// whose result has gone out by withdrawing it. It does not wait for the
+// capture's goroutine, which may be the caller: a SIP egress check can
+// block the result INFO that finish is sending.
+func (c *Capture) failClosed(reason string) {
+	c.mu.Lock()
+	first, over := c.failReason == "", c.over
+	if first {
+		c.failReason = reason
+	}
+	c.mu.Unlock()
+	switch {
+	case !first:
+	case over:
+		c.withdraw(reason)
+	default:
+		close(c.fail)
+	}
+}
+
+// failing is the reason the capture fails closed, or "".
+func (c *Capture) failing() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failReason
+}
+
+// failResult turns the capture's snapshot into a failed one with reason,
+// without its token, and announces it.
+func (c *Capture) failResult(reason string) Status {
+	c.mu.Lock()
+	if c.failReason == "" {
+		c.failReason = reason
+	}
+	c.status.State, c.status.Reason = string(collect.StateFailed), reason
+	c.status.Token, c.status.Brand, c.status.Last4 = "", "", ""
+	snap := c.status
+	c.mu.Unlock()
+	c.svc.Events.publish(Event{Time: time.Now(), CallID: c.callID, CaptureID: c.id, Type: string(collect.EventState),
+		State: snap.State, Reason: reason})
+	return snap
+}
+
+// withdraw fails a capture whose result has already gone out: its status
+// becomes failed, a token not yet keyed is not keyed, and the end is
+// audited again with the reason.
+func (c *Capture) withdraw(reason string) {
+	snap := c.failResult(reason)
+	c.ctrl.inject.Store(nil)
+	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
 }
 
 // ResultContentType is the SIP INFO body type of a capture's result.
@@ -240,14 +330,9 @@ type resultBody struct {
 }
 
 func (c *Capture) audit(t audit.Type, actor, source, outcome, reason string) {
-	if c.svc.audit == nil {
-		return
-	}
 	c.mu.Lock()
 	token := c.status.Token
 	c.mu.Unlock()
-	if _, err := c.svc.audit.Append(audit.Record{Type: t, Actor: actor, Source: source, CallID: c.callID, CaptureID: c.id,
-		Token: token, Outcome: outcome, Reason: reason}); err != nil {
-		c.svc.log.Error("audit log append failed", zap.Error(err))
-	}
+	c.svc.appendAudit(audit.Record{Type: t, Actor: actor, Source: source, CallID: c.callID, CaptureID: c.id,
+		Token: token, Outcome: outcome, Reason: reason})
 }

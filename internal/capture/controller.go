@@ -38,6 +38,7 @@ type Controller struct {
 	linger    int   // audio packets masked since the window closed
 	quiet     int   // of which in a row without a suspected tone
 	suspects  int64 // the suppressor's suspicion count last seen
+	watch     *canary
 	// audio ends here (NextPrefetch); telephone-events, rare, read on.
 	keys []dtmf.KeyEvent
 	recv dtmf.EventReceiver
@@ -68,8 +69,10 @@ func newController(svc *Service, callID string, deliver InfoSender) (*Controller
 	if err != nil {
 		return nil, err
 	}
-	return &Controller{svc: svc, callID: callID, deliver: deliver, supp: supp,
-		digits: make([]dtmf.Digit, 0, 8), keys: make([]dtmf.KeyEvent, 0, 8)}, nil
+	c := &Controller{svc: svc, callID: callID, deliver: deliver, supp: supp,
+		digits: make([]dtmf.Digit, 0, 8), keys: make([]dtmf.KeyEvent, 0, 8)}
+	c.watch = newCanary(c)
+	return c, nil
 }
 
 // String names the stage in the media pipeline description.
@@ -95,7 +98,11 @@ func (c *Controller) NextPrefetch(l *prefetch.List) {
 
 // Process is the media Stage: pass outside windows, consume events and mask
 // tones inside them. It runs on the media goroutine and never blocks.
+// Inside a window what it forwards goes through the leak canary.
 func (c *Controller) Process(p *media.Packet, out media.Emitter) {
+	if open := c.windowOpen(); open || c.suppOpen {
+		out = c.watch.arm(out, open)
+	}
 	switch p.Codec {
 	case "telephone-event":
 		c.event(p, out)
@@ -137,7 +144,11 @@ func (c *Controller) event(p *media.Packet, out media.Emitter) {
 func (c *Controller) audio(p *media.Packet, out media.Emitter) {
 	n := len(p.Payload)
 	if n == 0 || n > maxSamples {
-		out.Emit(p)
+		// Longer than the suppressor takes (120 ms): inside a window it is
+		// dropped, like a codec we cannot inspect; a tone in it would leak.
+		if n == 0 || (!c.windowOpen() && !c.suppOpen) {
+			out.Emit(p)
+		}
 		return
 	}
 	c.syncWindow()
@@ -205,6 +216,7 @@ func (c *Controller) syncWindow() {
 		if !c.suppOpen {
 			c.supp.Open()
 			c.suppOpen = true
+			c.watch.reset()
 		}
 		c.linger, c.quiet = 0, 0
 		return

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/dtmf"
-	"github.com/tonewall/tonewall/internal/dtmf/collect"
 	"github.com/tonewall/tonewall/internal/media"
 	"github.com/tonewall/tonewall/internal/vault"
 )
@@ -19,7 +20,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newTestService(t testing.TB) *Service {
 	t.Helper()
-	cfg := Config{}
+	return newServiceWith(t, Config{}, nil, nil)
+}
+
+// newServiceWith builds a service on cfg (validated here) with a local
+// vault in a temporary directory.
+func newServiceWith(t testing.TB, cfg Config, a *audit.Log, reg prometheus.Registerer) *Service {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +35,7 @@ func newTestService(t testing.TB) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = v.Close() })
-	return NewService(cfg, v, nil, zap.NewNop())
+	return NewService(cfg, v, a, reg, zap.NewNop())
 }
 
 func mediaPacket(seq uint16, codec string, payload []byte) *media.Packet {
@@ -122,39 +129,6 @@ func TestOpenWindowMasksAndCollects(t *testing.T) {
 		t.Fatalf("the forwarded audio still holds %d key events", len(found))
 	}
 	svc.Detach("call1")
-}
-
-func BenchmarkStage(b *testing.B) {
-	for _, open := range []bool{false, true} {
-		name := "window_closed"
-		if open {
-			name = "window_open"
-		}
-		b.Run(name, func(b *testing.B) {
-			svc := newTestService(b)
-			c, err := svc.Attach("call1", Point{Policy: "api"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer svc.Detach("call1")
-			if open {
-				ch := make(chan collect.Press, 1)
-				c.presses.Store(&ch)
-			}
-			frame := silenceFrames(1)[0]
-			p := mediaPacket(0, "PCMU", frame)
-			emit := media.EmitFunc(func(*media.Packet) {})
-			b.ReportAllocs()
-			b.SetBytes(int64(len(frame)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p.Payload = frame
-				p.Header.SequenceNumber++
-				p.Header.Timestamp += 160
-				c.Process(p, emit)
-			}
-		})
-	}
 }
 
 // TestUninspectableCodecDroppedInWindow: audio the suppressor cannot read

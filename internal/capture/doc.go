@@ -4,8 +4,10 @@
 //	media (carrier→CC) ─▶ Controller.Process ─┬─ window closed: emit as is (no delay)
 //	                                           └─ window open:
 //	                                                telephone-event ─▶ EventReceiver ─▶ presses (packet dropped)
-//	                                                PCMU/PCMA ─▶ decode ─▶ dtmf.Suppressor ─▶ encode ─▶ emit (masked)
+//	                                                PCMU/PCMA ─▶ decode ─▶ dtmf.Suppressor ─▶ encode ─▶ canary ─▶ emit (masked)
 //	                                                                              └─ digits ─▶ presses
+//	canary: a second dtmf.Detector on what the window forwards; a key (or a forwarded
+//	telephone-event) is a leak: dropped, counted, audited, and the capture fails closed
 //	SIP INFO (carrier) ─▶ Controller.OnInfo ─▶ presses (answered 200, not relayed)
 //	presses ─▶ Capture.run (one goroutine per capture) ─▶ collect.Machine ─▶ vault ─▶ delivery
 //

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/audit"
@@ -21,11 +22,15 @@ import (
 // Service holds the capture controllers of every call and what they share:
 // the vault, the audit log and the event broker.
 type Service struct {
-	cfg    Config
-	vault  vault.Vault
-	audit  *audit.Log
-	log    *zap.Logger
-	Events *Broker
+	cfg     Config
+	vault   vault.Vault
+	audit   *audit.Log
+	log     *zap.Logger
+	metrics *metrics
+	Events  *Broker
+	// egressHook, in tests only, replaces a result body on its way out by
+	// path, to show the egress check holds.
+	egressHook func(path string, body []byte) []byte
 
 	mu     sync.Mutex
 	calls  map[string]*Controller // by tonewall call id
@@ -33,10 +38,11 @@ type Service struct {
 	wg     sync.WaitGroup         // capture goroutines
 }
 
-// NewService builds the service; cfg must be validated. audit may be nil.
-func NewService(cfg Config, v vault.Vault, a *audit.Log, log *zap.Logger) *Service {
-	return &Service{cfg: cfg, vault: v, audit: a, log: log, Events: newBroker(), calls: map[string]*Controller{},
-		states: map[string]int{}}
+// NewService builds the service; cfg must be validated. audit may be nil;
+// the service's series are registered with reg (nil: not registered).
+func NewService(cfg Config, v vault.Vault, a *audit.Log, reg prometheus.Registerer, log *zap.Logger) *Service {
+	return &Service{cfg: cfg, vault: v, audit: a, log: log, metrics: newMetrics(reg), Events: newBroker(),
+		calls: map[string]*Controller{}, states: map[string]int{}}
 }
 
 // Point describes a call's capture point.
@@ -157,8 +163,8 @@ func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Captur
 	}
 	c := &Capture{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,
 		presses: make(chan collect.Press, 64), cancel: make(chan struct{}), callEnd: make(chan struct{}),
-		retry: make(chan retryReq),
-		done:  make(chan struct{})}
+		retry: make(chan retryReq), fail: make(chan struct{}),
+		done: make(chan struct{})}
 	c.status = Status{ID: c.id, CallID: c.callID, State: string(collect.StateIdle), Created: time.Now()}
 	ctrl.cur = c
 	ctrl.presses.Store(&c.presses)
@@ -212,10 +218,17 @@ func (s *Service) options(req Request) (collect.Options, error) {
 		FirstDigitTimeout: s.cfg.FirstDigitTimeout, InterDigitTimeout: s.cfg.InterDigitTimeout, Timeout: s.cfg.Timeout}, nil
 }
 
+// newID is a random capture id. Sixteen hex digits can come out all
+// decimal and pass Luhn (about 1 in 20,000 ids), and such an id would trip
+// every egress check of a message that names it: those are drawn again.
 func newID() string {
 	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "cap_" + hex.EncodeToString(b)
+	for {
+		_, _ = rand.Read(b)
+		if id := "cap_" + hex.EncodeToString(b); !card.HoldsCardNumber([]byte(id)) {
+			return id
+		}
+	}
 }
 
 // echoName quotes a name from a request in an error only when PlainWord

@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/tonewall/tonewall/internal/media"
-	"github.com/tonewall/tonewall/internal/vault"
 )
 
 // eventPackets is one RFC 4733 press at ts: three updates, three ends.
@@ -71,16 +68,7 @@ func TestWebhookSigned(t *testing.T) {
 	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Delivery: Delivery{Webhook: Webhook{URL: srv.URL, SecretFile: secretFile}}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.NewLocal(vault.LocalConfig{Dir: t.TempDir()}, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	svc := NewService(cfg, v, nil, zap.NewNop())
+	svc := newServiceWith(t, Config{Delivery: Delivery{Webhook: Webhook{URL: srv.URL, SecretFile: secretFile}}}, nil, nil)
 	c, err := svc.Attach("call1", Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)

@@ -218,3 +218,32 @@ func TestSuppressorKeysOverSpeech(t *testing.T) {
 			speechDB, len(inS), len(inM), presses, detected)
 	}
 }
+
+// TestCanarySilentOverTalkOff: the capture stage's leak canary is a
+// detector of its own on what the suppressor forwards. Over the talk-off
+// corpus, keyed through the relay's µ-law path with a window open, it must
+// find nothing in any mask mode: speech spliced with masking (the 1 kHz
+// tone, silence, comfort noise) is no key either.
+func TestCanarySilentOverTalkOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("talk-off corpus skipped in -short")
+	}
+	cs := talkoffCorpus(t, 150)
+	for _, mode := range []MaskMode{MaskTone, MaskSilence, MaskComfortNoise, MaskWindow} {
+		found, seconds := 0, 0.0
+		for _, c := range cs {
+			s, err := NewSuppressor(SuppressorConfig{Mode: mode})
+			require.NoError(t, err)
+			s.Open()
+			wire := EncodeUlaw(make([]byte, len(c.pcm)), c.pcm)
+			for off := 0; off < len(wire); off += 160 {
+				s.ProcessG711(wire[off:min(off+160, len(wire))], MuLaw, nil)
+			}
+			k := keysOf(detectAll(NewDetector(DetectorConfig{}), DecodeUlaw(make([]int16, len(wire)), wire), 160))
+			require.Empty(t, k, "%s, mode %s: the canary would report a leak", c.name, mode)
+			found += len(k)
+			seconds += float64(len(c.pcm)) / SampleRate
+		}
+		t.Logf("mode %s: %.1f min of speech and music, masked and forwarded: %d keys", mode, seconds/60, found)
+	}
+}

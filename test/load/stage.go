@@ -48,7 +48,7 @@ func newCaptures(o options) (*captures, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c.svc = capture.NewService(cfg, v, nil, zap.NewNop())
+	c.svc = capture.NewService(cfg, v, nil, nil, zap.NewNop())
 	return c, nil
 }
 

@@ -113,6 +113,18 @@ func (m *Machine) Cancel() []Event { return m.endIfLive(StateCancelled) }
 // End ends the capture because the call ended; no-op once ended.
 func (m *Machine) End() []Event { return m.endIfLive(StateCallEnded) }
 
+// Abort ends a live capture failed with r: a check outside the machine
+// (tonewall's own leak canary, an egress check) stopped it. Its digits are
+// wiped as for every end; no-op once ended.
+func (m *Machine) Abort(r Reason) []Event {
+	if m.state.Terminal() {
+		return nil
+	}
+	evs := m.end(StateFailed, r)
+	evs[0].Field = "" // no field is at fault
+	return evs
+}
+
 func (m *Machine) endIfLive(s State) []Event {
 	if m.state.Terminal() {
 		return nil

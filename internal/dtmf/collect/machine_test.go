@@ -348,3 +348,24 @@ func TestStatus(t *testing.T) {
 }
 
 func equalStatus(a, b Status) bool { return reflect.DeepEqual(a, b) }
+
+// TestAbort: a check outside the machine ends it failed with its own
+// reason, wipes the digits, names no field, and does nothing once ended.
+func TestAbort(t *testing.T) {
+	d := newDriver(t, Options{Fields: fields(KindPAN, KindExpiry)})
+	d.keys(visa16 + "#" + "09")
+	bufs := buffers(d.m)
+	if allZero(bufs) {
+		t.Fatal("test setup: nothing collected")
+	}
+	evs := d.m.Abort("mask_leak")
+	if len(evs) != 1 || evs[0].State != StateFailed || evs[0].Reason != "mask_leak" || evs[0].Field != "" {
+		t.Fatalf("abort events %+v", evs)
+	}
+	if st := d.m.Status(); st.State != StateFailed || st.Reason != "mask_leak" || !allZero(bufs) {
+		t.Fatalf("after abort: %+v, digits wiped %v", st, allZero(bufs))
+	}
+	if d.m.Abort("other") != nil || d.m.Status().Reason != "mask_leak" {
+		t.Fatal("abort after the end changed something")
+	}
+}
