@@ -134,7 +134,7 @@ func TestEgressPassesACaptureToTheEnd(t *testing.T) {
 	t.Cleanup(func() { _ = v.Close() })
 	capCfg := capture.Config{}
 	require.NoError(t, capCfg.Validate())
-	svc := capture.NewService(capCfg, v, nil, zap.NewNop())
+	svc := capture.NewService(capCfg, v, nil, nil, zap.NewNop())
 	ctrl, err := svc.Attach("c-1", capture.Point{Policy: "api"})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Detach("c-1"); svc.Wait() })

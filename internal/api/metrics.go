@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,27 +87,7 @@ func newEdgeMetrics(reg *prometheus.Registry) *edgeMetrics {
 			Help: "GET /v1/events refused: per_key (429, api.max_event_streams_per_key) or total (503, api.max_event_streams)."}, []string{"reason"}),
 		streamsDropped: f.NewCounterVec(prometheus.CounterOpts{Name: "tonewall_api_event_streams_dropped_total",
 			Help: "Event streams tonewall ended: write_timeout (the client stopped reading), write_error, egress_blocked."}, []string{"reason"}),
-		egressBlocked: sharedCounterVec(reg, prometheus.CounterOpts{Name: "tonewall_egress_blocked_total",
-			Help: "Messages not sent because they held what looks like a card number, by path."}, "path").WithLabelValues("api"),
+		egressBlocked: f.NewCounter(prometheus.CounterOpts{Name: "tonewall_api_egress_blocked_total",
+			Help: "API answers and events not sent because they held what looks like a card number."}),
 	}
-}
-
-// sharedCounterVec registers a series other parts of tonewall may register
-// too (with the same help and labels), and returns the one registered first.
-func sharedCounterVec(reg *prometheus.Registry, opts prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(opts, labels)
-	if reg == nil {
-		return c
-	}
-	err := reg.Register(c)
-	var dup prometheus.AlreadyRegisteredError
-	if errors.As(err, &dup) {
-		if existing, ok := dup.ExistingCollector.(*prometheus.CounterVec); ok {
-			return existing
-		}
-	}
-	if err != nil {
-		panic(err) // a programming error, like promauto's
-	}
-	return c
 }

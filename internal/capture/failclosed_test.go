@@ -116,7 +116,7 @@ func TestEgressBlocked(t *testing.T) {
 			}
 			_, st := e.capture()
 			e.requireFailedClosed(st, ReasonEgressBlocked)
-			require.Equal(t, 1.0, e.counter("tonewall_egress_blocked_total", "path", path))
+			require.Equal(t, 1.0, e.counter("tonewall_capture_egress_blocked_total", "path", path))
 			webhook, info := e.sent()
 			for _, got := range [][]map[string]any{webhook, info} {
 				require.Len(t, got, 1)
@@ -142,7 +142,7 @@ func TestEgressPassesTokens(t *testing.T) {
 		require.Equal(t, st.Token, got[0]["token"])
 	}
 	for _, p := range []string{pathWebhook, pathSIPInfo} {
-		require.Zero(t, e.counter("tonewall_egress_blocked_total", "path", p))
+		require.Zero(t, e.counter("tonewall_capture_egress_blocked_total", "path", p))
 	}
 }
 

@@ -11,7 +11,7 @@ const (
 	leakRFC4733 = "rfc4733" // a telephone-event forwarded inside a window
 )
 
-// Paths of the egress check, the label of tonewall_egress_blocked_total.
+// Paths of the egress check, the label of tonewall_capture_egress_blocked_total.
 const (
 	pathWebhook = "webhook"
 	pathSIPInfo = "sip_info"
@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Keys found by the leak canary in what capture windows forwarded toward the contact center, by kind (inband, rfc4733).",
 		}, []string{"kind"}),
 		blocked: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "tonewall_egress_blocked_total",
+			Name: "tonewall_capture_egress_blocked_total",
 			Help: "Capture results not sent because they held a card number, by path (webhook, sip_info).",
 		}, []string{"path"}),
 	}

@@ -20,7 +20,7 @@ type portPool struct {
 	drain  time.Duration
 	now    func() time.Time
 	listen func(netip.AddrPort) (*net.UDPConn, error) // net.ListenUDP; tests substitute
-	errs   atomic.Uint64                                // binds that failed for another reason than a taken port
+	errs   atomic.Uint64                              // binds that failed for another reason than a taken port
 
 	mu    sync.Mutex
 	free  []freeBlock // FIFO, oldest release first; guarded by mu

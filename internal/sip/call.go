@@ -196,6 +196,9 @@ func (c *Call) sendInfoToCC(contentType string, body []byte) error {
 	req := l.newRequest(sip.INFO)
 	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
 	req.SetBody(body)
+	if c.blocksEgress(l, req, body, req.ContentType(), "INFO") {
+		return errEgress
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := l.send(ctx, req)

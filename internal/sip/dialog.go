@@ -164,6 +164,9 @@ func (c *Call) crossRequest(from, to *Leg, req *sip.Request) (*sip.Request, bool
 	c.srv.addUserAgent(out)
 	body, ct := req.Body(), req.ContentType()
 	if len(body) == 0 || ct == nil {
+		if c.blocksEgress(to, out, nil, nil, string(req.Method)) {
+			return nil, false, statusErr(500, "Server Internal Error", errEgress)
+		}
 		return out, false, nil
 	}
 	offered := false
@@ -176,6 +179,10 @@ func (c *Call) crossRequest(from, to *Leg, req *sip.Request) (*sip.Request, bool
 	}
 	out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	out.SetBody(body)
+	if c.blocksEgress(to, out, body, ct, string(req.Method)) {
+		c.rollback(offered)
+		return nil, false, statusErr(500, "Server Internal Error", errEgress)
+	}
 	return out, offered, nil
 }
 
@@ -203,6 +210,12 @@ func (c *Call) crossResponse(from, to *Leg, req *sip.Request, res *sip.Response,
 	} else if ct := res.ContentType(); ct != nil && len(res.Body()) > 0 && !isSDP(ct) {
 		out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		out.SetBody(res.Body())
+	}
+	if c.blocksEgress(from, out, out.Body(), out.ContentType(), "response") {
+		c.rollback(offered)
+		blocked := sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
+		from.stamp(blocked)
+		return blocked
 	}
 	return out
 }

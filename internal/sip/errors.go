@@ -47,5 +47,6 @@ var (
 	errNoRoute      = errors.New("sip: no route for trunk")
 	errDraining     = errors.New("sip: draining, no new calls")
 	errCapped       = errors.New("sip: over a call cap")
+	errEgress       = errors.New("sip: message held what looks like a card number: not sent")
 	errAllTargets   = errors.New("sip: every target failed")
 )

@@ -8,15 +8,16 @@ import (
 // metrics are the B2BUA's own series. Labels carry names and reasons,
 // never an address, a user or a digit.
 type metrics struct {
-	dropped      *prometheus.CounterVec // requests and datagrams dropped at the edge, by reason
-	listenerUp   *prometheus.GaugeVec   // by listener: 1 accepting, 0 failing to accept
-	acceptErrors *prometheus.CounterVec // by listener
-	connsOpen    *prometheus.GaugeVec   // TCP/TLS connections, by listener
-	connRefused  *prometheus.CounterVec // connections closed unread, by reason
-	connTimeouts *prometheus.CounterVec // connections closed for a deadline, by kind
-	tlsFailures  *prometheus.CounterVec // TLS handshakes failed, by listener
-	sourceEvents *prometheus.CounterVec // per-source rate limiter: blocked, untracked_table_full
-	admission    *prometheus.CounterVec // calls refused by a cap, by trunk and reason
+	dropped       *prometheus.CounterVec // requests and datagrams dropped at the edge, by reason
+	listenerUp    *prometheus.GaugeVec   // by listener: 1 accepting, 0 failing to accept
+	acceptErrors  *prometheus.CounterVec // by listener
+	connsOpen     *prometheus.GaugeVec   // TCP/TLS connections, by listener
+	connRefused   *prometheus.CounterVec // connections closed unread, by reason
+	connTimeouts  *prometheus.CounterVec // connections closed for a deadline, by kind
+	tlsFailures   *prometheus.CounterVec // TLS handshakes failed, by listener
+	sourceEvents  *prometheus.CounterVec // per-source rate limiter: blocked, untracked_table_full
+	admission     *prometheus.CounterVec // calls refused by a cap, by trunk and reason
+	egressBlocked prometheus.Counter     // messages toward the contact center not sent: they held a card-like number
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -58,5 +59,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tonewall_sip_admission_refused_total",
 			Help: "New calls refused 503 by a cap (calls_limit, trunk_calls_limit, trunk_rate_limit), by the trunk they came from.",
 		}, []string{"trunk", "reason"}),
+		egressBlocked: f.NewCounter(prometheus.CounterOpts{
+			Name: "tonewall_sip_egress_blocked_total",
+			Help: "SIP messages toward the contact center not sent because they held what looks like a card number.",
+		}),
 	}
 }
