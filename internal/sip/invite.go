@@ -26,14 +26,20 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// transaction: sipgo answers a CANCEL with a 487 built from this request,
 	// and that 487 must carry the tag of our 180 (RFC 3261 8.2.6.2).
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	s.handlers.Add(1)
 	defer s.handlers.Done()
 	c, err := s.admit(req, tx)
 	if err != nil {
+		// Refused before any work: one answer, not retransmitted (a
+		// retransmitted INVITE is refused again as cheaply), so a flood
+		// from a spoofed trunk address is not reflected at the trunk.
 		s.reject(req, tx, err)
+		tx.Terminate()
 		return
 	}
+	// Admission does no network I/O, so the 100 comes after it, and only
+	// to a call that goes on.
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	c.run(req, tx)
 }
 
