@@ -399,6 +399,15 @@ func (a *agent) callAuth(ctx context.Context, to string, body []byte, opts sipgo
 		}
 	}
 	if err := sess.WaitAnswer(ctx, opts); err != nil {
+		if r := sess.InviteResponse; r != nil && r.IsSuccess() {
+			// A 2xx crossed our CANCEL: the call is up, and a caller that
+			// no longer wants it ACKs and BYEs it (RFC 3261 9.1, 15).
+			// sipgo's UAC leaves that to us.
+			hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = sess.Ack(hctx)
+			_ = sess.Bye(hctx)
+			cancel()
+		}
 		sess.Close()
 		return nil, err
 	}
