@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 	if sock == nil {
 		return data, nil // a socket sipgo opened for a request of ours
 	}
-	src := addrOf(info.RemoteAddr)
+	src := addrPortOf(info.RemoteAddr).Addr()
 	known := matchTrunk(s.trunks, sock.l, src) != nil
 	if !known && s.cfg.SIP.UnknownSources == "drop" {
 		return s.drop("unknown_source", info, data)
@@ -70,8 +71,9 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 // makes sipgo skip it and read on.
 func (s *Server) drop(reason string, info sip.TransportReadProps, data []byte) ([]byte, error) {
 	s.metrics.dropped.WithLabelValues(reason).Inc()
-	s.abuse.Info("sip datagram dropped", zap.String("reason", reason), zap.Stringer("source", info.RemoteAddr),
-		zap.Int("bytes", len(data)))
+	if ce := s.abuse.Check(zap.InfoLevel, "sip datagram dropped"); ce != nil { // sampled: most floods write nothing
+		ce.Write(zap.String("reason", reason), zap.Stringer("source", info.RemoteAddr), zap.Int("bytes", len(data)))
+	}
 	return nil, nil
 }
 
@@ -86,10 +88,21 @@ func (s *Server) answer(sock *udpSocket, to net.Addr, res []byte, limit int) {
 }
 
 func (s *Server) udpSocketOf(a net.Addr) *udpSocket {
-	if v, ok := s.udpConns.Load(a.String()); ok {
+	if v, ok := s.udpConns.Load(addrPortOf(a)); ok {
 		return v.(*udpSocket)
 	}
 	return nil
+}
+
+// addrPortOf is a's address and port, without the allocations of String
+// for the UDP addresses sipgo hands readFilter.
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ua, ok := a.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // requestMethod is the method of a request's start line; "" for a response

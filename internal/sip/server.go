@@ -46,7 +46,7 @@ type Server struct {
 	calls    callTable
 	dialogs  dialogTable
 	handlers sync.WaitGroup // INVITE handlers in flight
-	udpConns sync.Map       // local address → *udpSocket, for readFilter
+	udpConns sync.Map       // local netip.AddrPort → *udpSocket, for readFilter
 	streams  []*streamListener
 	conns    *connTable  // accepted TCP/TLS connections, all listeners
 	sources  *sourceRate // out-of-dialog requests per source address
@@ -349,7 +349,7 @@ func (s *Server) listen(l *listener) (func(), error) {
 		_ = c.(*net.UDPConn).SetReadBuffer(udpBuffer)
 		_ = c.(*net.UDPConn).SetWriteBuffer(udpBuffer)
 		l.setAddr(c.LocalAddr())
-		s.udpConns.Store(c.LocalAddr().String(), &udpSocket{PacketConn: c, l: l})
+		s.udpConns.Store(addrPortOf(c.LocalAddr()), &udpSocket{PacketConn: c, l: l})
 		go func() { _ = s.srv.ServeUDP(c) }()
 		s.awaitUDP(c.LocalAddr().String())
 		return func() { _ = c.Close() }, nil

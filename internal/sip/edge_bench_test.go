@@ -1,0 +1,50 @@
+package sip
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/config"
+)
+
+// benchEdge is a Server with one UDP listener on 127.0.0.1:5060 and one
+// trunk whose source is 10.0.0.1/32, enough for readFilter.
+func benchEdge(b *testing.B, mode string) (*Server, sip.TransportReadProps) {
+	cfg := &config.Config{}
+	cfg.SIP.UnknownSources = mode
+	cfg.SIP.ScannerAgents = config.DefaultScannerAgents
+	s := &Server{cfg: cfg, log: zap.NewNop(), abuse: zap.NewNop(), metrics: newMetrics(prometheus.NewRegistry())}
+	l := &listener{cfg: config.Listener{Name: "carrier", Transport: "udp"}}
+	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pc.Close() })
+	s.udpConns.Store(addrPortOf(pc.LocalAddr()), &udpSocket{PacketConn: pc, l: l})
+	s.sources = newSourceRate(-1, 0, 0, 0)
+	return s, sip.TransportReadProps{Transport: "UDP", LocalAddr: pc.LocalAddr(),
+		RemoteAddr: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 5060}}
+}
+
+var scannerInvite = []byte("INVITE sip:100@198.51.100.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK-1\r\n" +
+	"From: \"sipvicious\"<sip:100@1.1.1.1>;tag=1\r\nTo: <sip:100@198.51.100.1>\r\nCall-ID: 123@x\r\nCSeq: 1 INVITE\r\n" +
+	"User-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n")
+
+// BenchmarkReadFilterStranger is the cost of dropping a stranger's
+// datagram before sipgo parses it (the kernel's receive not included).
+func BenchmarkReadFilterStranger(b *testing.B) {
+	s, info := benchEdge(b, "drop")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(scannerInvite)))
+	for b.Loop() {
+		if out, _ := s.readFilter(info, scannerInvite); out != nil {
+			b.Fatal("a stranger's datagram passed")
+		}
+	}
+}
