@@ -24,7 +24,7 @@ type SIP struct {
 // Limits bounds what peers and strangers can make tonewall hold.
 type Limits struct {
 	MaxCalls          int           `yaml:"max_calls"`                  // concurrent calls, all trunks; default 1000
-	RetryAfter        time.Duration `yaml:"retry_after"`                // Retry-After on a 503 for a cap; default 0: none
+	RetryAfter        time.Duration `yaml:"retry_after"`                // Retry-After on tonewall's 503s, whole seconds; default 0: none
 	MaxConnections    int           `yaml:"max_connections"`            // TCP/TLS connections, all listeners; default 1024
 	MaxConnsPerSource int           `yaml:"max_connections_per_source"` // from one address; default 32
 	HandshakeTimeout  time.Duration `yaml:"handshake_timeout"`          // TLS handshake; default 5s
