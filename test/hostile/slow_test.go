@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -135,8 +136,19 @@ func tcpOptions(t *testing.T, to string) string {
 	t.Helper()
 	c := dialFrom(t, "127.0.0.1", to)
 	defer c.Close()
-	_, err := c.Write(request("OPTIONS", "TCP", c.LocalAddr().String(), "", ""))
-	must(t, err)
+	return exchange(c)
+}
+
+// exchange sends OPTIONS over a stream and returns the answer's status
+// line ("" when none came in 3 s).
+func exchange(c net.Conn) string {
+	transport := "TCP"
+	if _, ok := c.(*tls.Conn); ok {
+		transport = "TLS"
+	}
+	if _, err := c.Write(request("OPTIONS", transport, c.LocalAddr().String(), "", "")); err != nil {
+		return ""
+	}
 	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	buf := make([]byte, 4096)
 	n, err := c.Read(buf)
