@@ -132,13 +132,16 @@ func (tw *tonewall) stop(t *testing.T) {
 	if tw.http != nil {
 		tw.http.CloseIdleConnections()
 	}
+	t0 := time.Now()
 	_ = tw.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-tw.exit:
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		_ = tw.cmd.Process.Kill()
 		<-tw.exit
-		t.Error("tonewall did not stop on SIGINT in 10s")
+	}
+	if d := time.Since(t0); d > 10*time.Second { // SIGINT stops now (design.md)
+		t.Errorf("tonewall took %s to stop on SIGINT (killed at 60s), want under 10s", d.Round(100*time.Millisecond))
 	}
 	if t.Failed() {
 		t.Logf("tonewall log:\n%s", tw.logText())
