@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test vet bench fuzz sipp clean
+.PHONY: run build test vet bench fuzz sipp hostile clean
 
 run: ## run tonewall on the shipped configuration (loopback, self-signed TLS)
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tonewall run --config configs/tonewall.yaml
@@ -34,6 +34,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 
 sipp: ## SIPp scenarios against a local build (needs sipp on PATH)
 	SBC_SIPP=1 bash test/sipp/run.sh
+
+hostile: ## the hostile-input suite at full size, with the figures of BENCHMARKS.md "Edge under attack"
+	HOSTILE_FULL=1 $(GO) test -count=1 -v -timeout 20m ./test/hostile
 
 clean:
 	rm -rf bin data
