@@ -89,6 +89,14 @@ routes: [{from: a, to: cc, capture: off}, {from: b, to: cc, capture: off}]
 	if reached > limit {
 		t.Errorf("%d flood INVITEs reached the contact center, more than trunk A's caps allow (%d)", reached, limit)
 	}
+	// A trunk's UDP address can be spoofed: a refusal is answered once,
+	// never retransmitted, and never with more than the INVITE brought.
+	if fr.answers503 > fr.unavailable {
+		t.Errorf("%d 503s received for %d refused INVITEs: refusals are retransmitted", fr.answers503, fr.unavailable)
+	}
+	if fr.bytesBack > fr.bytesSent {
+		t.Errorf("the flood drew %d bytes back for %d sent: tonewall reflects", fr.bytesBack, fr.bytesSent)
+	}
 	if fr.unavailable < fr.sent/2 {
 		t.Errorf("only %d of %d flood INVITEs answered 503", fr.unavailable, fr.sent)
 	}
