@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // bin is the tonewall binary the tests start, built once by TestMain.
@@ -28,7 +30,10 @@ func size(ci, fullN int) int {
 func TestMain(m *testing.M) {
 	// The in-process agents' sipgo logs nothing: its package logger is global.
 	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	os.Exit(run(m))
+	release := sbctest.Heavy() // not beside test/e2e's concurrent calls
+	code := run(m)
+	release()
+	os.Exit(code)
 }
 
 func run(m *testing.M) int {

@@ -1,0 +1,2 @@
+// Package sbctest is what tonewall's test suites share.
+package sbctest
