@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,15 +111,7 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 // peerVerified reports whether the request came over TLS with a client
 // certificate that verifies against sip.tls.ca_file (or the system roots).
 func peerVerified(tx sip.ServerTransaction, roots *x509.CertPool) bool {
-	stx, ok := tx.(*sip.ServerTx)
-	if !ok {
-		return false
-	}
-	tc, ok := stx.Connection().(*sip.TCPConnection)
-	if !ok {
-		return false
-	}
-	c, ok := tc.Conn.(interface{ ConnectionState() tls.ConnectionState })
+	c, ok := connOf(tx).(interface{ ConnectionState() tls.ConnectionState })
 	if !ok {
 		return false
 	}
@@ -182,16 +175,21 @@ func (s *Server) newCall(req *sip.Request, t *trunk, tx sip.ServerTransaction) (
 
 // streamOf is the accepted connection a request came over, if any.
 func streamOf(tx sip.ServerTransaction) *streamConn {
+	sc, _ := connOf(tx).(*streamConn)
+	return sc
+}
+
+// connOf is the stream connection (TCP or TLS) a request came over; nil
+// for UDP.
+func connOf(tx sip.ServerTransaction) net.Conn {
 	stx, ok := tx.(*sip.ServerTx)
 	if !ok {
 		return nil
 	}
-	tc, ok := stx.Connection().(*sip.TCPConnection)
-	if !ok {
-		return nil
+	if tc, ok := stx.Connection().(*sip.TCPConnection); ok {
+		return tc.Conn
 	}
-	sc, _ := tc.Conn.(*streamConn)
-	return sc
+	return nil
 }
 
 // uasLeg is the dialog with the INVITE's sender, per RFC 3261 12.1.1.
