@@ -203,7 +203,7 @@ func edgeServer(unknown string, lim config.Limits) (*Server, *capturePacketConn)
 		abuse:   zap.NewNop(),
 	}
 	pc := &capturePacketConn{local: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 100), Port: 5060}}
-	s.udpConns.Store(pc.local.String(), &udpSocket{PacketConn: pc, l: l})
+	s.udpConns.Store(addrPortOf(pc.local), &udpSocket{PacketConn: pc, l: l})
 	return s, pc
 }
 

@@ -52,13 +52,22 @@ func (f *framer) feed(p []byte) (started bool) {
 
 func (f *framer) headerByte(c byte) {
 	if c != '\n' {
+		if (c == ' ' || c == '\t') && f.lineLen > 0 && f.lineLen <= len(f.line) {
+			if p := f.line[f.lineLen-1]; p == ' ' || p == '\t' || p == ':' {
+				return // a run of white space says no more than one: keep room for the value
+			}
+		}
 		if f.lineLen < len(f.line) {
 			f.line[f.lineLen] = c
 		}
 		f.lineLen++
 		return
 	}
-	n := min(f.lineLen, len(f.line))
+	if f.lineLen > len(f.line) { // longer than any Content-Length line can be
+		f.lineLen = 0
+		return
+	}
+	n := f.lineLen
 	line := f.line[:n]
 	if n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]

@@ -135,3 +135,19 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
+
+// TestFramerPaddedContentLength: RFC 3261 allows any linear white space
+// after the colon; a Content-Length line longer than the framer's 40-byte
+// line buffer must not be read from its truncated start.
+func TestFramerPaddedContentLength(t *testing.T) {
+	for _, pad := range []int{1, 22, 30, 60} {
+		head := "INFO sip:a SIP/2.0\r\nContent-Length:" + strings.Repeat(" ", pad) + "12345\r\n\r\n"
+		body := strings.Repeat("a", 12345)
+		if _, between := feedAll(head, body[:12344]); between {
+			t.Errorf("pad %d: between messages before the body is whole", pad)
+		}
+		if _, between := feedAll(head, body); !between {
+			t.Errorf("pad %d: not between messages after the whole body", pad)
+		}
+	}
+}

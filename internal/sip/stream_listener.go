@@ -149,14 +149,11 @@ func (c *streamConn) Read(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if err := c.Conn.SetReadDeadline(c.deadline()); err != nil {
-		return 0, err
+	n, err := c.read(b)
+	for n == 0 && isTimeout(err) && c.fr.between() && c.dialogs.Load() > 0 {
+		n, err = c.read(b) // a dialog was held after the idle deadline was set: wait on without one
 	}
-	n, err := c.Conn.Read(b)
-	if n > 0 && c.fr.feed(b[:n]) {
-		c.msgStart = time.Now()
-	}
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	if isTimeout(err) {
 		kind := "idle"
 		if !c.fr.between() {
 			kind = "message"
@@ -166,6 +163,28 @@ func (c *streamConn) Read(b []byte) (int, error) {
 			zap.Stringer("source", c.src))
 	}
 	return n, err
+}
+
+func (c *streamConn) read(b []byte) (int, error) {
+	d := c.deadline()
+	if err := c.Conn.SetReadDeadline(d); err != nil {
+		return 0, err
+	}
+	if d.IsZero() && c.dialogs.Load() == 0 { // released meanwhile, its deadline overwritten
+		if err := c.Conn.SetReadDeadline(time.Now().Add(c.l.limits.IdleTimeout)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.fr.feed(b[:n]) {
+		c.msgStart = time.Now()
+	}
+	return n, err
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
 
 func (c *streamConn) handshake() error {

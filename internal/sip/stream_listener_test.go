@@ -419,3 +419,21 @@ func TestStreamConnHandshakeTimeout(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStreamConnHoldDuringRead: sipgo reads the next message as soon as it
+// has parsed an INVITE and runs the handler on another goroutine, so the
+// handler's hold() comes while a read already waits with the idle deadline.
+// The connection must still not time out idle while the dialog is held.
+func TestStreamConnHoldDuringRead(t *testing.T) {
+	leakCheck(t)
+	sc, _ := acceptOne(t, config.Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 150 * time.Millisecond}, nil)
+	var release func()
+	held := make(chan struct{})
+	t1 := time.AfterFunc(50*time.Millisecond, func() { release = sc.hold(); close(held) })
+	t2 := time.AfterFunc(500*time.Millisecond, func() { <-held; release() })
+	defer t1.Stop()
+	defer t2.Stop()
+	start := time.Now()
+	readTimeout(t, sc)
+	within(t, "connection held at 50 ms, released at 500 ms, timed out", time.Since(start), 640*time.Millisecond, 2*time.Second)
+}
