@@ -157,3 +157,35 @@ func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 		t.Fatalf("%d log lines for 300 refused requests, want a sampled handful", n)
 	}
 }
+
+// TestCallCapAnswers503: over sip.limits.max_calls a new call gets one 503
+// with the configured Retry-After, before anything reaches the contact
+// center; a call ending frees its place.
+func TestCallCapAnswers503(t *testing.T) {
+	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sipExtra: "limits: {max_calls: 1, retry_after: 7s}"})
+	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	must(t, err)
+	cc.nextCall(t)
+	c, ra := rawConn(t, s.addr("carrier"))
+	_, err = c.WriteTo(rawDatagram(c, rawMsg("INVITE", "", "")), ra)
+	must(t, err)
+	buf := make([]byte, 4096)
+	must(t, c.SetReadDeadline(time.Now().Add(2*time.Second)))
+	n, _, err := c.ReadFrom(buf)
+	must(t, err)
+	res := string(buf[:n])
+	if !strings.HasPrefix(res, "SIP/2.0 503 ") || !strings.Contains(res, "\r\nRetry-After: 7\r\n") {
+		t.Fatalf("a call over max_calls got:\n%s\nwant 503 with Retry-After: 7 and nothing before it", res)
+	}
+	if got := len(cc.received(sip.INVITE)); got != 1 {
+		t.Fatalf("the contact center saw %d INVITEs, want the admitted call's only", got)
+	}
+	must(t, sess.Bye(ctx10(t)))
+	s.waitCalls(t, 0)
+	again, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	if err != nil {
+		t.Fatalf("a call after the first ended: %v", err)
+	}
+	_ = again.Bye(ctx10(t))
+}
