@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -104,6 +105,10 @@ func sipSeeds() [][]byte {
 			strings.Replace(strings.Replace(fuzzSDP, "192.0.2.50", "198.51.100.50", -1), "RTP/SAVP 0 8 101", "RTP/SAVP 0 101", 1)),
 		fuzzMsg("SIP/2.0 401 Unauthorized", append(withTo, `WWW-Authenticate: Digest realm="cc", nonce="x"`), ""),
 		fuzzMsg("SIP/2.0 200 OK", withTo, "v=0\r\nc=IN IP4 ::ffff:1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\n"),
+		fuzzMsg("SIP/2.0 183 Session Progress", append(withTo, "Require: 100rel", "RSeq: 1"),
+			strings.Replace(fuzzSDP, "192.0.2.50", "198.51.100.50", -1)),
+		fuzzMsg("SIP/2.0 302 Moved Temporarily", append(withTo, "Contact: <sip:elsewhere@198.51.100.9>"), ""),
+		fuzzMsg("SIP/2.0 486 Busy Here", withTo, ""),
 		[]byte("INVITE sip:a@b SIP/2.0\r\nVia: x\r\nCSeq: one INVITE\r\n\r\n"),
 	}
 }
@@ -314,6 +319,65 @@ func checkResponse(t *testing.T, s *Server, res *sip.Response) {
 		checkRewritten(t, res.Body(), out.Body())
 	} else {
 		c.rollback(offered)
+	}
+	checkLegB(t, s, req, res.Clone())
+}
+
+// respondTx records what the B2BUA answers on leg A's INVITE transaction.
+type respondTx struct {
+	sip.ServerTransaction // nil: only Respond is used
+	got                   []*sip.Response
+}
+
+func (tx *respondTx) Respond(res *sip.Response) error {
+	tx.got = append(tx.got, res)
+	return nil
+}
+
+// checkLegB treats a parsed response as leg B's answer to the INVITE that
+// placed the call (outbound.onResponse): early media, the dialog it
+// establishes, or the failure relayed to leg A. A response to a stray
+// transaction is looked up by its dialog.
+func checkLegB(t *testing.T, s *Server, aReq *sip.Request, res *sip.Response) {
+	s.onStrayResponse(res) // an empty table: nothing to re-ACK, nothing read amiss
+	c := fuzzCall(t, s)
+	defer c.sess.Close()
+	c.b.trunk = &trunk{}
+	if _, err := c.sess.Offer(c.a.side, aReq.Body()); err != nil {
+		t.Fatal(err)
+	}
+	aTx := &respondTx{}
+	o := &outbound{c: c, aReq: aReq, aTx: aTx, cancelled: make(chan struct{}), bReq: c.b.newRequest(sip.INVITE)}
+	if r := res.GetHeader("Require"); r != nil && containsTag(r.Value(), "100rel") {
+		res.RemoveHeader("Require") // a PRACK needs a live client; its dialog state is the 2xx's
+	}
+	done, got, err := o.onResponse(context.Background(), res)
+	defer s.dialogs.remove(c.b)
+	switch {
+	case !done && len(aTx.got) > 0:
+		checkRelayed(t, aReq, aTx.got[0])
+	case done && err == nil:
+		if got != res || s.dialogs.get(c.b.callID, c.b.localTag) != c.b {
+			t.Fatalf("%d taken without its dialog", res.StatusCode)
+		}
+		if tag, _ := res.To().Params.Get("tag"); c.b.remoteTag != tag {
+			t.Fatalf("dialog remote tag %q from To tag %q", c.b.remoteTag, tag)
+		}
+	case done:
+		if code, _ := statusOf(err); code < 300 || code == 401 || code == 407 {
+			t.Fatalf("leg B's %d relayed as %d", res.StatusCode, code)
+		}
+	}
+}
+
+// checkRelayed: a provisional relayed to leg A is leg A's own dialog.
+func checkRelayed(t *testing.T, aReq *sip.Request, out *sip.Response) {
+	rr := headerValues(out, "Record-Route")
+	if out.CallID().Value() != aReq.CallID().Value() || rr != "" && rr != headerValues(aReq, "Record-Route") {
+		t.Fatalf("leg B's dialog leaked into leg A's provisional:\n%s", out)
+	}
+	if len(out.Body()) > 0 {
+		checkRewritten(t, nil, out.Body())
 	}
 }
 
