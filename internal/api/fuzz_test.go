@@ -87,6 +87,10 @@ func FuzzAPIRequest(f *testing.F) {
 	f.Add(uint8(0), "call-1", "", []byte(`{"fields":["pan"]} {"x":1}`))
 	f.Add(uint8(6), "call-1", "", []byte(`{"fields":[`))
 	f.Add(uint8(1), "call-1", "cap-1", []byte(`{"field":"cvv"}`))
+	f.Add(uint8(1), "call-1", "open", []byte(`{"field":"cvv"}`))
+	f.Add(uint8(1), "cc-7f3a@tonewall", "open", []byte(`{"field":"4111111111111111"}`))
+	f.Add(uint8(2), "call-1", "open", []byte{})
+	f.Add(uint8(3), "call-1", "open", []byte{})
 	f.Add(uint8(2), "call-1", "../../v1/calls", []byte{})
 	f.Add(uint8(3), "call-1", "cap-1", []byte{})
 	f.Add(uint8(4), "4111111111111111", "", []byte{})
@@ -95,6 +99,13 @@ func FuzzAPIRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, id, cid string, body []byte) {
 		rt := fuzzRoutes[int(which)%len(fuzzRoutes)]
 		bearer := fuzzBearers[int(which)/len(fuzzRoutes)%len(fuzzBearers)]
+		if cid == "open" { // the capture routes on a capture that is collecting
+			c, err := caps.Start("call-1", capture.Request{Fields: []string{"pan", "cvv"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cid = c.ID()
+		}
 		path := fillPath(rt.path, id, cid)
 		req, err := http.NewRequest(rt.method, path, bytes.NewReader(body))
 		if err != nil {
