@@ -43,7 +43,8 @@ func FuzzOffer(f *testing.F) {
 }
 
 // FuzzRelayPacket feeds arbitrary datagrams from the signalled source into
-// the packet path of a plain and an SRTP leg.
+// the packet path of a plain and an SRTP leg, on the SRTP leg both as they
+// come and sealed with the carrier's key.
 func FuzzRelayPacket(f *testing.F) {
 	rtpSeed, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, SSRC: 1, CSRC: []uint32{2}}, Payload: make([]byte, 160)}).Marshal()
 	f.Add(rtpSeed)
@@ -51,7 +52,7 @@ func FuzzRelayPacket(f *testing.F) {
 	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff})                // extension longer than the packet
 	f.Add([]byte{0x81, 200, 0, 12, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6}) // SR claiming more than it has
 	plain, _, from := benchCall(f, "", "")
-	secure, _, sfrom := benchCall(f, "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM")
+	secure, key, sfrom := benchCall(f, "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM")
 	rec := &recorder{}
 	plain.s.sink = rec
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -64,6 +65,15 @@ func FuzzRelayPacket(f *testing.F) {
 			checkRelayed(t, b, out)
 		}
 		secure.handle(append([]byte(nil), b...), sfrom)
+		// The same bytes as the carrier would send them, sealed with its
+		// key: past authentication into decryption, renumbering and GCM.
+		sealed, err := key.EncryptRTP(nil, b, nil)
+		if looksLikeRTCP(b) {
+			sealed, err = key.EncryptRTCP(nil, b, nil)
+		}
+		if err == nil && len(sealed) <= bufSize {
+			secure.handle(sealed, sfrom)
+		}
 	})
 }
 
