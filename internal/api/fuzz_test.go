@@ -148,6 +148,9 @@ func checkAnswer(t *testing.T, route string, w *httptest.ResponseRecorder, body 
 	if w.Code == http.StatusInternalServerError {
 		t.Fatalf("%s answered 500: %s", route, raw)
 	}
+	if w.Code == http.StatusTemporaryRedirect || w.Code == http.StatusMovedPermanently {
+		return // ServeMux sends a path with "//", "." or ".." to its clean form
+	}
 	if !json.Valid(raw) {
 		t.Fatalf("%s answered %d with no JSON: %q", route, w.Code, raw)
 	}
