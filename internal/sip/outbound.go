@@ -137,6 +137,8 @@ func (o *outbound) isCancelled() bool {
 // onResponse handles one response from leg B; done means the attempt ended.
 func (o *outbound) onResponse(ctx context.Context, res *sip.Response) (bool, *sip.Response, error) {
 	switch {
+	case res.To() == nil: // malformed (RFC 3261 8.1.1): drop it, as sipgo matched it on Via and CSeq alone
+		return false, nil, nil
 	case res.IsProvisional() && o.isCancelled():
 		o.cancelB() // the provisional we waited for to CANCEL
 		return false, nil, nil
