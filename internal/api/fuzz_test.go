@@ -43,7 +43,7 @@ func fuzzAPI(f *testing.F) (http.Handler, *capture.Service) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = v.Close() })
-	caps := capture.NewService(cfg, v, nil, zap.NewNop())
+	caps := capture.NewService(cfg, v, nil, nil, zap.NewNop())
 	if _, err := caps.Attach("call-1", capture.Point{Policy: "api"}); err != nil {
 		f.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"net/netip"
 	"strconv"
@@ -31,7 +32,8 @@ func fuzzServer(tb testing.TB) *Server {
 	tb.Helper()
 	cfg := &config.Config{}
 	cfg.SIP.HeaderPass = fuzzPass
-	cfg.SIP.UserAgent = "tonewall"
+	ua := "tonewall"
+	cfg.SIP.UserAgent = &ua
 	mm, err := media.NewManager(media.Config{Address: fuzzAdvertise, PortMin: 32000, PortMax: 32599, Drain: 1}, zap.NewNop())
 	if err != nil {
 		tb.Fatal(err)
@@ -41,8 +43,21 @@ func fuzzServer(tb testing.TB) *Server {
 		ready: make(chan struct{}), failed: make(chan struct{})}
 	s.calls.m = map[string]*Call{}
 	s.dialogs.m = map[string]*Leg{}
+	s.metrics = newMetrics(prometheus.NewRegistry())
+	// readFilter's view: a UDP listener at fuzzUDP whose trunk is the
+	// sender, so every datagram takes the full path of a trunk's.
+	l := &listener{cfg: config.Listener{Name: "fuzz", Transport: "udp"}}
+	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // its 400s to 192.0.2.1 go nowhere
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = pc.Close() })
+	s.udpConns.Store(addrPortOf(fuzzUDP), &udpSocket{PacketConn: pc, l: l})
 	return s
 }
+
+var fuzzUDP = &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5060}
 
 // fuzzCall is a confirmed call between a carrier leg (a) and a contact-center
 // leg (b) with a fresh media session; the caller closes the session.
@@ -144,8 +159,7 @@ func FuzzSIPMessage(f *testing.F) {
 // not is dropped, and any 400 built for it echoes only header lines that
 // were in it and that a 400 must carry.
 func checkReadFilter(t *testing.T, s *Server, data []byte) {
-	udp := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5060}
-	got, err := s.readFilter(sip.TransportReadProps{Transport: "UDP", LocalAddr: udp, RemoteAddr: udp}, data)
+	got, err := s.readFilter(sip.TransportReadProps{Transport: "UDP", LocalAddr: fuzzUDP, RemoteAddr: fuzzUDP}, data)
 	if err != nil {
 		t.Fatalf("readFilter error: %v", err)
 	}
@@ -153,7 +167,7 @@ func checkReadFilter(t *testing.T, s *Server, data []byte) {
 	if keep := len(bytes.TrimSpace(data)) == 0 || perr == nil; keep && !bytes.Equal(got, data) || !keep && got != nil {
 		t.Fatalf("readFilter passed on %q for parse error %v", got, perr)
 	}
-	res := badRequest(data)
+	res := badRequest(data, 400, "Bad Request")
 	if res == nil {
 		return
 	}
@@ -173,7 +187,7 @@ func checkReadFilter(t *testing.T, s *Server, data []byte) {
 }
 
 func checkRequest(t *testing.T, s *Server, req *sip.Request) {
-	if !wellFormed(req) { // withRecovery answers these 400 and stops
+	if malformed(req) != "" { // withRecovery answers these 400 and stops
 		_ = sip.NewResponseFromRequest(req, 400, "Bad Request", nil).String()
 		return
 	}
