@@ -23,29 +23,42 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.onReinvite(req, tx)
 		return
 	}
+	s.handlers.Add(1)
+	defer s.handlers.Done()
+	t, release, err := s.admit(req, tx)
+	if err != nil {
+		// Refused before any work and before a 100: one answer, not
+		// retransmitted (a retransmitted INVITE is refused again as
+		// cheaply), so a flood from a spoofed trunk address is not
+		// reflected at the trunk. The request is left as it is: sipgo's
+		// own 100 (sent when a handler is slower than 200 ms) reads it.
+		res := s.rejection(req, err)
+		res.To().Params.Add("tag", sip.GenerateTagN(16))
+		_ = tx.Respond(res)
+		tx.Terminate()
+		return
+	}
 	// Our To tag goes on the request itself, before anything responds on the
 	// transaction: sipgo answers a CANCEL with a 487 built from this request,
 	// and that 487 must carry the tag of our 180 (RFC 3261 8.2.6.2).
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	s.handlers.Add(1)
-	defer s.handlers.Done()
-	c, err := s.admit(req, tx)
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	c, err := s.newCall(req, t, tx, release)
 	if err != nil {
-		// Refused before any work: one answer, not retransmitted (a
-		// retransmitted INVITE is refused again as cheaply), so a flood
-		// from a spoofed trunk address is not reflected at the trunk.
+		release()
 		s.reject(req, tx, err)
-		tx.Terminate()
 		return
 	}
-	// Admission does no network I/O, so the 100 comes after it, and only
-	// to a call that goes on.
-	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	c.run(req, tx)
 }
 
 // reject answers a request with the status its error maps to.
 func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error) {
+	_ = tx.Respond(s.rejection(req, err))
+}
+
+// rejection is the response err maps to.
+func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 	code, reason := statusOf(err)
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	var ch *challengeError
@@ -59,32 +72,37 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, err error) {
 		res.AppendHeader(sip.NewHeader("Unsupported", unsupported(req)))
 	}
 	s.addServerHeaders(res)
-	_ = tx.Respond(res)
+	return res
 }
 
-// admit checks an initial INVITE and builds its call: hop count, drain,
-// trunk, authentication, route, extensions, media.
-func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (*Call, error) {
+// admit checks an initial INVITE: hop count, drain, trunk, authentication,
+// route, extensions and the call caps, whose places release gives back. It
+// reads the request and changes nothing, and does no I/O.
+func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, release func(), err error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-		return nil, statusErr(483, "Too Many Hops", nil)
+		return nil, nil, statusErr(483, "Too Many Hops", nil)
 	}
 	if s.draining.Load() {
-		return nil, statusErr(503, "Service Unavailable", errDraining)
+		return nil, nil, statusErr(503, "Service Unavailable", errDraining)
 	}
-	t, err := s.trunkOf(req, tx)
-	if err != nil {
-		return nil, err
+	if t, err = s.trunkOf(req, tx); err != nil {
+		return nil, nil, err
 	}
 	if err := s.authenticate(req, t); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if t.route == nil {
-		return nil, statusErr(404, "Not Found", errNoRoute)
+		return nil, nil, statusErr(404, "Not Found", errNoRoute)
 	}
 	if unsupported(req) != "" {
-		return nil, statusErr(420, "Bad Extension", nil)
+		return nil, nil, statusErr(420, "Bad Extension", nil)
 	}
-	return s.newCall(req, t, tx)
+	release, refused := s.admitted.take(t, t.route.to, time.Now())
+	if refused != "" {
+		s.abuse.Warn("call refused by a cap", zap.String("trunk", t.cfg.Name), zap.String("reason", refused))
+		return nil, nil, statusErr(503, "Service Unavailable", errCapped)
+	}
+	return t, release, nil
 }
 
 // trunkOf matches the request to a trunk or refuses it with 403.
@@ -143,12 +161,7 @@ func unsupported(req *sip.Request) string {
 }
 
 // newCall builds the call and leg A from an admitted INVITE.
-func (s *Server) newCall(req *sip.Request, t *trunk, tx sip.ServerTransaction) (*Call, error) {
-	release, refused := s.admitted.take(t, t.route.to, time.Now())
-	if refused != "" {
-		s.abuse.Warn("call refused by a cap", zap.String("trunk", t.cfg.Name), zap.String("reason", refused))
-		return nil, statusErr(503, "Service Unavailable", errCapped)
-	}
+func (s *Server) newCall(req *sip.Request, t *trunk, tx sip.ServerTransaction, release func()) (*Call, error) {
 	id := newID()
 	c := &Call{
 		id: id, srv: s, route: t.route, created: time.Now(),
@@ -163,7 +176,6 @@ func (s *Server) newCall(req *sip.Request, t *trunk, tx sip.ServerTransaction) (
 	}
 	sess, err := s.media.NewSession(id, carrier.trunk.policy(), cc.trunk.policy())
 	if err != nil {
-		release()
 		return nil, err
 	}
 	c.sess = sess
