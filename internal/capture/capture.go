@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -210,9 +209,9 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 	return ev
 }
 
-// finish checks and delivers the result (SIP INFO toward the contact
-// center, webhook) and audits the end. A capture failing closed meanwhile,
-// or a result that holds a card number, ends failed instead.
+// finish checks and delivers the result (delivery.go) and audits the end.
+// A capture failing closed meanwhile, or a result that holds a card number,
+// ends failed instead.
 func (c *Capture) finish(snap Status) {
 	if r := c.failing(); r != "" && snap.Reason != r {
 		snap = c.failResult(r)
@@ -224,43 +223,7 @@ func (c *Capture) finish(snap Status) {
 	}
 	c.svc.ended(snap.State)
 	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
-	if hook != nil {
-		c.svc.wg.Add(1)
-		go func() { // retries must not hold the capture (or the call's end) up
-			defer c.svc.wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			if err := c.svc.cfg.Delivery.Webhook.send(ctx, hook); err != nil {
-				c.svc.log.Warn("capture result webhook failed", zap.String("capture_id", c.id), zap.Error(err))
-			}
-		}()
-	}
-	if snap.State == string(collect.StateTokenized) && c.svc.cfg.Delivery.TokenDTMF {
-		c.ctrl.keyTokenLater(snap.Token)
-	}
-	if info == nil {
-		return
-	}
-	if err := c.ctrl.deliver(ResultContentType, info); err != nil {
-		c.svc.log.Warn("capture result INFO failed", zap.String("capture_id", c.id), zap.Error(err))
-	}
-}
-
-// results builds the body each configured delivery sends and checks it on
-// its way out: a body that holds a card number is not sent (nil), and
-// blocked says so.
-func (c *Capture) results(snap Status) (webhook, info []byte, blocked bool) {
-	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
-		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
-	if c.svc.cfg.Delivery.Webhook.URL != "" {
-		webhook = c.svc.egress(c, pathWebhook, body)
-		blocked = webhook == nil
-	}
-	if snap.State != string(collect.StateCallEnded) && c.svc.cfg.Delivery.SIPInfo && c.ctrl.deliver != nil {
-		info = c.svc.egress(c, pathSIPInfo, body)
-		blocked = blocked || info == nil
-	}
-	return webhook, info, blocked
+	c.send(snap, hook, info)
 }
 
 // failClosed ends the capture failed with reason: an open one through its
