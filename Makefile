@@ -14,8 +14,9 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, then every test with the race detector
+test: vet ## go vet, then every test with the race detector, then the portable path of the assembly
 	$(GO) test -race -timeout 20m ./...
+	$(GO) test -tags purego -timeout 10m ./internal/dtmf/... ./internal/prefetch
 
 bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
