@@ -35,32 +35,39 @@ func newAdmission(max int, refused *prometheus.CounterVec) *admission {
 func (a *admission) take(from, to *trunk, now time.Time) (release func(), refused string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	lf, lt := a.loadOf(from), a.loadOf(to)
+	loads := []*trunkLoad{a.loadOf(from)}
+	if to != from { // a trunk's call to itself is one call on it
+		loads = append(loads, a.loadOf(to))
+	}
 	switch {
 	case a.calls >= a.max:
 		refused = "calls_limit"
-	case full(from, lf) || full(to, lt):
+	case full(from, loads[0]) || full(to, loads[len(loads)-1]):
 		refused = "trunk_calls_limit"
-	case !lf.rate(from.cfg.CallsPerSec, now):
+	case !loads[0].rate(from.cfg.CallsPerSec, now):
 		refused = "trunk_rate_limit"
 	}
 	if refused != "" {
 		a.refused.WithLabelValues(from.cfg.Name, refused).Inc()
 		return func() {}, refused
 	}
-	a.calls++
-	lf.calls++
-	lt.calls++
+	a.add(loads, 1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			a.mu.Lock()
-			a.calls--
-			lf.calls--
-			lt.calls--
+			a.add(loads, -1)
 			a.mu.Unlock()
 		})
 	}, ""
+}
+
+// add counts n calls in all and on each of loads; a.mu is held.
+func (a *admission) add(loads []*trunkLoad, n int) {
+	a.calls += n
+	for _, l := range loads {
+		l.calls += n
+	}
 }
 
 func (a *admission) loadOf(t *trunk) *trunkLoad {

@@ -88,6 +88,18 @@ func TestAdmissionTrunkCapCountsBothTrunks(t *testing.T) {
 	mustTake(t, a, small, carrier, t0)
 }
 
+// TestAdmissionTrunkToItself: a call from a trunk to itself is one call on
+// it, not two.
+func TestAdmissionTrunkToItself(t *testing.T) {
+	a, _ := newTestAdmission(100)
+	pbx := testTrunk("pbx", 2, 0)
+	first := mustTake(t, a, pbx, pbx, t0)
+	mustTake(t, a, pbx, pbx, t0)
+	wantRefused(t, a, pbx, pbx, t0, "trunk_calls_limit")
+	first()
+	mustTake(t, a, pbx, pbx, t0)
+}
+
 func TestAdmissionCallsPerSecond(t *testing.T) {
 	tests := []struct {
 		name   string
