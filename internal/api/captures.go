@@ -38,9 +38,7 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req capture.Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeOne(http.MaxBytesReader(w, r.Body, 64<<10), &req); err != nil {
 		writeError(w, http.StatusBadRequest, `request body: want JSON like {"fields":["pan","expiry","cvv"]}: `+bodyProblem(err))
 		return
 	}
@@ -97,9 +95,7 @@ func (s *Server) retryField(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Field string `json:"field"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Field == "" {
+	if err := decodeOne(http.MaxBytesReader(w, r.Body, 4<<10), &req); err != nil || req.Field == "" {
 		writeError(w, http.StatusBadRequest, `request body: want {"field":"cvv"}`)
 		return
 	}
@@ -125,6 +121,22 @@ func captureStatus(err error) int {
 // bodyProblem names what is wrong with a JSON request body without repeating
 // any of it (encoding/json's errors quote unknown field names and numbers,
 // and a body may hold anything, card digits included).
+// errTrailing is a body with more after its JSON value.
+var errTrailing = errors.New("more than one JSON value")
+
+// decodeOne reads exactly one JSON value with no unknown fields from body.
+func decodeOne(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errTrailing
+	}
+	return nil
+}
+
 func bodyProblem(err error) string {
 	var (
 		tooLong *http.MaxBytesError
@@ -140,6 +152,8 @@ func bodyProblem(err error) string {
 		return "not a JSON object"
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("not valid JSON (byte %d)", syntax.Offset)
+	case errors.Is(err, errTrailing):
+		return "more than one JSON value"
 	case errors.Is(err, io.EOF):
 		return "empty"
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -98,6 +98,7 @@ func TestCaptureAPIErrors(t *testing.T) {
 		{"wrong role", "auditor-key", path, `{}`, 403, "auditor"},
 		{"unknown call", "agent-key", "/v1/calls/nope/captures", `{}`, 404, "no such call"},
 		{"malformed JSON", "agent-key", path, `{"fields":[`, 400, "JSON"},
+		{"trailing data", "agent-key", path, `{"fields":["pan"]}{"fields":["cvv"]}`, 400, "more than one JSON value"},
 		{"unknown JSON key", "agent-key", path, `{"feilds":["pan"]}`, 400, "feilds"},
 		{"unknown field", "agent-key", path, `{"fields":["pan","pin"]}`, 400, "pin"},
 		{"no card number", "agent-key", path, `{"fields":["cvv"]}`, 400, "pan"},
