@@ -14,7 +14,8 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, then every test with the race detector, then the portable path of the assembly
+test: vet ## go vet, the SIPp call flows (when sipp is installed), every test with the race detector, the portable path of the assembly
+	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh
 	$(GO) test -race -timeout 20m ./...
 	$(GO) test -tags purego -timeout 10m ./internal/dtmf/... ./internal/prefetch
 

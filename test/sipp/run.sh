@@ -46,6 +46,8 @@ if [[ $want_tls == auto ]]; then
 	want_tls=0
 	if [[ $sipp_version == *TLS* ]] && command -v openssl >/dev/null 2>&1; then
 		want_tls=1
+	else
+		echo "basic-tls skipped: $sipp_version was built without TLS (Debian's sip-tester is); build SIPp with TLS to run it"
 	fi
 fi
 
