@@ -157,6 +157,7 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}()
 		if s.scanner(headerOf(req, "User-Agent")) {
 			s.metrics.dropped.WithLabelValues("scanner").Inc()
+			forget(tx)
 			return
 		}
 		if reason := malformed(req); reason != "" {
@@ -180,6 +181,12 @@ func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if s.legOf(req) == nil && s.stranger(req, tx) {
 			s.refuseStranger(req, tx)
+			return
+		}
+		// UDP was counted in readFilter; a stream's requests are counted here.
+		if req.Transport() != "UDP" && outOfDialog(string(req.Method)) && !s.sources.allow(sourceAddr(req), time.Now()) {
+			s.metrics.dropped.WithLabelValues("source_rate").Inc()
+			forget(tx)
 			return
 		}
 		h(req, tx)
@@ -209,6 +216,14 @@ func malformed(req *sip.Request) string {
 	return ""
 }
 
+// forget ends the transaction of a request dropped unanswered: sipgo
+// would otherwise keep it, and send its own 100 Trying to an INVITE.
+func forget(tx sip.ServerTransaction) {
+	if tx != nil {
+		tx.Terminate()
+	}
+}
+
 func headerOf(req *sip.Request, name string) string {
 	if h := req.GetHeader(name); h != nil {
 		return h.Value()
@@ -224,6 +239,7 @@ func (s *Server) refuseStranger(req *sip.Request, tx sip.ServerTransaction) {
 		zap.String("source", req.Source()), zap.String("transport", req.Transport()))
 	if s.cfg.SIP.UnknownSources != "reject" || req.IsAck() || tx == nil {
 		s.metrics.dropped.WithLabelValues("unknown_source").Inc()
+		forget(tx)
 		return
 	}
 	s.metrics.dropped.WithLabelValues("unknown_source_rejected").Inc()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -188,4 +189,30 @@ func TestCallCapAnswers503(t *testing.T) {
 		t.Fatalf("a call after the first ended: %v", err)
 	}
 	_ = again.Bye(ctx10(t))
+}
+
+// TestSourceRateOverTCP: a source over sip.limits.source_rate is dropped
+// on streams too, unanswered, and counted.
+func TestSourceRateOverTCP(t *testing.T) {
+	cc := newAgent(t, "tcp")
+	s := startSBC(t, sbcOpts{transport: "tcp", ccTargets: []string{cc.addr},
+		sipExtra: "limits: {source_rate: 5, source_burst: 5, source_block: 5s}"})
+	c, err := net.Dial("tcp", s.addr("carrier"))
+	must(t, err)
+	defer c.Close()
+	for i := 0; i < 10; i++ {
+		msg := strings.ReplaceAll(rawMsg("OPTIONS", "", ""), "SIP/2.0/UDP LOCAL", "SIP/2.0/TCP "+c.LocalAddr().String())
+		msg = strings.ReplaceAll(strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String()), "\n", "\r\n")
+		msg = strings.Replace(msg, "Call-ID: raw-", fmt.Sprintf("Call-ID: rate%d-", i), 1)
+		_, err := c.Write([]byte(msg))
+		must(t, err)
+	}
+	must(t, c.SetReadDeadline(time.Now().Add(1500*time.Millisecond)))
+	got, _ := io.ReadAll(c) // until the deadline
+	if n := strings.Count(string(got), "SIP/2.0 200 OK"); n != 5 {
+		t.Fatalf("%d OPTIONS answered of 10 sent at a source_burst of 5, want 5", n)
+	}
+	if _, body := apiGet(t, s, "", "/metrics"); !strings.Contains(body, `tonewall_sip_dropped_total{reason="source_rate"} 5`) {
+		t.Fatal("the 5 dropped requests are not counted as source_rate")
+	}
 }
