@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // needTool returns the path of an external program the test needs. Without
@@ -62,7 +64,9 @@ func TestMain(m *testing.M) {
 	if testTmp, err = os.MkdirTemp("", "dtmf-test-"); err != nil {
 		panic(err)
 	}
+	release := sbctest.Heavy() // its DSP corpora keep a core busy for a minute: not beside e2e's timing
 	code := m.Run()
+	release()
 	os.RemoveAll(testTmp)
 	os.Exit(code)
 }

@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Heavy takes the machine-wide lock of the suites that load the machine on
-// purpose (test/e2e's hundreds of concurrent calls, test/hostile's floods):
-// go test runs packages side by side, and one's flood would starve the
-// other's timing. It blocks until the lock is free and returns its
+// Heavy takes the machine-wide lock of the suites that load the machine
+// (test/e2e's hundreds of concurrent calls, test/hostile's floods,
+// internal/dtmf's DSP corpora): go test runs packages side by side, and
+// one's load would starve another's timing. It blocks until the lock is free and returns its
 // release; on error it returns a no-op, and the suites run side by side.
 func Heavy() (release func()) {
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), "tonewall-heavy-tests.lock"), os.O_CREATE|os.O_RDWR, 0o600)
