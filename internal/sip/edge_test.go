@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"github.com/tonewall/tonewall/internal/card"
 	"net"
 	"net/netip"
 	"strings"
@@ -276,5 +277,15 @@ func TestReadFilterSourceRate(t *testing.T) {
 	}
 	if got := value(t, s.metrics.dropped.WithLabelValues("source_rate")); got != 1 {
 		t.Errorf("dropped{source_rate} = %v, want 1", got)
+	}
+}
+
+// TestCallIDsPassTheEgressChecks: call ids go out in API answers and SIP
+// messages, so none may look like a card to the egress checks.
+func TestCallIDsPassTheEgressChecks(t *testing.T) {
+	for i := range 100_000 {
+		if id := newID(); card.HoldsCardNumber([]byte(id)) {
+			t.Fatalf("id %d, %s, holds a card-like run", i, id)
+		}
 	}
 }
