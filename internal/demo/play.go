@@ -197,11 +197,29 @@ func searchResult(cc *agent) string {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	for _, in := range cc.infos {
-		if strings.Contains(in.String(), testPAN) || strings.Contains(in.String(), testPAN[6:12]) {
+		// A token keeps the card's last four and is random before them, so
+		// the middle six can show up across its edge by chance: the tokens
+		// the contact center got are taken out before the search.
+		msg := in.String()
+		for _, tok := range tokensIn(in.Body()) {
+			msg = strings.ReplaceAll(msg, tok, "[token]")
+		}
+		if strings.Contains(msg, testPAN) || strings.Contains(msg, testPAN[6:12]) {
 			return "FOUND in a SIP INFO (this is a bug)"
 		}
 	}
 	return "not found"
+}
+
+// tokensIn is the token of a capture-result body, if it has one.
+func tokensIn(body []byte) []string {
+	var r struct {
+		Token string `json:"token"`
+	}
+	if json.Unmarshal(body, &r) != nil || r.Token == "" {
+		return nil
+	}
+	return []string{r.Token}
 }
 
 // sdpAudio returns the audio address of an SDP body.
