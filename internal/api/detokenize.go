@@ -165,16 +165,13 @@ func readReference(w http.ResponseWriter, r *http.Request) (ref, problem string)
 	var req struct {
 		Reference string `json:"reference"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDetokenizeBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	if errors.Is(err, io.EOF) {
+	err := decodeOne(http.MaxBytesReader(w, r.Body, maxDetokenizeBody), &req)
+	switch {
+	case errors.Is(err, io.EOF):
 		return "", "" // no body: no reference
-	}
-	if err == nil {
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return "", "more than one JSON value"
-		}
+	case errors.Is(err, errTrailing):
+		return "", "more than one JSON value"
+	case err == nil:
 		return req.Reference, ""
 	}
 	var (

@@ -94,14 +94,18 @@ func (s *Server) udpSocketOf(a net.Addr) *udpSocket {
 	return nil
 }
 
-// addrPortOf is a's address and port, without the allocations of String
-// for the UDP addresses sipgo hands readFilter.
+// addrPortOf is a's address (IPv4-mapped unmapped) and port, without the
+// allocations of String for UDP and TCP addresses.
 func addrPortOf(a net.Addr) netip.AddrPort {
-	if ua, ok := a.(*net.UDPAddr); ok {
-		ap := ua.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	default:
+		ap, _ = netip.ParseAddrPort(a.String())
 	}
-	ap, _ := netip.ParseAddrPort(a.String())
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 

@@ -11,7 +11,7 @@ import (
 // that does not look like a request.
 func badRequest(data []byte, code int, reason string) []byte {
 	lines := strings.Split(string(data), "\n")
-	if len(lines) == 0 || !looksLikeRequest(strings.TrimSpace(lines[0])) {
+	if len(lines) == 0 || requestMethod([]byte(strings.TrimSpace(lines[0]))) == "" {
 		return nil
 	}
 	var b strings.Builder
@@ -27,11 +27,6 @@ func badRequest(data []byte, code int, reason string) []byte {
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	return []byte(b.String())
-}
-
-func looksLikeRequest(line string) bool {
-	f := strings.Fields(line)
-	return len(f) == 3 && f[2] == "SIP/2.0" && !strings.HasPrefix(f[0], "SIP/")
 }
 
 // echoHeader reports whether a raw header line is one a 400 must echo.

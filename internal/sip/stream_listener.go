@@ -91,7 +91,7 @@ func (l *streamListener) Close() error {
 
 // wrap admits a new connection or closes it unread.
 func (l *streamListener) wrap(c net.Conn) net.Conn {
-	src := addrOf(c.RemoteAddr())
+	src := addrPortOf(c.RemoteAddr()).Addr()
 	reason := ""
 	switch {
 	case !l.admit(src):
@@ -116,14 +116,6 @@ func (l *streamListener) wrap(c net.Conn) net.Conn {
 		sc.Conn = sc.tls
 	}
 	return sc
-}
-
-func addrOf(a net.Addr) netip.Addr {
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 // streamConn is one accepted SIP connection. Its deadlines: the TLS
