@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test vet bench fuzz sipp hostile clean
+.PHONY: run build test vet bench fuzz sipp hostile image deploy-check clean
 
 run: ## run tonewall on the shipped configuration (loopback, self-signed TLS)
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tonewall run --config configs/tonewall.yaml
@@ -14,7 +14,8 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, the SIPp call flows (when sipp is installed), every test with the race detector, the portable path of the assembly
+test: vet ## go vet, the systemd unit's checks, the SIPp call flows (when sipp is installed), every test with the race detector, the portable path of the assembly
+	bash deploy/check.sh
 	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh
 	$(GO) test -race -timeout 20m ./...
 	$(GO) test -tags purego -timeout 10m ./internal/dtmf/... ./internal/prefetch
@@ -39,6 +40,17 @@ sipp: ## SIPp scenarios against a local build (needs sipp on PATH)
 
 hostile: ## the hostile-input suite at full size, with the figures of BENCHMARKS.md "Edge under attack"
 	HOSTILE_FULL=1 $(GO) test -count=1 -v -timeout 20m ./test/hostile
+
+IMAGE ?= localhost/tonewall:$(VERSION)
+CONTAINER_BUILD ?= buildah bud
+image: ## the container image of deploy/Containerfile around a static build; pulls nothing
+	rm -rf bin/image && mkdir -p bin/image/state
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/image/tonewall ./cmd/tonewall
+	cp deploy/passwd deploy/group deploy/tonewall.yaml /etc/ssl/certs/ca-certificates.crt bin/image/
+	$(CONTAINER_BUILD) -f deploy/Containerfile -t $(IMAGE) bin/image
+
+deploy-check: ## the unit's checks, then the image built and run read-only (needs buildah and podman)
+	bash deploy/check.sh --image
 
 clean:
 	rm -rf bin data
