@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -426,6 +428,21 @@ func TestHandlerInviteRelaysTheFailureWithPassHeadersOnly(t *testing.T) {
 	if n := s.ActiveCalls(); n != 0 {
 		t.Errorf("%d calls after the contact center refused", n)
 	}
+}
+
+// noTransport fails every request as a connection that cannot be made does.
+type noTransport struct{}
+
+func (noTransport) Request(context.Context, *sip.Request) (sip.ClientTransaction, error) {
+	return nil, errors.New("dial tcp 198.51.100.1:5060: connect: connection refused")
+}
+
+func TestHandlerInviteTargetUnreachableIs503(t *testing.T) {
+	s := newTestServer(t, handlerYAML)
+	s.cli.TxRequester = noTransport{}
+	res := only(t, handle(t, s, "carrier", s.onInvite, fromPeer(t, "INVITE", carrierSrc)))
+	wantStatus(t, res, 503)
+	wantHeader(t, res, "Retry-After", "7")
 }
 
 // confirmedCall is a call in both dialog tables, as one is once answered:

@@ -53,8 +53,10 @@ func (o *outbound) place() (*sip.Response, error) {
 		o.c.log.Warn("target failed, trying the next", zap.Int("target", i), zap.Error(err))
 		lastErr = err
 	}
+	// A target's own answer (408, 503) is relayed; a failure to reach any
+	// (code 0: no status of its own) is a 503 of tonewall's.
 	var se *StatusError
-	if errors.As(lastErr, &se) {
+	if errors.As(lastErr, &se) && se.Code != 0 {
 		return nil, lastErr
 	}
 	return nil, statusErr(503, "Service Unavailable", lastErr)
