@@ -58,7 +58,7 @@ check_unit() {
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
 	# verify wants the executable to exist: point the unit at a stand-in.
-	sed "s#/usr/local/bin/tonewall#$(command -v true)#g" "$unit" >"$tmp/tonewall.service"
+	sed "s#/usr/local/bin/tonewall#$(type -P true)#g" "$unit" >"$tmp/tonewall.service"
 	out=$(systemd-analyze verify "$tmp/tonewall.service" 2>&1) || true
 	if [ -n "$out" ]; then
 		echo "deploy: systemd-analyze verify tonewall.service:"
