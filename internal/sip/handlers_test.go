@@ -513,12 +513,10 @@ func TestHandlerByeEndsBothLegs(t *testing.T) {
 	wantStatus(t, only(t, handle(t, s, "carrier", s.onBye, inDialog(t, "BYE"))), 481)
 }
 
-// A message toward the contact center on a call that has had a capture is
-// not sent when a relayed header holds a card number: the carrier gets a
-// 500, the contact center nothing, and the capture fails closed.
-func TestHandlerEgressBlocksACardTowardTheContactCenter(t *testing.T) {
-	s := newTestServer(t, handlerYAML)
-	c, cc := confirmedCall(t, s, answerWith(200))
+// startCapture attaches a capture point to c, as attachCapture does, and
+// opens a window for a card number.
+func startCapture(t *testing.T, s *Server, c *Call) *capture.Capture {
+	t.Helper()
 	ctrl, err := s.captures.Attach(c.id, capture.Point{Policy: "api"})
 	if err != nil {
 		t.Fatal(err)
@@ -530,16 +528,65 @@ func TestHandlerEgressBlocksACardTowardTheContactCenter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return capt
+}
 
-	wantStatus(t, only(t, handle(t, s, "carrier", s.onRelay, inDialog(t, "INFO", "X-Genesys-Note: 4111111111111111"))), 500)
-	if sent := cc.requests(); len(sent) != 0 {
-		t.Fatalf("sent toward the contact center: %v", sent)
-	}
+func waitDone(t *testing.T, capt *capture.Capture) {
+	t.Helper()
 	select {
 	case <-capt.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the capture did not end")
 	}
+}
+
+// dtmfInfo is an INFO from the carrier keying 4 (RFC 2976, dtmf-relay).
+func dtmfInfo(t *testing.T) *sip.Request {
+	req := inDialog(t, "INFO", "Content-Type: application/dtmf-relay")
+	req.SetBody([]byte("Signal=4\r\nDuration=160\r\n"))
+	return req
+}
+
+// A key sent as SIP INFO inside a capture window is answered 200 and taken
+// by the capture; the contact center never sees it. Outside a window the
+// same INFO crosses.
+func TestHandlerInfoDTMFInsideAWindowIsNotRelayed(t *testing.T) {
+	s := newTestServer(t, handlerYAML)
+	c, cc := confirmedCall(t, s, answerWith(200))
+	capt := startCapture(t, s, c)
+	wantStatus(t, only(t, handle(t, s, "carrier", s.onRelay, dtmfInfo(t))), 200)
+	if sent := cc.requests(); len(sent) != 0 {
+		t.Fatalf("a key inside the window reached the contact center: %v", sent)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for capt.Status().Digits != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the capture holds %d digits, want 1", capt.Status().Digits)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	capt.Cancel()
+	waitDone(t, capt)
+	wantStatus(t, only(t, handle(t, s, "carrier", s.onRelay, dtmfInfo(t))), 200)
+	if sent := cc.requests(); len(sent) != 1 || string(sent[0].Body()) != "Signal=4\r\nDuration=160\r\n" {
+		t.Fatalf("outside the window, toward the contact center: %v", sent)
+	}
+}
+
+// A message toward the contact center on a call that has had a capture is
+// not sent when a relayed header holds a card number: the carrier gets a
+// 500, the contact center nothing, and the capture fails closed.
+func TestHandlerEgressBlocksACardTowardTheContactCenter(t *testing.T) {
+	s := newTestServer(t, handlerYAML)
+	c, cc := confirmedCall(t, s, answerWith(200))
+	capt := startCapture(t, s, c)
+
+	wantStatus(t, only(t, handle(t, s, "carrier", s.onRelay, inDialog(t, "INFO", "X-Genesys-Note: 4111111111111111"))), 500)
+	if sent := cc.requests(); len(sent) != 0 {
+		t.Fatalf("sent toward the contact center: %v", sent)
+	}
+	waitDone(t, capt)
 	if st := capt.Status(); st.State != "failed" || st.Reason != capture.ReasonEgressBlocked {
 		t.Errorf("capture %s (%s), want failed (egress_blocked)", st.State, st.Reason)
 	}
