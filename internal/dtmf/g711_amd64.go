@@ -2,6 +2,11 @@
 
 package dtmf
 
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly decoder.
+var useAVX2 = cpu.X86.HasAVX2
+
 // decodeG711AVX2 decodes n codes of src into dst, eight at a time; n is a
 // multiple of 8. Its values are the tables' (TestDecodeAVX2MatchesTables).
 //
