@@ -11,7 +11,7 @@
 // -phase the rounds run inside one run of the relay, every call switching
 // stage at once every phase, so that what is compared is seconds apart:
 //
-//	go run ./test/load -calls 500 -srtp gcm -mode relay -stage none,closed,open -rounds 20 -phase 1s
+//	go run ./test/load -calls 1000 -srtp gcm -mode relay -stage none,mix,closed,open -rounds 6 -phase 2s
 package main
 
 import (
