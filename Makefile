@@ -14,18 +14,17 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, the systemd unit's checks, the SIPp call flows (when sipp is installed), every test with the race detector, the portable path of the assembly
+test: vet ## go vet, the systemd unit's checks, the SIPp call flows (when sipp is installed), every test with the race detector
 	bash deploy/check.sh
 	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -tags purego -timeout 10m ./internal/dtmf/... ./internal/prefetch
 
 bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64 -hold 1000
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport tls -calls 2000 -workers 64 -hold 1000
 	$(GO) run ./test/load -calls 500 -duration 6s -srtp gcm -mode both
-	$(GO) run ./test/load -calls 500 -srtp gcm -mode relay -stage none,closed,open -rounds 10 -phase 1s
+	$(GO) run ./test/load -calls 1000 -srtp gcm -mode relay -stage none,mix,closed,open -rounds 6 -phase 2s
 
 FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for FUZZTIME

@@ -4,12 +4,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/dtmf/collect"
 	"github.com/tonewall/tonewall/internal/media"
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // maxSamples bounds one audio packet (120 ms of 8 kHz G.711).
@@ -22,9 +20,6 @@ type InfoSender func(contentType string, body []byte) error
 // carrier→contact-center direction, the sink of carrier SIP INFO DTMF, and
 // the holder of the call's open capture.
 type Controller struct {
-	// The first cache line is all a packet outside a window reads, and
-	// what an audio packet in one touches of the controller comes next, up
-	// to keys (NextPrefetch). With hundreds of calls, each line is a miss.
 	presses atomic.Pointer[chan collect.Press] // the open capture's inbox; nil when no window is open
 	inject  atomic.Pointer[[]dtmf.Key]         // a token to key toward the contact center
 
@@ -39,9 +34,8 @@ type Controller struct {
 	quiet     int   // of which in a row without a suspected tone
 	suspects  int64 // the suppressor's suspicion count last seen
 	watch     *canary
-	// audio ends here (NextPrefetch); telephone-events, rare, read on.
-	keys []dtmf.KeyEvent
-	recv dtmf.EventReceiver
+	keys      []dtmf.KeyEvent
+	recv      dtmf.EventReceiver
 
 	svc     *Service
 	callID  string
@@ -82,19 +76,6 @@ func (c *Controller) String() string {
 
 // windowOpen reports whether a capture is collecting; read per packet.
 func (c *Controller) windowOpen() bool { return c.presses.Load() != nil }
-
-// NextPrefetch implements media.Prefetcher: while a window is open, what
-// the next audio packet touches (this controller's per-packet fields and
-// the suppressor's state) is asked for before the relay decrypts it;
-// outside one, the controller's first line, all such a packet reads.
-func (c *Controller) NextPrefetch(l *prefetch.List) {
-	if !c.windowOpen() && !c.suppOpen { // closed: the suppressor's state stays out of the cache
-		l.Add(unsafe.Pointer(c), 1) // the first line
-		return
-	}
-	l.Add(unsafe.Pointer(c), unsafe.Offsetof(c.keys))
-	c.supp.NextPrefetch(l)
-}
 
 // Process is the media Stage: pass outside windows, consume events and mask
 // tones inside them. It runs on the media goroutine and never blocks.
@@ -158,8 +139,7 @@ func (c *Controller) audio(p *media.Packet, out media.Emitter) {
 	}
 	law := lawOf(p.Codec)
 	// Suppressed in place, on the wire: what is not masked goes on as the
-	// caller's own bytes, and each call's packet touches as few cache lines
-	// as it can (hundreds of calls share the cache).
+	// caller's own bytes.
 	c.digits = c.supp.ProcessG711(p.Payload, law, c.digits[:0])
 	if len(c.digits) > 0 {
 		now, pos := time.Now(), c.supp.Position()

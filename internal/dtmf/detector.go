@@ -94,12 +94,6 @@ const (
 // Detector finds DTMF keys in 8 kHz linear PCM. It takes any number of
 // samples per call; tones need not align with calls. Not safe for concurrent use.
 type Detector struct {
-	// The scalars every slot touches come first, up to the bank's
-	// partial-slot state, which whole slots computed ahead never touch;
-	// then the rings, and the tone model, which only a window that may hold
-	// a key reads. The relay prefetches the scalars before it decrypts a
-	// packet and the rings as the suppressor starts on it (see
-	// Suppressor.NextPrefetch).
 	par     *detParams // shared by every detector with this config
 	head    int32      // next write position in hist
 	filled  int32      // contiguous slots in hist (capped at windowSlots)

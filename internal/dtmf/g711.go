@@ -3,9 +3,7 @@ package dtmf
 // G.711 companding, bit-exact with the ITU-T G.191 reference implementation
 // of G.711 (µ-law reads the 14 most significant bits of a sample, A-law the
 // 13; negative samples are truncated in one's complement as G.191 does).
-// Everything is a table lookup, the tables built once and never changed,
-// except that on amd64 with AVX2 whole octets of codes are decoded by
-// arithmetic (g711_amd64.s), to the same values.
+// Everything is a table lookup, the tables built once and never changed.
 
 var (
 	ulawToLinear [256]int16
@@ -43,8 +41,8 @@ func LinearToAlaw(s int16) uint8 { return linearToAlaw[uint16(s)>>4] }
 // least as long as src. It allocates nothing.
 func DecodeUlaw(dst []int16, src []byte) []int16 {
 	dst = dst[:len(src)]
-	for i := decodeFast(dst, src, false); i < len(src); i++ {
-		dst[i] = ulawToLinear[src[i]]
+	for i, b := range src {
+		dst[i] = ulawToLinear[b]
 	}
 	return dst
 }
@@ -52,8 +50,8 @@ func DecodeUlaw(dst []int16, src []byte) []int16 {
 // DecodeAlaw decodes src into dst and returns dst[:len(src)].
 func DecodeAlaw(dst []int16, src []byte) []int16 {
 	dst = dst[:len(src)]
-	for i := decodeFast(dst, src, true); i < len(src); i++ {
-		dst[i] = alawToLinear[src[i]]
+	for i, b := range src {
+		dst[i] = alawToLinear[b]
 	}
 	return dst
 }

@@ -62,8 +62,7 @@ func newBankCoef() bankCoef {
 
 // bank runs the 8 Goertzel recursions over a stream, slot by slot, carrying
 // partial-slot state across calls. Whole slots at a slot boundary are
-// computed in one batch instead (ahead), which lets the kernel run several
-// slots side by side, and then taken in stream order (take).
+// computed in one batch instead (ahead), then taken in stream order (take).
 type bank struct {
 	fill  int   // samples of the current slot seen so far
 	start int64 // stream index of the current slot's first sample
@@ -130,7 +129,7 @@ func (b *bank) feed(pcm []int16, out *slot, pw *[numBins]float32) (used int, don
 
 // run is the scalar inner loop for partial slots: the eight recursions are
 // independent, so doing them together keeps the multiply-add latency of one
-// hidden by the others. Each step is exactly the kernel's (see slotAcc).
+// hidden by the others. Each step is exactly goertzelSlots' (see slotAcc).
 func (b *bank) run(pcm []int16) {
 	c := &coef.twoCos
 	a1, a2, b1, b2 := b.s1[0], b.s2[0], b.s1[1], b.s2[1]
@@ -142,7 +141,8 @@ func (b *bank) run(pcm []int16) {
 		e += int64(v) * int64(v)
 		x := float32(v)
 		// float32(…) keeps each product rounded on its own: no fused
-		// multiply-add, whatever GOAMD64 says, so this matches the kernel.
+		// multiply-add, whatever GOAMD64 says, so a slot fed in pieces
+		// matches one computed whole.
 		a1, a2 = (x-a2)+float32(c[0]*a1), a1
 		b1, b2 = (x-b2)+float32(c[1]*b1), b1
 		d1, d2 = (x-d2)+float32(c[2]*d1), d1
@@ -156,23 +156,24 @@ func (b *bank) run(pcm []int16) {
 	b.energy = e
 }
 
-// slotAcc is the recursion state at the end of one whole slot, as the
-// kernel leaves it: the two last outputs per frequency and the energy of
+// slotAcc is the recursion state at the end of one whole slot, as
+// goertzelSlots leaves it: the two last outputs per frequency and the energy of
 // each 1 ms block.
 type slotAcc struct {
 	s1, s2 [numBins]float32
 	blocks [slotLen / blockLen]int64
 }
 
-// finishGo is finish (see goertzel_amd64.go): it turns the recursion state
+// finish turns the recursion state
 // into the slot's values (all but start; the block energies stay in a, for
 // the suppressor's mask plan) and their powers |X|² into pw, and returns
 // the largest row and column power (maxBits).
 // X·e^{jω(N-1)} = s1 - e^{-jω}s2; the constant phase factor is the same for
 // every slot, so windows built from slots keep their magnitudes and phase
 // differences. Here and below float32(…) keeps each product rounded on its
-// own, as the assembly does, whatever GOAMD64 allows the compiler to fuse.
-func finishGo(a *slotAcc, out *slot, pw *[numBins]float32) (row, col uint32) {
+// own, whatever GOAMD64 allows the compiler to fuse, so results do not
+// depend on the build.
+func (a *slotAcc) finish(out *slot, pw *[numBins]float32) (row, col uint32) {
 	for k := range numBins {
 		re, im := a.s1[k]-float32(coef.cos[k]*a.s2[k]), coef.sin[k]*a.s2[k]
 		out.re[k], out.im[k] = re, im
@@ -195,11 +196,11 @@ func maxBits(pw *[numBins]float32) (row, col uint32) {
 	return max(b(0), b(1), b(2), b(3)), max(b(4), b(5), b(6), b(7))
 }
 
-// windowPowGo is windowPow: of the 20 ms window of slots s0..s3, each
+// windowPow is, of the 20 ms window of slots s0..s3, each
 // slot's value turned to s0's phase reference (Σ s_i·rot^i, the powers of
 // rot precomputed) and summed, the strongest row bin r and column bin c
 // (the first, on a tie) and their powers' sum.
-func windowPowGo(s0, s1, s2, s3 *slot) (r, c int, top float32) {
+func windowPow(s0, s1, s2, s3 *slot) (r, c int, top float32) {
 	var pw [numBins]float32
 	k := &coef
 	for i := range numBins {
@@ -219,9 +220,9 @@ func windowPowGo(s0, s1, s2, s3 *slot) (r, c int, top float32) {
 	return r, c, math.Float32frombits(rb) + math.Float32frombits(cb)
 }
 
-// pairPowGo is pairPow: the largest row and column power (maxBits) over
+// pairPow is the largest row and column power (maxBits) over
 // the 10 ms of slots a then b (pairBin's values).
-func pairPowGo(a, b *slot) (row, col uint32) {
+func pairPow(a, b *slot) (row, col uint32) {
 	var pw [numBins]float32
 	for k := range numBins {
 		x := pairBin(a, b, k)
@@ -230,8 +231,8 @@ func pairPowGo(a, b *slot) (row, col uint32) {
 	return maxBits(&pw)
 }
 
-// goertzelSlotsGo is the portable kernel: len(acc) whole slots of pcm.
-func goertzelSlotsGo(pcm []int16, acc []slotAcc) {
+// goertzelSlots computes len(acc) whole slots of pcm.
+func goertzelSlots(pcm []int16, acc []slotAcc) {
 	for i := range acc {
 		var b bank
 		for j := range acc[i].blocks {

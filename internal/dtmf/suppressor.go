@@ -5,9 +5,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unsafe"
-
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // MaskMode is what the suppressor forwards in place of keypad tones.
@@ -106,11 +103,10 @@ type Suppressor struct {
 	openedAt int64 // stream index of the first input sample of the window
 	sent     int64 // stream index of the next sample to leave the lookahead line
 	stats    SuppressorStats
-	plan     plan // its scalars end what a packet reads first (NextPrefetch), then its rings
-	// Read by few packets: the relay's (ProcessG711) never reads delay, and
-	// only comfort noise reads noise.
-	delay []int16 // the lookahead line for Process, len = lookahead in samples
-	noise Noise
+	plan     plan
+	delay    []int16 // the lookahead line for Process, len = lookahead in samples
+	noise    Noise   // comfort noise, in that mask mode
+
 }
 
 // suppParams are a suppressor's configuration and what is derived from it.
@@ -215,7 +211,6 @@ func (s *Suppressor) Process(in, out []int16, digits []Digit) ([]Digit, error) {
 		copy(out, in)
 		return s.det.Process(in, digits), nil
 	}
-	s.prefetchRings(len(in))
 	first := s.det.Position()
 	digits = s.analyze(in, digits)
 	s.emit(in, out, first)
@@ -462,44 +457,4 @@ func pairSuspicious(a, b *slot) bool {
 func dominant(row, col uint32, energy, share float32) bool {
 	rf, cf := math.Float32frombits(row), math.Float32frombits(col)
 	return rf+cf >= share*energy && math.Float32frombits(min(row, col)) >= suspectMinor*energy
-}
-
-// NextPrefetch appends to l the state the next Process will touch first
-// while the window stays open: the suppressor's and its detector's scalars,
-// which the addresses of the rest depend on. With hundreds of calls, each
-// call's state has left the cache by its next packet 20 ms later; a relay
-// that runs the list when the packet arrives, before decrypting it, gets
-// the loads overlapped with that work instead of stalling on each in turn
-// as Process reaches it. The rings a packet writes, the lookahead line and
-// the analysis history (prefetchRings), are asked for as Process starts,
-// where decoding and the Goertzel kernel, which touch only the packet and
-// the stack, cover them: a CPU tracks only so many lines in flight (16
-// here), and asking for all 24 before decrypting stalled the relay until
-// the first ones came in. The list holds addresses only, so running it
-// reads no field of the suppressor.
-func (s *Suppressor) NextPrefetch(l *prefetch.List) {
-	if !s.open {
-		return
-	}
-	d := s.det
-	l.Add(unsafe.Pointer(s), unsafe.Offsetof(s.plan)+unsafe.Offsetof(s.plan.spans)) // with the plan's scalars
-	l.Add(unsafe.Pointer(d), unsafe.Offsetof(d.bank)+unsafe.Offsetof(d.bank.s1))
-}
-
-// prefetchRings asks for what a packet of n samples writes and reads
-// beyond the scalars (NextPrefetch): the mask plan's current span and block
-// energies, the lookahead line, and the detector's slot history and powers.
-func (s *Suppressor) prefetchRings(n int) {
-	d, p := s.det, &s.plan
-	n = min(n, 4*slotLen)
-	prefetch.Range(unsafe.Pointer(&p.spans[p.head]), unsafe.Sizeof(p.spans[0]))
-	b := (p.pos / blockLen) % blockRing
-	prefetch.Range(unsafe.Pointer(&p.blocks[b]), uintptr(min(blockRing-b, int64(n/blockLen)))*4)
-	if s.onWire {
-		prefetch.Range(unsafe.Pointer(&s.wire[s.dpos]), uintptr(min(len(s.wire)-s.dpos, n)))
-	} else {
-		prefetch.Range(unsafe.Pointer(&s.delay[s.dpos]), uintptr(min(len(s.delay)-s.dpos, n))*2)
-	}
-	prefetch.Range(unsafe.Pointer(&d.hist), unsafe.Sizeof(d.hist))
-	prefetch.Range(unsafe.Pointer(&d.pows[d.npows%powRing]), uintptr(min(powRing-d.npows%powRing, int64(n/slotLen+1)))*unsafe.Sizeof(slotPow{}))
 }

@@ -38,9 +38,6 @@ const g711Chunk = maxPre * slotLen
 // ProcessG711, not both.
 func (s *Suppressor) ProcessG711(payload []byte, law Law, digits []Digit) []Digit {
 	s.onWire = true
-	if s.open {
-		s.prefetchRings(len(payload))
-	}
 	var pcm [g711Chunk]int16
 	for len(payload) > 0 {
 		n := min(len(payload), g711Chunk)

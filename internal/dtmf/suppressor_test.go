@@ -5,11 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // suppress runs pcm through an open suppressor in 20 ms packets, then pushes
@@ -379,64 +376,6 @@ func TestSuppressorInPlace(t *testing.T) {
 	}
 	require.Equal(t, da, db)
 	require.Equal(t, "41#", keysOf(da))
-}
-
-// NextPrefetch lists only memory of the suppressor itself, its detector and
-// the lookahead line in use (samples for Process, bytes for ProcessG711),
-// nothing while the window is closed, and running the list changes nothing
-// the suppressor forwards.
-func TestSuppressorNextPrefetch(t *testing.T) {
-	pcm := newSignal(4).press(nominal('7', 60*ms)).silence(200 * ms).noise(Amplitude(-40)).pcm()
-	wire := make([]byte, len(pcm))
-	EncodeUlaw(wire, pcm)
-	for _, la := range []time.Duration{40 * time.Millisecond, 45 * time.Millisecond, 200 * time.Millisecond} {
-		for _, onWire := range []bool{false, true} {
-			a, err := NewSuppressor(SuppressorConfig{Lookahead: la})
-			require.NoError(t, err)
-			b, err := NewSuppressor(SuppressorConfig{Lookahead: la})
-			require.NoError(t, err)
-			var l prefetch.List
-			a.NextPrefetch(&l)
-			require.Zero(t, l.Len(), "closed: nothing to prefetch")
-			a.Open()
-			b.Open()
-			line, lineLen := unsafe.Pointer(&a.delay[0]), uintptr(len(a.delay))*2
-			if onWire {
-				line, lineLen = unsafe.Pointer(&a.wire[0]), uintptr(len(a.wire))
-			}
-			within := func(p unsafe.Pointer, n uintptr) bool {
-				in := func(base unsafe.Pointer, size uintptr) bool {
-					return uintptr(p) >= uintptr(base) && uintptr(p)+n <= uintptr(base)+size
-				}
-				return in(unsafe.Pointer(a), unsafe.Sizeof(*a)) || in(unsafe.Pointer(a.det), unsafe.Sizeof(*a.det)) ||
-					in(line, lineLen)
-			}
-			out1, out2 := make([]int16, 160), make([]int16, 160)
-			w1, w2 := make([]byte, 160), make([]byte, 160)
-			for off := 0; off+160 <= len(pcm); off += 160 {
-				l.Run() // as the relay does when the packet arrives
-				if onWire {
-					copy(w1, wire[off:])
-					copy(w2, wire[off:])
-					a.ProcessG711(w1, MuLaw, nil)
-					b.ProcessG711(w2, MuLaw, nil)
-					require.Equal(t, w2, w1)
-				} else {
-					_, err := a.Process(pcm[off:off+160], out1, nil)
-					require.NoError(t, err)
-					_, err = b.Process(pcm[off:off+160], out2, nil)
-					require.NoError(t, err)
-					require.Equal(t, out2, out1)
-				}
-				l.Reset()
-				a.NextPrefetch(&l) // for the next packet
-				require.Equal(t, 2, l.Len())
-				for i := range l.Len() {
-					require.True(t, within(l.Region(i)), "region %d outside the suppressor's memory", i)
-				}
-			}
-		}
-	}
 }
 
 // Suppressors (and their detectors) with the same configuration share one

@@ -9,8 +9,6 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 const bufSize = 1500 + 64 // one Ethernet MTU plus room for the SRTP tag
@@ -27,10 +25,9 @@ type pump struct {
 	hdr, outHdr             rtp.Header
 	rtcpHdr                 rtcp.Header
 	pkt                     Packet
-	rt                      *route        // route of the packet being relayed
-	renum                   renumberer    // sequence/timestamp state toward the other leg
-	published               uint64        // renum.mapping() last stored in Session.streams
-	prefetch                prefetch.List // what the stage's next Process touches (Prefetcher)
+	rt                      *route     // route of the packet being relayed
+	renum                   renumberer // sequence/timestamp state toward the other leg
+	published               uint64     // renum.mapping() last stored in Session.streams
 }
 
 func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
@@ -131,10 +128,6 @@ func (p *pump) latch(slot *atomic.Pointer[netip.AddrPort], from netip.AddrPort) 
 
 func (p *pump) relayRTP(b []byte) {
 	st := &p.s.stats[p.leg]
-	box := p.stageFor()
-	if box != nil {
-		p.prefetch.Run() // the stage's state loads while the packet is decrypted
-	}
 	payload, ok := p.open(b)
 	if !ok {
 		return
@@ -149,12 +142,8 @@ func (p *pump) relayRTP(b []byte) {
 		p.s.inSSRC[p.leg].Store(p.hdr.SSRC)
 	}
 	p.renum.begin(&p.hdr)
-	if box != nil {
+	if box := p.stageFor(); box != nil {
 		box.st.Process(&p.pkt, p)
-		p.prefetch.Reset()
-		if box.pf != nil {
-			box.pf.NextPrefetch(&p.prefetch)
-		}
 	} else {
 		p.emit(&p.pkt)
 	}

@@ -89,8 +89,7 @@ func (s *Session) SetStage(st Stage) {
 		s.stage.Store(nil)
 		return
 	}
-	pf, _ := st.(Prefetcher)
-	s.stage.Store(&stageBox{st: st, pf: pf})
+	s.stage.Store(&stageBox{st: st})
 }
 
 // Pipeline describes the path of packets from leg `from` to the other leg,

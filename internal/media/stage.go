@@ -1,10 +1,6 @@
 package media
 
-import (
-	"github.com/pion/rtp"
-
-	"github.com/tonewall/tonewall/internal/prefetch"
-)
+import "github.com/pion/rtp"
 
 // Packet is one RTP packet in a direction's pipeline, decrypted, with the
 // receiving leg's numbering (sequence number, timestamp, SSRC, payload type).
@@ -35,10 +31,7 @@ type Stage interface {
 }
 
 // Emitter takes what a Stage passes on. The relay's is its direction's
-// pump itself, an interface rather than a func value: a bound method value
-// is a small object of its own per call, cold by the call's next packet
-// (a cache miss a packet in the relay's profile), where the pump is already
-// in cache and the method table is shared by every call.
+// pump itself.
 type Emitter interface {
 	Emit(p *Packet)
 }
@@ -49,19 +42,7 @@ type EmitFunc func(*Packet)
 // Emit calls f(p).
 func (f EmitFunc) Emit(p *Packet) { f(p) }
 
-// Prefetcher is an optional Stage method. After each Process the relay asks
-// the stage for the memory its next Process will touch (the stage's own
-// state included) and keeps the list; when the next packet arrives it
-// prefetches the list before it authenticates and decrypts the packet, so
-// the loads overlap with that work. The list must stay valid memory until the
-// next NextPrefetch (the stage's own fields are); it changes nothing Process
-// does.
-type Prefetcher interface {
-	NextPrefetch(l *prefetch.List)
-}
-
 // stageBox lets an interface value live in an atomic.Pointer.
 type stageBox struct {
 	st Stage
-	pf Prefetcher // st's, or nil
 }

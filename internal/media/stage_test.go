@@ -2,15 +2,10 @@ package media
 
 import (
 	"bytes"
-	"sync"
 	"testing"
-	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // stageFunc adapts a function to Stage for tests.
@@ -150,46 +145,4 @@ func TestPipelineString(t *testing.T) {
 		"srtp-seal(AEAD_AES_128_GCM) -> contact_center udp(198.51.100.2:5000)", s.Pipeline(Carrier))
 	assert.Equal(t, "contact_center udp(198.51.100.2:5000) -> srtp-open(AEAD_AES_128_GCM) -> pt-map(0>0 101>101 96>101) -> "+
 		"renumber -> carrier udp(192.0.2.1:4000)", s.Pipeline(ContactCenter))
-}
-
-// prefetchStage records the order of NextPrefetch and Process calls.
-type prefetchStage struct {
-	mu    sync.Mutex
-	calls []string
-	state [256]byte
-}
-
-func (s *prefetchStage) NextPrefetch(l *prefetch.List) {
-	s.record("next")
-	l.Add(unsafe.Pointer(&s.state), unsafe.Sizeof(s.state))
-}
-func (s *prefetchStage) Process(p *Packet, out Emitter) {
-	s.record("process " + string(p.Payload))
-	out.Emit(p)
-}
-func (s *prefetchStage) String() string { return "prefetch-recorder" }
-func (s *prefetchStage) record(c string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
-}
-
-// A stage that is also a Prefetcher is asked, after each Process, for what
-// the next one will touch.
-func TestStagePrefetcherAskedAfterProcess(t *testing.T) {
-	s, _, cc, send := stageCall(t)
-	st := &prefetchStage{}
-	s.SetStage(st)
-	send(1, 0, "a")
-	send(2, 0, "b")
-	cc.recv()
-	cc.recv()
-	require.Eventually(t, func() bool {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		return len(st.calls) == 4
-	}, time.Second, time.Millisecond)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	assert.Equal(t, []string{"process a", "next", "process b", "next"}, st.calls)
 }

@@ -11,7 +11,7 @@
 // -phase the rounds run inside one run of the relay, every call switching
 // stage at once every phase, so that what is compared is seconds apart:
 //
-//	go run ./test/load -calls 500 -srtp gcm -mode relay -stage none,closed,open -rounds 20 -phase 1s
+//	go run ./test/load -calls 1000 -srtp gcm -mode relay -stage none,mix,closed,open -rounds 6 -phase 2s
 package main
 
 import (
@@ -30,7 +30,7 @@ type options struct {
 	mode     string // both | relay | forward
 	portMin  int
 	profile  string        // CPU profile file, "" = none
-	stage    string        // none | closed | open: tonewall's capture stage on carrier→contact center
+	stage    string        // none | closed | open | mix: tonewall's capture stage on carrier→contact center
 	search   int           // when > calls: grow calls by half until loss ≥ 0.1 % or this many
 	rounds   int           // with a list of stages: ABBA rounds comparing them (relay only)
 	phase    time.Duration // with rounds: switch stages inside one run, this long each
@@ -46,7 +46,7 @@ func main() {
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones are not in it")
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path")
-	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window) or open (a capture window open for the whole run); with -rounds, a comma-separated list, the first the reference")
+	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window), open (a capture window open for the whole run) or mix (installed on every call, a window open on 5 % of them); with -rounds, a comma-separated list, the first the reference")
 	flag.IntVar(&o.rounds, "rounds", 0, "compare the -stage list on the relay in this many ABBA rounds (each stage run twice a round), printing each stage's CPU per packet over the first's")
 	flag.DurationVar(&o.phase, "phase", 0, "with -rounds: compare the stages inside one run of the relay, all calls switching stage together every phase (e.g. 1s), instead of one run per stage; -duration is then set by the rounds")
 	flag.StringVar(&o.role, "role", "", "internal: phones runs the simulated phones for a parent load process")

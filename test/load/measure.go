@@ -30,7 +30,7 @@ type result struct {
 	PhonesCPU time.Duration `json:"phones_cpu"`
 	RelayCPU  time.Duration `json:"-"` // the parent's own: the relay or forwarder alone
 	RelayUser time.Duration `json:"-"` // of which in user space (the kernel's share includes delivering to the phones over loopback)
-	Phases    []cpuRun      `json:"-"` // with -phase: the relay's CPU time (s) in each phase after the warm-up
+	Phases    []cpuRun      `json:"-"` // with -phase: the relay's CPU and user time per received packet (µs) in each phase after the warm-up
 }
 
 func (r result) lossPercent() float64 {
@@ -165,13 +165,13 @@ func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, *relayCal
 			return m, w, rc, err
 		}
 		if o.phase == 0 {
-			if err := caps.install(s, fmt.Sprint("load-", i)); err != nil {
+			if err := caps.install(s, fmt.Sprint("load-", i), i); err != nil {
 				return m, w, rc, err
 			}
 		} else {
 			rc.sessions = append(rc.sessions, s)
 			for k, mode := range rc.modes {
-				st, err := caps.stage(mode, fmt.Sprintf("load-%d-%d", i, k))
+				st, err := caps.stage(mode, fmt.Sprintf("load-%d-%d", i, k), i)
 				if err != nil {
 					return m, w, rc, err
 				}

@@ -10,10 +10,9 @@ import (
 // phases compares stages inside one run of the relay (-phase): every call
 // carries one stage per entry of the list, and all calls switch stage at
 // once every phase, in ABBA rounds (the list, then reversed) n times, after
-// one warm-up phase. The phones send at a fixed rate throughout, so each
-// phase relays the same packets and its CPU time compares directly with
-// its neighbours', seconds apart: the VM's drift over minutes, which
-// swamps separate runs of 10 s, cancels within a round.
+// one warm-up phase. Each phase's CPU time per packet relayed compares
+// directly with its neighbours', seconds apart: the VM's drift over
+// minutes, which swamps separate runs of 10 s, cancels within a round.
 func phases(o options, stages []string, n int) error {
 	res, err := measure(o, "relay")
 	if err != nil {
@@ -27,11 +26,9 @@ func phases(o options, stages []string, n int) error {
 	if len(res.Phases) != len(order) {
 		return fmt.Errorf("%d phases measured, want %d", len(res.Phases), len(order))
 	}
-	// Every phase relays calls × 100 packets a second.
-	perPacket := 1e6 / (float64(o.calls) * 100 * o.phase.Seconds())
 	got := make(map[string][]cpuRun)
 	for i, k := range order {
-		got[stages[k]] = append(got[stages[k]], cpuRun{res.Phases[i].cpu * perPacket, res.Phases[i].user * perPacket})
+		got[stages[k]] = append(got[stages[k]], res.Phases[i])
 	}
 	fmt.Printf("\n%d rounds of %s phases in one run of the relay\n", n, o.phase)
 	report(stages, got)
@@ -66,9 +63,11 @@ func (rc *relayCalls) set(k, i int) { rc.sessions[i].SetStage(rc.stages[k][i]) }
 
 // switchPhases runs the phases from now on: a warm-up phase on the first
 // stage, then the ABBA rounds, switching every call at each phase's start,
-// and returns the relay process's CPU time (s) and user time in each phase
-// after the warm-up, scaled to a whole phase: what is timed starts once the
-// calls are switched.
+// and returns the relay process's CPU time and user time per packet the
+// relay received in each phase after the warm-up, µs: what is timed and
+// counted starts once the calls are switched, and counting the packets
+// rather than assuming the phones' rate keeps the figure true when a busy
+// machine makes the phones fall behind.
 func (rc *relayCalls) switchPhases(o options) []cpuRun {
 	order := phaseOrder(rc.modes, o.rounds)
 	start := time.Now()
@@ -79,11 +78,20 @@ func (rc *relayCalls) switchPhases(o options) []cpuRun {
 			rc.set(k, c)
 		}
 		cpu, user := cpuTimes()
-		t := time.Now()
+		pkts := rc.received()
 		time.Sleep(time.Until(start.Add(time.Duration(i+2) * o.phase)))
 		cpu2, user2 := cpuTimes()
-		scale := o.phase.Seconds() / time.Since(t).Seconds()
-		out = append(out, cpuRun{(cpu2 - cpu).Seconds() * scale, (user2 - user).Seconds() * scale})
+		per := 1e6 / float64(max(rc.received()-pkts, 1))
+		out = append(out, cpuRun{(cpu2 - cpu).Seconds() * per, (user2 - user).Seconds() * per})
 	}
 	return out
+}
+
+// received is how many packets the relay has accepted on all calls' legs.
+func (rc *relayCalls) received() uint64 {
+	var n uint64
+	for _, s := range rc.sessions {
+		n += s.Stats(media.Carrier).Received + s.Stats(media.ContactCenter).Received
+	}
+	return n
 }

@@ -14,7 +14,9 @@ import (
 )
 
 // captures installs tonewall's capture stage on relayed calls, with a
-// capture window open on each when the mode is "open".
+// capture window open on each when the mode is "open", and on one call in
+// mixShare when it is "mix" (the rest closed, as on a capture-enabled route
+// in production: every call has the stage, few have a window open).
 type captures struct {
 	mode string
 	svc  *capture.Service
@@ -27,10 +29,10 @@ func newCaptures(o options) (*captures, error) {
 	for _, st := range strings.Split(o.stage, ",") {
 		switch st {
 		case "none":
-		case "closed", "open":
+		case "closed", "open", "mix":
 			need = true
 		default:
-			return nil, fmt.Errorf("-stage %q: want none, closed or open", st)
+			return nil, fmt.Errorf("-stage %q: want none, closed, open or mix", st)
 		}
 	}
 	if !need {
@@ -52,17 +54,21 @@ func newCaptures(o options) (*captures, error) {
 	return c, nil
 }
 
-func (c *captures) install(s *media.Session, id string) error {
-	st, err := c.stage(c.mode, id)
+// mixShare is one call in how many with a window open in mode mix: 5 %.
+const mixShare = 20
+
+func (c *captures) install(s *media.Session, id string, call int) error {
+	st, err := c.stage(c.mode, id, call)
 	if st != nil {
 		s.SetStage(st)
 	}
 	return err
 }
 
-// stage is a call's stage in a mode: nil for none, else a controller
-// attached as id, with a window open in mode open.
-func (c *captures) stage(mode, id string) (media.Stage, error) {
+// stage is call number call's stage in a mode: nil for none, else a
+// controller attached as id, with a window open in mode open, and in mode
+// mix on every mixShare-th call.
+func (c *captures) stage(mode, id string, call int) (media.Stage, error) {
 	if mode == "none" {
 		return nil, nil
 	}
@@ -70,7 +76,7 @@ func (c *captures) stage(mode, id string) (media.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mode == "open" {
+	if mode == "open" || (mode == "mix" && call%mixShare == 0) {
 		_, err = c.svc.Start(id, capture.Request{Fields: []string{"pan"}})
 	}
 	return ctrl, err

@@ -19,7 +19,6 @@ import (
 	"github.com/tonewall/tonewall/internal/capture"
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/media"
-	"github.com/tonewall/tonewall/internal/prefetch"
 )
 
 // BenchmarkStageOpen is the capture stage with a window open, per 20 ms PCMU
@@ -57,34 +56,30 @@ func BenchmarkStageOpen(b *testing.B) {
 }
 
 // BenchmarkStageRelayLike is the stage as the relay runs it, for tuning in
-// the lab rather than in the load test's noise: per packet the prefetch
-// list the call's last packet left is run, the packet is decrypted (AES-GCM,
-// the work the prefetch hides behind), then the stage runs and lists what
-// the call's next packet will touch; 5,000 calls in a shuffled order, so
-// each call's state is out of L2. Variants: without the prefetch; and with
-// "churn", unrelated library code run between packets (JSON, a regexp, a
-// template: about 5 µs; its garbage is collected every 1,000 packets with
-// the timer stopped, so that collections do not swamp the figure), standing
-// for the kernel's and the relay's own work between two packets, which
-// leaves neither the stage's code nor its data in L1. churn/stage=none is that work alone, so the stage's cost under
-// churn is the difference: 1.5 µs, twice and more the churn-free cost, as in
-// the relay's CPU profiles. Its runs take a minute or two.
+// the lab rather than in the load test's noise: per packet the packet is
+// decrypted (AES-GCM), then the stage runs; 5,000 calls in a shuffled
+// order, so each call's state is out of L2. The "churn" variants run
+// unrelated library code between packets (JSON, a regexp, a template:
+// about 5 µs; its garbage is collected every 1,000 packets with the timer
+// stopped, so that collections do not swamp the figure), standing for the
+// kernel's and the relay's own work between two packets, which leaves
+// neither the stage's code nor its data in L1. churn/stage=none is that
+// work alone, so the stage's cost under churn is the difference. Its runs
+// take a minute or two.
 //
 //	go test -run '^$' -bench StageRelayLike ./test/load
 func BenchmarkStageRelayLike(b *testing.B) {
 	const calls = 5000
 	for _, v := range []struct {
-		name                   string
-		prefetch, churn, stage bool
+		name         string
+		churn, stage bool
 	}{
-		{"prefetch=false", false, false, true},
-		{"prefetch=true", true, false, true},
-		{"churn/stage=none", true, true, false},
-		{"churn/stage=open", true, true, true},
+		{"stage=open", false, true},
+		{"churn/stage=none", true, false},
+		{"churn/stage=open", true, true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			c := newBenchCalls(b, calls)
-			lists := make([]prefetch.List, calls)
 			block, _ := aes.NewCipher(make([]byte, 16))
 			gcm, _ := cipher.NewGCM(block)
 			nonce := make([]byte, gcm.NonceSize())
@@ -107,17 +102,12 @@ func BenchmarkStageRelayLike(b *testing.B) {
 					churn()
 				}
 				i := c.order[n%calls]
-				if v.prefetch {
-					lists[i].Run()
-				}
 				if _, err := gcm.Open(plain[:0], nonce, sealed, nil); err != nil {
 					b.Fatal(err)
 				}
 				p := c.packet(i, c.speech(n, i))
 				if v.stage {
 					c.ctrls[i].Process(p, emit)
-					lists[i].Reset()
-					c.ctrls[i].NextPrefetch(&lists[i])
 				}
 			}
 		})
