@@ -81,23 +81,13 @@ func (c *Config) Validate() error {
 		validate func() error
 	}{
 		{"sip", c.Config.Validate}, {"media", c.Media.Validate}, {"capture", c.Capture.Validate},
-		{"vault", c.validateVault}, {"audit", c.Audit.Validate}, {"api", c.API.Validate}, {"log", c.Log.Validate},
+		{"vault", c.Vault.Validate}, {"audit", c.Audit.Validate}, {"api", c.API.Validate}, {"log", c.Log.Validate},
 	} {
 		if err := s.validate(); err != nil {
 			return keyed(s.key, err)
 		}
 	}
 	return nil
-}
-
-// validateVault names the key of a vault error that knows it.
-func (c *Config) validateVault() error {
-	err := c.Vault.Validate()
-	var ke *vault.KeyError
-	if errors.As(err, &ke) {
-		return config.Errorf(ke.Key, "%s", ke.Msg)
-	}
-	return err
 }
 
 // keyed keeps a *config.FieldError, which names its key, and reports any

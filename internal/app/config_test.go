@@ -85,6 +85,18 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"api header timeout over the read timeout", func(s string) string {
 			return strings.Replace(s, "read_header_timeout: 5s", "read_header_timeout: 20s", 1)
 		}, "read_header_timeout: 20s", "longer than api.read_timeout"},
+		{"media port out of range", func(s string) string {
+			return strings.Replace(s, "port_min: 20000", "port_min: 80", 1)
+		}, "port_min: 80", "need 1024 <= min"},
+		{"bad capture mask", func(s string) string {
+			return strings.Replace(s, "mask: tone ", "mask: hum ", 1)
+		}, "mask: hum", "hum"},
+		{"unknown brand", func(s string) string {
+			return strings.Replace(s, "brands: []", "brands: [visa, acme]", 1)
+		}, "brands: [visa, acme]", `unknown brand "acme"`},
+		{"audit log to stdout", func(s string) string {
+			return strings.Replace(s, "file: ./data/audit.log ", "file: \"-\" ", 1)
+		}, `file: "-"`, "must be a file path"},
 		{"unknown detokenize key", func(s string) string {
 			return strings.Replace(s, "    content_type: application/json\n", "    content_type: application/json\n    forward_to: x\n", 1)
 		}, "forward_to: x", "forward_to"},
