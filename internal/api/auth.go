@@ -65,7 +65,7 @@ func parseKeys(ks []Key) []key {
 			continue // ValidateKeys refuses these
 		}
 		copy(sum[:], b)
-		out = append(out, key{name: k.Name, sum: sum, role: Role(k.Role)})
+		out = append(out, key{name: k.Name, sum: sum, role: k.Role})
 	}
 	return out
 }

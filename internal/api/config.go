@@ -30,7 +30,7 @@ type Config struct {
 type Key struct {
 	Name   string `yaml:"name"`   // who holds it, for the audit log
 	SHA256 string `yaml:"sha256"` // hex SHA-256 of the key: printf %s "$KEY" | sha256sum
-	Role   string `yaml:"role"`   // agent | supervisor | auditor | admin
+	Role   Role   `yaml:"role"`   // agent | supervisor | auditor | admin
 }
 
 // Validate fills defaults and checks the section. Its errors are
@@ -55,7 +55,7 @@ func ValidateKeys(keys []Key) error {
 		if len(k.SHA256) != 64 || strings.Trim(strings.ToLower(k.SHA256), "0123456789abcdef") != "" {
 			return config.Errorf(p+".sha256", "want the 64 hex digits of the key's SHA-256, not the key")
 		}
-		return config.OneOf(p+".role", &k.Role, string(RoleAgent), string(RoleSupervisor), string(RoleAuditor), string(RoleAdmin))
+		return config.OneOf(p+".role", &k.Role, RoleAgent, RoleSupervisor, RoleAuditor, RoleAdmin)
 	})
 }
 

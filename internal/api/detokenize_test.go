@@ -90,7 +90,7 @@ func testAPIKeys() []Key {
 	var keys []Key
 	for k, role := range testKeys {
 		sum := sha256.Sum256([]byte(k))
-		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
+		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: Role(role)})
 	}
 	return keys
 }

@@ -50,7 +50,7 @@ func fuzzAPI(f *testing.F) (http.Handler, *capture.Service) {
 	var keys []Key
 	for k, role := range testKeys {
 		sum := sha256.Sum256([]byte(k))
-		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
+		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: Role(role)})
 	}
 	s := New(Config{Address: "127.0.0.1:0", Keys: keys}, oneCall{}, caps, prometheus.NewRegistry(), zap.NewNop())
 	return s.http.Handler, caps
