@@ -42,6 +42,8 @@ type LegPolicy struct {
 	DTMF        DTMFMethod  `yaml:"dtmf"`         // "" = rfc4733
 	Codecs      []string    `yaml:"codecs"`       // allowed codec names in preference order; empty = any
 	Latch       bool        `yaml:"latch"`        // NAT: accept the first source seen, then only that one
+
+	valid bool // Validate passed: NewSession takes the policy as it is
 }
 
 // SRTPMode says whether a leg's media must, may or must not be SRTP.
@@ -101,11 +103,17 @@ func (p *LegPolicy) Validate() error {
 			return config.Errorf("codecs", "dtmf: inband needs PCMU or PCMA among the codecs: tones are read from G.711 audio")
 		}
 	}
+	p.valid = true
 	return nil
 }
 
-// normalized is the policy a session uses: validated, errors naming the trunk.
+// normalized is the policy a session uses: validated, errors naming the
+// trunk. A trunk's policy was validated with the configuration, once; one
+// made in code is validated here.
 func (p LegPolicy) normalized() (LegPolicy, error) {
+	if p.valid {
+		return p, nil
+	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("trunk %q: %w", p.Trunk, err)
 	}

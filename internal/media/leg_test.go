@@ -15,7 +15,7 @@ func TestPolicyValidateFillsDefaults(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := LegPolicy{SRTP: SRTPOff, KeyExchange: KeySDES, DTMF: DTMFRFC4733, Suites: allSuiteNames()}
+	want := LegPolicy{SRTP: SRTPOff, KeyExchange: KeySDES, DTMF: DTMFRFC4733, Suites: allSuiteNames(), valid: true}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("defaults %+v, want %+v", p, want)
 	}
