@@ -73,8 +73,8 @@ func Parse(name string, b []byte) (*Config, error) {
 	return &c, nil
 }
 
-// Validate has each section fill its defaults and check itself, in the
-// order of the file. Its errors are *config.FieldError.
+// Validate has each section fill its defaults and check itself, and stops
+// at the first mistake. Its errors are *config.FieldError.
 func (c *Config) Validate() error {
 	for _, s := range []struct {
 		key      string // where an error that names no key of its own is reported
