@@ -16,7 +16,6 @@ import (
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/audit"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/demo"
 	"github.com/tonewall/tonewall/internal/sip"
 )
@@ -74,20 +73,20 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 const defaultConfig = "configs/tonewall.yaml"
 
 // loadConfig reads --config, or the default path, or the embedded default.
-func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, string, error) {
+func loadConfig(fs *flag.FlagSet, args []string) (*app.Config, string, error) {
 	path := fs.String("config", "", "configuration file (YAML)")
 	if err := fs.Parse(args); err != nil {
 		return nil, "", err
 	}
 	if *path != "" {
-		c, err := config.Load(*path)
+		c, err := app.Load(*path)
 		return c, *path, err
 	}
 	if _, err := os.Stat(defaultConfig); err == nil {
-		c, err := config.Load(defaultConfig)
+		c, err := app.Load(defaultConfig)
 		return c, defaultConfig, err
 	}
-	c, err := config.Parse("embedded default", config.Default)
+	c, err := app.Parse("embedded default", app.Default)
 	return c, "embedded default", err
 }
 
@@ -163,7 +162,7 @@ func runSBC(args []string, stderr io.Writer) int {
 }
 
 // preflight is app.Check for run: a part another process holds fails it.
-func preflight(cfg *config.Config) error {
+func preflight(cfg *app.Config) error {
 	held, err := app.Check(cfg)
 	if err == nil && len(held) > 0 {
 		err = held[0]
@@ -193,7 +192,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
+func newLogger(c app.Log, w io.Writer) (*zap.Logger, error) {
 	var lvl zapcore.Level
 	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
 		return nil, err

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 )
 
@@ -41,7 +40,7 @@ type Server struct {
 	refusals *refusalGate    // unauthenticated refusals into the audit log at a bounded rate
 	stop     context.CancelFunc
 
-	cfg     config.API // its bounds filled with defaults
+	cfg     Config // its bounds filled with defaults
 	metrics *edgeMetrics
 	streams *streamGate
 	source  eventSource   // nil without a capture service
@@ -50,7 +49,7 @@ type Server struct {
 
 // New binds nothing; Listen binds, Run serves. /metrics serves reg, in which
 // the other parts register their own series.
-func New(cfg config.API, st Status, caps *capture.Service, reg *prometheus.Registry, log *zap.Logger) *Server {
+func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry, log *zap.Logger) *Server {
 	cfg.SetDefaults()
 	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate(),
 		cfg: cfg, metrics: newEdgeMetrics(reg), streams: newStreamGate(cfg.MaxEventStreams, cfg.MaxEventStreamsPerKey)}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tonewall/tonewall/internal/audit"
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // Role is what a key may do. Each role includes the ones before it, except
@@ -57,16 +56,16 @@ func PrincipalOf(ctx context.Context) Principal {
 	return p
 }
 
-func parseKeys(ks []config.APIKey) []key {
+func parseKeys(ks []Key) []key {
 	out := make([]key, 0, len(ks))
 	for _, k := range ks {
 		var sum [sha256.Size]byte
 		b, err := hex.DecodeString(strings.ToLower(k.SHA256))
 		if err != nil || len(b) != sha256.Size {
-			continue // config validation refuses these
+			continue // ValidateKeys refuses these
 		}
 		copy(sum[:], b)
-		out = append(out, key{name: k.Name, sum: sum, role: Role(k.Role)})
+		out = append(out, key{name: k.Name, sum: sum, role: k.Role})
 	}
 	return out
 }

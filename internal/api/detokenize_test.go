@@ -22,7 +22,6 @@ import (
 
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/card"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 	"github.com/tonewall/tonewall/internal/vault"
 	"github.com/tonewall/tonewall/internal/vault/vaulttest"
@@ -78,7 +77,7 @@ func startDetok(t *testing.T, on bool, cfg vault.DetokenizeConfig) *detokEnv {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = fwd.Close() })
 	}
-	s := New(config.API{Address: "127.0.0.1:0", Keys: testAPIKeys()}, noCalls{}, nil, prometheus.NewRegistry(), zap.NewNop())
+	s := New(Config{Address: "127.0.0.1:0", Keys: testAPIKeys()}, noCalls{}, nil, prometheus.NewRegistry(), zap.NewNop())
 	s.SetDetokenize(fwd, log)
 	e.stop = run(t, s)
 	e.base = "http://" + s.Addr()
@@ -87,11 +86,11 @@ func startDetok(t *testing.T, on bool, cfg vault.DetokenizeConfig) *detokEnv {
 
 // testAPIKeys are testKeys as api.keys holds them: each key's holder is
 // named after its role.
-func testAPIKeys() []config.APIKey {
-	var keys []config.APIKey
+func testAPIKeys() []Key {
+	var keys []Key
 	for k, role := range testKeys {
 		sum := sha256.Sum256([]byte(k))
-		keys = append(keys, config.APIKey{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
+		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: Role(role)})
 	}
 	return keys
 }

@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // edgeEnv is an API server on loopback with the test keys and the bounds
@@ -31,7 +30,7 @@ type edgeEnv struct {
 
 // startEdge runs the server; opts change it before it serves. Call
 // leakCheck first.
-func startEdge(t *testing.T, cfg config.API, st Status, caps *capture.Service, opts ...func(*Server)) *edgeEnv {
+func startEdge(t *testing.T, cfg Config, st Status, caps *capture.Service, opts ...func(*Server)) *edgeEnv {
 	t.Helper()
 	cfg.Address, cfg.Keys = "127.0.0.1:0", testAPIKeys()
 	s := New(cfg, st, caps, prometheus.NewRegistry(), zap.NewNop())
@@ -109,7 +108,7 @@ func TestConnectionCap(t *testing.T) {
 	const max, extra = 3, 2
 	leakCheck(t)
 	leakCheck(t)
-	e := startEdge(t, config.API{MaxConnections: max, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}, noCalls{}, nil)
+	e := startEdge(t, Config{MaxConnections: max, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}, noCalls{}, nil)
 	held := make([]net.Conn, max)
 	for i := range held {
 		held[i] = e.dial(t)
@@ -137,7 +136,7 @@ func TestSlowHeaderSenderClosed(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	leakCheck(t)
 	leakCheck(t)
-	e := startEdge(t, config.API{ReadHeaderTimeout: timeout}, noCalls{}, nil)
+	e := startEdge(t, Config{ReadHeaderTimeout: timeout}, noCalls{}, nil)
 	c := e.dial(t)
 	start := time.Now()
 	_, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: tonewall\r\nX-Slow: ")
@@ -156,7 +155,7 @@ func TestSlowHeaderSenderClosed(t *testing.T) {
 func TestRefusalClosesKeepAlive(t *testing.T) {
 	leakCheck(t)
 	leakCheck(t)
-	e := startEdge(t, config.API{}, noCalls{}, nil)
+	e := startEdge(t, Config{}, noCalls{}, nil)
 	for _, tt := range []struct {
 		name, authorization string
 		code                int
@@ -201,7 +200,7 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, path, authorization s
 func TestBearerCaseInsensitive(t *testing.T) {
 	leakCheck(t)
 	leakCheck(t)
-	e := startEdge(t, config.API{}, noCalls{}, nil)
+	e := startEdge(t, Config{}, noCalls{}, nil)
 	for auth, want := range map[string]int{
 		"Bearer super-key":  http.StatusOK,
 		"bearer super-key":  http.StatusOK,

@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 	"github.com/tonewall/tonewall/internal/vault"
 )
@@ -85,7 +84,7 @@ func TestEgressBlocksACardNumber(t *testing.T) {
 		{ID: "c-1", State: "confirmed", CaptureID: "k-1", CaptureState: "collecting", ContactCall: "leg-" + testPAN + "@cc"},
 		{ID: "c-2", State: "confirmed", CaptureID: "k-2", CaptureState: "tokenized", ContactCall: "leg-9000000000000002@cc"},
 	}}
-	e := startEdge(t, config.API{}, calls, nil, egressSpy(f, &logs))
+	e := startEdge(t, Config{}, calls, nil, egressSpy(f, &logs))
 
 	code, body := e.get(t, "/v1/calls/c-2", "Bearer agent-key")
 	require.Equal(t, http.StatusOK, code, "a token (Luhn-invalid) passes")
@@ -109,7 +108,7 @@ func TestEgressEndsAStreamOnACardNumber(t *testing.T) {
 	leakCheck(t)
 	f, logs := &failer{}, (*observer.ObservedLogs)(nil)
 	src := newFakeSource()
-	e := startEdge(t, config.API{}, noCalls{}, nil, withSource(src), egressSpy(f, &logs))
+	e := startEdge(t, Config{}, noCalls{}, nil, withSource(src), egressSpy(f, &logs))
 	st := e.openEvents(t, "agent-key")
 	src.ch <- capture.Event{CallID: "c-1", CaptureID: "k-1", Type: "state", State: "tokenized", Token: "9000000000000002", Last4: "0002"}
 	src.ch <- capture.Event{CallID: "c-1", CaptureID: "k-1", Type: "state", State: "tokenized", Token: testPAN, Last4: "1111"}
@@ -138,7 +137,7 @@ func TestEgressPassesACaptureToTheEnd(t *testing.T) {
 	ctrl, err := svc.Attach("c-1", capture.Point{Policy: "api"})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Detach("c-1"); svc.Wait() })
-	e := startEdge(t, config.API{}, someCalls{calls: []sip.CallInfo{{ID: "c-1"}}}, svc)
+	e := startEdge(t, Config{}, someCalls{calls: []sip.CallInfo{{ID: "c-1"}}}, svc)
 
 	req, err := http.NewRequest("POST", e.url("/v1/calls/c-1/captures"), strings.NewReader(`{"fields":["pan"]}`))
 	require.NoError(t, err)

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 	"github.com/tonewall/tonewall/internal/vault"
 )
@@ -48,12 +47,12 @@ func fuzzAPI(f *testing.F) (http.Handler, *capture.Service) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { caps.Detach("call-1") })
-	var keys []config.APIKey
+	var keys []Key
 	for k, role := range testKeys {
 		sum := sha256.Sum256([]byte(k))
-		keys = append(keys, config.APIKey{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: role})
+		keys = append(keys, Key{Name: role + "-holder", SHA256: hex.EncodeToString(sum[:]), Role: Role(role)})
 	}
-	s := New(config.API{Address: "127.0.0.1:0", Keys: keys}, oneCall{}, caps, prometheus.NewRegistry(), zap.NewNop())
+	s := New(Config{Address: "127.0.0.1:0", Keys: keys}, oneCall{}, caps, prometheus.NewRegistry(), zap.NewNop())
 	return s.http.Handler, caps
 }
 

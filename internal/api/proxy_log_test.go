@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/vault"
 )
 
@@ -28,7 +27,7 @@ func TestSetDetokenizeLogsProxy(t *testing.T) {
 	t.Cleanup(func() { _ = fwd.Close() })
 
 	core, logs := observer.New(zapcore.InfoLevel)
-	s := New(config.API{Address: "127.0.0.1:0"}, noCalls{}, nil, prometheus.NewRegistry(), zap.New(core))
+	s := New(Config{Address: "127.0.0.1:0"}, noCalls{}, nil, prometheus.NewRegistry(), zap.New(core))
 	s.SetDetokenize(fwd, nil)
 	s.SetDetokenize(nil, nil) // off: nothing to say
 

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // fakeSource hands every subscriber the same channel, which the test feeds.
@@ -76,7 +75,7 @@ func (s *stream) problem(t *testing.T) (int, string) {
 // again.
 func TestEventStreamCaps(t *testing.T) {
 	leakCheck(t)
-	e := startEdge(t, config.API{MaxEventStreams: 3, MaxEventStreamsPerKey: 2}, noCalls{}, nil, withSource(newFakeSource()))
+	e := startEdge(t, Config{MaxEventStreams: 3, MaxEventStreamsPerKey: 2}, noCalls{}, nil, withSource(newFakeSource()))
 	m := e.s.metrics
 	first := e.openEvents(t, "agent-key")
 	e.openEvents(t, "agent-key")
@@ -104,7 +103,7 @@ func TestEventStreamOutlivesTimeouts(t *testing.T) {
 	leakCheck(t)
 	const timeout = 200 * time.Millisecond
 	src := newFakeSource()
-	e := startEdge(t, config.API{ReadHeaderTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, IdleTimeout: timeout},
+	e := startEdge(t, Config{ReadHeaderTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, IdleTimeout: timeout},
 		noCalls{}, nil, withSource(src))
 	st := e.openEvents(t, "agent-key")
 	<-time.After(3 * timeout) // the very thing under test: time passing
@@ -124,7 +123,7 @@ func TestEventStreamOutlivesTimeouts(t *testing.T) {
 func TestStuckEventReaderDropped(t *testing.T) {
 	leakCheck(t)
 	src := newFakeSource()
-	e := startEdge(t, config.API{WriteTimeout: 200 * time.Millisecond}, noCalls{}, nil, withSource(src))
+	e := startEdge(t, Config{WriteTimeout: 200 * time.Millisecond}, noCalls{}, nil, withSource(src))
 	c := e.dial(t)
 	_, err := io.WriteString(c, "GET /v1/events HTTP/1.1\r\nHost: tonewall\r\nAuthorization: Bearer agent-key\r\n\r\n")
 	require.NoError(t, err) // and never read

@@ -13,7 +13,6 @@ import (
 	"github.com/tonewall/tonewall/internal/api"
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 	"github.com/tonewall/tonewall/internal/sip"
 	"github.com/tonewall/tonewall/internal/vault"
@@ -21,7 +20,7 @@ import (
 
 // App is a running tonewall.
 type App struct {
-	cfg      *config.Config
+	cfg      *Config
 	log      *zap.Logger
 	media    *media.Manager
 	vault    vault.Vault
@@ -36,7 +35,7 @@ type App struct {
 
 // New builds every part; nothing listens until Run. When a part fails, what
 // was built before it is closed again.
-func New(cfg *config.Config, log *zap.Logger) (*App, error) {
+func New(cfg *Config, log *zap.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, ready: make(chan struct{}), Metrics: prometheus.NewRegistry()}
 	if err := a.build(); err != nil {
 		_ = a.close() // the build error is the one to report
@@ -69,7 +68,7 @@ func (a *App) build() (err error) {
 	}
 	// Last of what can fail: the B2BUA's user agent has nothing to close
 	// it before Run, so nothing may fail after it is built.
-	if a.SIP, err = sip.New(cfg, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
+	if a.SIP, err = sip.New(cfg.Config, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
 	a.API = api.New(cfg.API, a, a.Captures, a.Metrics, log.Named("api"))

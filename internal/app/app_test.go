@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // testYAML is a minimal configuration on loopback; DIR is the data directory.
@@ -27,11 +25,11 @@ audit: {file: DIR/audit.log}
 
 // testConfig parses testYAML with dir as the data directory, after
 // applying extra (old, new) replacements.
-func testConfig(t *testing.T, dir string, replace ...string) *config.Config {
+func testConfig(t *testing.T, dir string, replace ...string) *Config {
 	t.Helper()
 	src := strings.ReplaceAll(testYAML, "DIR", dir)
 	src = strings.NewReplacer(replace...).Replace(src)
-	c, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(src))
+	c, err := Parse(filepath.Join(dir, "t.yaml"), []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/tonewall/tonewall/internal/audit"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/vault"
 )
 
@@ -28,13 +27,13 @@ import (
 // err is the first failure. held lists the parts another process has open
 // (a running tonewall on the same files): fine for `tonewall check`, fatal
 // for `tonewall run`. Both name the YAML line of the key concerned.
-func Check(cfg *config.Config) (held []error, err error) {
-	for _, step := range []func(*config.Config) error{checkTLSFiles, checkVaultDriver, checkAddresses} {
+func Check(cfg *Config) (held []error, err error) {
+	for _, step := range []func(*Config) error{checkTLSFiles, checkVaultDriver, checkAddresses} {
 		if err := step(cfg); err != nil {
 			return nil, err
 		}
 	}
-	for _, step := range []func(*config.Config) error{checkVaultStore, checkAuditLog} {
+	for _, step := range []func(*Config) error{checkVaultStore, checkAuditLog} {
 		err := step(cfg)
 		if errors.Is(err, vault.ErrHeld) || errors.Is(err, audit.ErrHeld) {
 			held = append(held, err)
@@ -49,7 +48,7 @@ func Check(cfg *config.Config) (held []error, err error) {
 type fileKey struct{ key, file string }
 
 // checkTLSFiles loads the SIP certificate, key and CA file as sip.New does.
-func checkTLSFiles(cfg *config.Config) error {
+func checkTLSFiles(cfg *Config) error {
 	t := cfg.SIP.TLS
 	if err := readable(cfg, fileKey{"sip.tls.cert_file", t.CertFile}, fileKey{"sip.tls.key_file", t.KeyFile},
 		fileKey{"sip.tls.ca_file", t.CAFile}); err != nil {
@@ -72,7 +71,7 @@ func checkTLSFiles(cfg *config.Config) error {
 // checkVaultDriver builds the http driver and the detokenize forwarder,
 // which read their TLS and secret files, and closes them again. Neither
 // connects anywhere before its first use.
-func checkVaultDriver(cfg *config.Config) error {
+func checkVaultDriver(cfg *Config) error {
 	v := cfg.Vault
 	var drv vault.Vault = (*vault.Local)(nil) // the forwarder only asks whether it holds security codes
 	if v.Driver == vault.DriverHTTP {
@@ -104,7 +103,7 @@ func checkVaultDriver(cfg *config.Config) error {
 }
 
 // readable opens each configured file (empty values are not configured).
-func readable(cfg *config.Config, files ...fileKey) error {
+func readable(cfg *Config, files ...fileKey) error {
 	for _, f := range files {
 		if f.file == "" {
 			continue
@@ -120,7 +119,7 @@ func readable(cfg *config.Config, files ...fileKey) error {
 
 // checkVaultStore proves the local vault's directory and key file can be
 // created and its store opened.
-func checkVaultStore(cfg *config.Config) error {
+func checkVaultStore(cfg *Config) error {
 	l := cfg.Vault.Local
 	if cfg.Vault.Driver != vault.DriverLocal {
 		return nil
@@ -138,7 +137,7 @@ func checkVaultStore(cfg *config.Config) error {
 }
 
 // checkAuditLog proves the audit log can be created, or opened and resumed.
-func checkAuditLog(cfg *config.Config) error {
+func checkAuditLog(cfg *Config) error {
 	if err := creatable(cfg.Audit.File); err != nil {
 		return cfg.At("audit.file", err)
 	}
@@ -180,7 +179,7 @@ func canCreateIn(dir string) error {
 }
 
 // checkAddresses proves that every address tonewall binds is this host's.
-func checkAddresses(cfg *config.Config) error {
+func checkAddresses(cfg *Config) error {
 	addrs := map[string]string{"media.address": net.JoinHostPort(cfg.Media.Address, "0"), "api.address": cfg.API.Address}
 	for i, l := range cfg.SIP.Listeners {
 		addrs[fmt.Sprintf("sip.listeners[%d].address", i)] = l.Address

@@ -1,6 +1,6 @@
 package audit
 
-import "errors"
+import "github.com/tonewall/tonewall/internal/config"
 
 // DefaultFile is where the log lives unless configured, beside the local
 // vault's store; `tonewall audit verify` reads it when no --file is given.
@@ -11,13 +11,13 @@ type Config struct {
 	File string `yaml:"file"` // the JSON-lines log, created 0600; default ./data/audit.log
 }
 
-// Validate fills defaults.
+// Validate fills defaults; its errors are *config.FieldError.
 func (c *Config) Validate() error {
 	if c.File == "" {
 		c.File = DefaultFile
 	}
 	if c.File == "-" {
-		return errors.New("audit.file: must be a file path")
+		return config.Errorf("audit.file", "must be a file path")
 	}
 	return nil
 }

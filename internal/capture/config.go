@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tonewall/tonewall/internal/card"
+	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/dtmf"
 )
 
@@ -53,7 +54,7 @@ func (c *Config) Validate() error {
 		c.Mask = "tone"
 	}
 	if _, err := dtmf.ParseMaskMode(c.Mask); err != nil {
-		return fmt.Errorf("capture.mask: %w", err)
+		return config.Errorf("capture.mask", "%v", err)
 	}
 	if c.Lookahead == 0 {
 		c.Lookahead = 40 * time.Millisecond
@@ -64,9 +65,9 @@ func (c *Config) Validate() error {
 	if len(c.Fields) == 0 {
 		c.Fields = []string{"pan", "expiry", "cvv"}
 	}
-	for _, b := range c.Brands {
+	for i, b := range c.Brands {
 		if !isBrand(b) {
-			return fmt.Errorf("capture.brands: unknown brand %q", b)
+			return config.Errorf(fmt.Sprintf("capture.brands[%d]", i), "unknown brand %q", b)
 		}
 	}
 	if !c.Delivery.set {

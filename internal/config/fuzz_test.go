@@ -2,16 +2,22 @@ package config
 
 import "testing"
 
-// FuzzParse: any bytes give a config or an error, never a panic.
-func FuzzParse(f *testing.F) {
-	f.Add(Default)
-	f.Add([]byte("sip: {listeners: [{name: a, transport: udp, address: 1.2.3.4:5}]}\ntrunks: [{name: t}]"))
-	f.Add([]byte("routes: [{from: a, to: b, capture: sometimes}]"))
-	f.Add([]byte(":\n- [\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse("fuzz", data)
-		if err == nil && c == nil {
-			t.Fatal("no config and no error")
+// FuzzDecode: any bytes decode or give an error, and any path locates,
+// never a panic.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(docYAML), "peers[1].addr")
+	f.Add([]byte(":\n- [\n"), "a.b")
+	f.Add([]byte("a: [1, {b: 2}]"), "a[1].b[")
+	f.Fuzz(func(t *testing.T, data []byte, path string) {
+		var d doc
+		src, err := Decode("fuzz", data, &d)
+		if err != nil {
+			return
+		}
+		if src.At(path, errTest) == nil {
+			t.Fatal("At returned nil")
 		}
 	})
 }
+
+var errTest = &FieldError{Msg: "test"}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/card"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sip"
 )
 
@@ -107,7 +106,7 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
-func demoConfig(dir, ccAddr, apiKey string) (*config.Config, error) {
+func demoConfig(dir, ccAddr, apiKey string) (*app.Config, error) {
 	sum := sha256.Sum256([]byte(apiKey))
 	y := fmt.Sprintf(`sip:
   listeners:
@@ -122,7 +121,7 @@ vault: {local: {dir: %q}}
 audit: {file: %q}
 api: {address: "127.0.0.1:0", keys: [{name: demo-desk, sha256: %s, role: agent}]}
 `, ccAddr, dir, filepath.Join(dir, "audit.log"), hex.EncodeToString(sum[:]))
-	return config.Parse("demo", []byte(y))
+	return app.Parse("demo", []byte(y))
 }
 
 // masked shows a test card as the demo may print it.

@@ -1,9 +1,10 @@
 package media
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/config"
 )
 
 // Config is the `media` section of tonewall.yaml. Validate fills defaults.
@@ -25,15 +26,16 @@ const (
 	DefaultDrain      = 2 * time.Second
 )
 
-// Validate fills defaults and rejects impossible values. A zero Inactivity
+// Validate fills defaults and rejects impossible values; its errors are
+// *config.FieldError. A zero Inactivity
 // means the default; set a negative value to switch the timer off.
 func (c *Config) Validate() error {
 	c.fillDefaults()
 	if _, err := netip.ParseAddr(c.Address); err != nil {
-		return fmt.Errorf("media.address %q: %w", c.Address, err)
+		return config.Errorf("media.address", "%q: %v", c.Address, err)
 	}
 	if _, err := netip.ParseAddr(c.Advertise); err != nil {
-		return fmt.Errorf("media.advertise %q: %w", c.Advertise, err)
+		return config.Errorf("media.advertise", "%q: %v", c.Advertise, err)
 	}
 	return c.validatePorts()
 }
@@ -64,10 +66,10 @@ func (c *Config) validatePorts() error {
 		c.PortMin++ // RTP uses the even port, RTCP the odd one above it
 	}
 	if c.PortMin < 1024 || c.PortMax > 65535 || c.PortMin+1 > c.PortMax {
-		return fmt.Errorf("media.port_min %d / port_max %d: need 1024 <= min < max <= 65535", c.PortMin, c.PortMax)
+		return config.Errorf("media.port_min", "%d / port_max %d: need 1024 <= min < max <= 65535", c.PortMin, c.PortMax)
 	}
 	if c.Drain < 0 {
-		return fmt.Errorf("media.drain %s: must not be negative", c.Drain)
+		return config.Errorf("media.drain", "%s: must not be negative", c.Drain)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package media
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tonewall/tonewall/internal/config"
 )
 
 // Leg names a call's side by trunk role. The DTMF stage always sits on
@@ -30,47 +32,113 @@ func (l Leg) Other() Leg { return 1 - l }
 
 func (l Leg) valid() bool { return l == Carrier || l == ContactCenter }
 
-// LegPolicy is one leg's media policy, filled by the B2BUA from its trunk.
+// LegPolicy is one leg's media policy: the media keys of its trunk in
+// tonewall.yaml (inline in the trunk's entry), which Validate parses once.
 type LegPolicy struct {
-	Trunk       string   // trunk name, for logs
-	SRTP        string   // "off" | "optional" | "required"; "" = "off"
-	Suites      []string // SDES suites in preference order; empty = all supported
-	KeyExchange string   // "sdes" | "dtls"; "" = "sdes"
-	DTMF        string   // "rfc4733" | "inband" | "info"; "" = "rfc4733"
-	Codecs      []string // allowed codec names in preference order; empty = any
-	Latch       bool     // NAT: accept the first source seen, then only that one
+	Trunk       string      `yaml:"-"`            // trunk name, for errors and logs
+	SRTP        SRTPMode    `yaml:"srtp"`         // "" = off
+	Suites      []string    `yaml:"srtp_suites"`  // SDES suites in preference order; empty = all supported
+	KeyExchange KeyExchange `yaml:"key_exchange"` // "" = sdes
+	DTMF        DTMFMethod  `yaml:"dtmf"`         // "" = rfc4733
+	Codecs      []string    `yaml:"codecs"`       // allowed codec names in preference order; empty = any
+	Latch       bool        `yaml:"latch"`        // NAT: accept the first source seen, then only that one
+
+	valid bool // Validate passed: NewSession takes the policy as it is
 }
 
-// SRTP policies.
+// SRTPMode says whether a leg's media must, may or must not be SRTP.
+type SRTPMode string
+
+// SRTP modes.
 const (
-	SRTPOff      = "off"
-	SRTPOptional = "optional"
-	SRTPRequired = "required"
+	SRTPOff      SRTPMode = "off"
+	SRTPOptional SRTPMode = "optional"
+	SRTPRequired SRTPMode = "required"
 )
 
-func (p LegPolicy) normalized() (LegPolicy, error) {
-	p.SRTP = orDefault(strings.ToLower(p.SRTP), SRTPOff)
-	p.KeyExchange = orDefault(strings.ToLower(p.KeyExchange), "sdes")
-	p.DTMF = orDefault(strings.ToLower(p.DTMF), "rfc4733")
+// KeyExchange is how an SRTP leg agrees its keys.
+type KeyExchange string
+
+// Key exchanges.
+const (
+	KeySDES KeyExchange = "sdes" // a=crypto in the SDP (RFC 4568)
+	KeyDTLS KeyExchange = "dtls" // DTLS-SRTP on the media path (RFC 5763/5764)
+)
+
+// DTMFMethod is how a leg carries keypad digits.
+type DTMFMethod string
+
+// DTMF methods.
+const (
+	DTMFRFC4733 DTMFMethod = "rfc4733" // telephone-event packets
+	DTMFInband  DTMFMethod = "inband"  // tones in G.711 audio
+	DTMFInfo    DTMFMethod = "info"    // SIP INFO
+)
+
+// Validate fills defaults and checks the policy. Its errors are
+// *config.FieldError at the policy's own keys ("srtp", "codecs"), to be
+// put under the trunk's path. An in-band leg gets its G.711 codecs moved
+// to the front: tones can only be detected (and masked) in G.711.
+func (p *LegPolicy) Validate() error {
+	if err := config.OneOf("srtp", &p.SRTP, SRTPOff, SRTPOptional, SRTPRequired); err != nil {
+		return err
+	}
+	if err := config.OneOf("key_exchange", &p.KeyExchange, KeySDES, KeyDTLS); err != nil {
+		return err
+	}
+	if err := config.OneOf("dtmf", &p.DTMF, DTMFRFC4733, DTMFInband, DTMFInfo); err != nil {
+		return err
+	}
+	for j, n := range p.Suites {
+		if _, ok := suiteByName(n); !ok {
+			return config.Errorf(fmt.Sprintf("srtp_suites[%d]", j), "unsupported suite %q", n)
+		}
+	}
 	if len(p.Suites) == 0 {
 		p.Suites = allSuiteNames()
 	}
-	switch {
-	case p.SRTP != SRTPOff && p.SRTP != SRTPOptional && p.SRTP != SRTPRequired:
-		return p, fmt.Errorf("trunk %q: srtp %q: want off, optional or required", p.Trunk, p.SRTP)
-	case p.KeyExchange != "sdes" && p.KeyExchange != "dtls":
-		return p, fmt.Errorf("trunk %q: key exchange %q: %w", p.Trunk, p.KeyExchange, ErrUnsupported)
-	case p.DTMF != "rfc4733" && p.DTMF != "inband" && p.DTMF != "info":
-		return p, fmt.Errorf("trunk %q: dtmf %q: want rfc4733, inband or info", p.Trunk, p.DTMF)
+	if p.DTMF == DTMFInband && len(p.Codecs) > 0 {
+		p.Codecs = g711First(p.Codecs)
+		if !isG711(p.Codecs[0]) {
+			return config.Errorf("codecs", "dtmf: inband needs PCMU or PCMA among the codecs: tones are read from G.711 audio")
+		}
 	}
-	return p, checkSuiteNames(p.Trunk, p.Suites)
+	p.valid = true
+	return nil
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
+// normalized is the policy a session uses: validated, errors naming the
+// trunk. A trunk's policy was validated with the configuration, once; one
+// made in code is validated here.
+func (p LegPolicy) normalized() (LegPolicy, error) {
+	if p.valid {
+		return p, nil
 	}
-	return s
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("trunk %q: %w", p.Trunk, err)
+	}
+	return p, nil
+}
+
+func isG711(codec string) bool {
+	return strings.EqualFold(codec, "PCMU") || strings.EqualFold(codec, "PCMA")
+}
+
+// g711First is a copy of codecs with PCMU and PCMA moved to the front, in
+// their order.
+func g711First(codecs []string) []string {
+	out := make([]string, 0, len(codecs))
+	for _, c := range codecs {
+		if isG711(c) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range codecs {
+		if !isG711(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // rank is a codec's place in the policy's preference order; codecs not
@@ -87,7 +155,7 @@ func (p LegPolicy) rank(name string) int {
 // allowsCodec reports whether the policy lets codec name through.
 func (p LegPolicy) allowsCodec(name string) bool {
 	if strings.EqualFold(name, telephoneEvent) {
-		return p.DTMF == "rfc4733"
+		return p.DTMF == DTMFRFC4733
 	}
 	if len(p.Codecs) == 0 {
 		return true

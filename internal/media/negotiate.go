@@ -100,7 +100,7 @@ func acceptOfferCrypto(m *mediaDesc, pol LegPolicy) (*cryptoAttr, *dtlsParams, e
 		return nil, nil, notAcceptable(ErrSRTPRefused)
 	case pol.SRTP == SRTPOff:
 		return nil, nil, nil
-	case pol.KeyExchange == "dtls":
+	case pol.KeyExchange == KeyDTLS:
 		d, err := acceptOfferDTLS(m, pol)
 		return nil, d, err
 	case m.isDTLS():
@@ -171,7 +171,7 @@ func (s *Session) offerKeys(to Leg, changed bool) (string, []cryptoAttr, error) 
 	if pol.SRTP == SRTPOff {
 		return "RTP/AVP", nil, nil
 	}
-	if pol.KeyExchange == "dtls" {
+	if pol.KeyExchange == KeyDTLS {
 		return protoDTLS, nil, nil
 	}
 	proto := "RTP/AVP" // RFC 8643 opportunistic SRTP

@@ -41,15 +41,6 @@ func allSuiteNames() []string {
 	return names
 }
 
-func checkSuiteNames(trunk string, names []string) error {
-	for _, n := range names {
-		if _, ok := suiteByName(n); !ok {
-			return fmt.Errorf("trunk %q: srtp suite %q: not supported", trunk, n)
-		}
-	}
-	return nil
-}
-
 // secret is SRTP key material (master key || master salt). Every way of
 // formatting it prints "[redacted]", so a key never reaches a log.
 type secret []byte

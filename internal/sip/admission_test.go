@@ -6,8 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // value reads a counter or a gauge, like testutil.ToFloat64 (which this
@@ -30,7 +28,7 @@ func newTestAdmission(max int) (*admission, *prometheus.CounterVec) {
 }
 
 func testTrunk(name string, maxCalls int, perSec float64) *trunk {
-	return &trunk{cfg: config.Trunk{Name: name, MaxCalls: maxCalls, CallsPerSec: perSec}}
+	return &trunk{cfg: Trunk{Name: name, MaxCalls: maxCalls, CallsPerSec: perSec}}
 }
 
 // mustTake admits a call or fails the test.

@@ -174,7 +174,7 @@ func (c *Call) attachCapture() {
 		return
 	}
 	ctrl, err := c.srv.captures.Attach(c.id, capture.Point{Policy: c.route.capture,
-		TokenInBand: c.ccLeg().trunk.cfg.DTMF == "inband", Deliver: c.sendInfoToCC})
+		TokenInBand: c.ccLeg().trunk.cfg.Media.DTMF == media.DTMFInband, Deliver: c.sendInfoToCC})
 	if err != nil {
 		c.log.Error("capture point not attached", zap.Error(err))
 		return

@@ -8,18 +8,16 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // benchEdge is a Server with one UDP listener on 127.0.0.1:5060 and one
 // trunk whose source is 10.0.0.1/32, enough for readFilter.
 func benchEdge(b *testing.B, mode string) (*Server, sip.TransportReadProps) {
-	cfg := &config.Config{}
+	cfg := &Config{}
 	cfg.SIP.UnknownSources = mode
-	cfg.SIP.ScannerAgents = config.DefaultScannerAgents
+	cfg.SIP.ScannerAgents = DefaultScannerAgents
 	s := &Server{cfg: cfg, log: zap.NewNop(), abuse: zap.NewNop(), metrics: newMetrics(prometheus.NewRegistry())}
-	l := &listener{cfg: config.Listener{Name: "carrier", Transport: "udp"}}
+	l := &listener{cfg: Listener{Name: "carrier", Transport: "udp"}}
 	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

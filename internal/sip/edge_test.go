@@ -10,8 +10,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 func TestRequestMethod(t *testing.T) {
@@ -69,7 +67,7 @@ func TestHeaderValue(t *testing.T) {
 }
 
 func TestScanner(t *testing.T) {
-	s := &Server{cfg: &config.Config{SIP: config.SIP{ScannerAgents: []string{"friendly-scanner", "SIPVicious", ""}}}}
+	s := &Server{cfg: &Config{SIP: Settings{ScannerAgents: []string{"friendly-scanner", "SIPVicious", ""}}}}
 	tests := []struct {
 		ua   string
 		want bool
@@ -86,7 +84,7 @@ func TestScanner(t *testing.T) {
 			t.Errorf("scanner(%q) = %v, want %v", tt.ua, got, tt.want)
 		}
 	}
-	none := &Server{cfg: &config.Config{}}
+	none := &Server{cfg: &Config{}}
 	if none.scanner("friendly-scanner") {
 		t.Error("no scanner configured, yet one matched")
 	}
@@ -193,11 +191,11 @@ func TestAnswerNeverLarger(t *testing.T) {
 
 // edgeServer is a Server with one UDP listener (on a capturing socket)
 // and one trunk on it, 10.0.0.0/8, enough for readFilter.
-func edgeServer(unknown string, lim config.Limits) (*Server, *capturePacketConn) {
-	l := &listener{cfg: config.Listener{Name: "udp", Transport: "udp"}}
+func edgeServer(unknown string, lim Limits) (*Server, *capturePacketConn) {
+	l := &listener{cfg: Listener{Name: "udp", Transport: "udp"}}
 	s := &Server{
-		cfg: &config.Config{SIP: config.SIP{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
-		trunks: []*trunk{{cfg: config.Trunk{Name: "carrier"}, listener: l,
+		cfg: &Config{SIP: Settings{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
+		trunks: []*trunk{{cfg: Trunk{Name: "carrier"}, listener: l,
 			sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}},
 		sources: newSourceRate(lim.SourceRate, lim.SourceBurst, lim.SourceBlock, 100),
 		metrics: newMetrics(prometheus.NewRegistry()),
@@ -238,7 +236,7 @@ func TestReadFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, pc := edgeServer(tt.unknown, config.Limits{SourceRate: -1})
+			s, pc := edgeServer(tt.unknown, Limits{SourceRate: -1})
 			info := sip.TransportReadProps{Transport: tt.protocol, LocalAddr: pc.local, RemoteAddr: tt.from}
 			out, err := s.readFilter(info, []byte(tt.data))
 			if err != nil || (out != nil) != tt.pass {
@@ -264,7 +262,7 @@ func TestReadFilter(t *testing.T) {
 // TestReadFilterSourceRate: out-of-dialog requests from one source are
 // rate limited, the requests of calls in progress are not.
 func TestReadFilterSourceRate(t *testing.T) {
-	s, pc := edgeServer("drop", config.Limits{SourceRate: 1, SourceBurst: 2, SourceBlock: 1 << 40})
+	s, pc := edgeServer("drop", Limits{SourceRate: 1, SourceBurst: 2, SourceBlock: 1 << 40})
 	info := sip.TransportReadProps{Transport: "UDP", LocalAddr: pc.local, RemoteAddr: &net.UDPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 5060}}
 	bye := strings.ReplaceAll(rawRequest(nil), "INVITE", "BYE")
 	for i, c := range []struct {

@@ -16,7 +16,6 @@ import (
 	"github.com/pion/sdp/v3"
 	"go.uber.org/zap"
 
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
@@ -30,7 +29,7 @@ var fuzzPass = []string{"User-to-User", "X-Genesys-*", "P-Asserted-Identity", "D
 
 func fuzzServer(tb testing.TB) *Server {
 	tb.Helper()
-	cfg := &config.Config{}
+	cfg := &Config{}
 	cfg.SIP.HeaderPass = fuzzPass
 	ua := "tonewall"
 	cfg.SIP.UserAgent = &ua
@@ -46,7 +45,7 @@ func fuzzServer(tb testing.TB) *Server {
 	s.metrics = newMetrics(prometheus.NewRegistry())
 	// readFilter's view: a UDP listener at fuzzUDP whose trunk is the
 	// sender, so every datagram takes the full path of a trunk's.
-	l := &listener{cfg: config.Listener{Name: "fuzz", Transport: "udp"}}
+	l := &listener{cfg: Listener{Name: "fuzz", Transport: "udp"}}
 	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // its 400s to 192.0.2.1 go nowhere
 	if err != nil {
@@ -66,7 +65,7 @@ func fuzzCall(tb testing.TB, s *Server) *Call {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l := &listener{cfg: config.Listener{Transport: "udp"}, addr: netip.MustParseAddrPort("127.0.0.1:5060"),
+	l := &listener{cfg: Listener{Transport: "udp"}, addr: netip.MustParseAddrPort("127.0.0.1:5060"),
 		advertise: sip.Uri{Host: "203.0.113.1", Port: 5060}}
 	c := &Call{id: "fuzz", srv: s, log: zap.NewNop(), sess: sess, acks: make(chan *sip.Request, 1), ended: make(chan struct{})}
 	c.a = &Leg{call: c, listener: l, side: media.Carrier, callID: "carrier-call", localTag: "tag-a",
@@ -234,7 +233,7 @@ func checkRequire(t *testing.T, req *sip.Request) {
 // make up (the nonce is ours and HMAC-signed); a refusal is a 401 whose
 // challenge parses, or a 403.
 func checkAuth(t *testing.T, s *Server, req *sip.Request) {
-	tr := &trunk{cfg: config.Trunk{Name: "carrier", InboundAuth: &config.Digest{Realm: "tonewall", Username: "carrier", Password: "secret"}}}
+	tr := &trunk{cfg: Trunk{Name: "carrier", InboundAuth: &Digest{Realm: "tonewall", Username: "carrier", Password: "secret"}}}
 	err := s.authenticate(req, tr)
 	if err == nil {
 		t.Fatal("made-up digest credentials accepted")

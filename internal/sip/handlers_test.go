@@ -53,7 +53,6 @@ trunks:
 routes:
   - {from: carrier, to: contact_center}
 vault: {local: {dir: DIR}}
-audit: {file: DIR/audit.log}
 `
 
 const (
@@ -67,9 +66,19 @@ const (
 // trunks in place and ready closed, as Run leaves them, and nothing bound.
 func newTestServer(t *testing.T, yaml string) *Server {
 	t.Helper()
-	cfg, err := config.Parse("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())))
-	if err != nil {
+	var cfg struct {
+		Config  `yaml:",inline"`
+		Media   media.Config   `yaml:"media"`
+		Capture capture.Config `yaml:"capture"`
+		Vault   vault.Config   `yaml:"vault"`
+	}
+	if _, err := config.Decode("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())), &cfg); err != nil {
 		t.Fatal(err)
+	}
+	for _, validate := range []func() error{cfg.Config.Validate, cfg.Media.Validate, cfg.Capture.Validate, cfg.Vault.Validate} {
+		if err := validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mm, err := media.NewManager(cfg.Media, zap.NewNop())
 	if err != nil {
@@ -83,7 +92,7 @@ func newTestServer(t *testing.T, yaml string) *Server {
 	t.Cleanup(func() { _ = v.Close() })
 	caps := capture.NewService(cfg.Capture, v, nil, nil, zap.NewNop())
 	t.Cleanup(caps.Wait)
-	s, err := New(cfg, mm, caps, prometheus.NewRegistry(), zap.NewNop())
+	s, err := New(cfg.Config, mm, caps, prometheus.NewRegistry(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +102,7 @@ func newTestServer(t *testing.T, yaml string) *Server {
 		l.setAddr(net.UDPAddrFromAddrPort(netip.MustParseAddrPort(lc.Address)))
 		s.listeners = append(s.listeners, l)
 	}
-	if s.trunks, err = buildTrunks(cfg, s.listenerMap()); err != nil {
+	if s.trunks, err = buildTrunks(&cfg.Config, s.listenerMap()); err != nil {
 		t.Fatal(err)
 	}
 	close(s.ready)

@@ -21,13 +21,12 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tonewall/tonewall/internal/capture"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
 // Server is the B2BUA: it owns the SIP listeners and every call.
 type Server struct {
-	cfg       *config.Config
+	cfg       *Config
 	log       *zap.Logger
 	abuse     *zap.Logger // for what strangers can make happen at will: sampled
 	media     *media.Manager
@@ -54,11 +53,11 @@ type Server struct {
 	metrics  *metrics
 }
 
-// New builds the B2BUA from configuration; it binds nothing until Run.
+// New builds the B2BUA from its validated sections; it binds nothing until Run.
 // caps may be nil, in which case no route takes captures. The server's
 // series are registered in reg.
-func New(cfg *config.Config, mm *media.Manager, caps *capture.Service, reg prometheus.Registerer, log *zap.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
+func New(cfg Config, mm *media.Manager, caps *capture.Service, reg prometheus.Registerer, log *zap.Logger) (*Server, error) {
+	s := &Server{cfg: &cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
 	s.metrics = newMetrics(reg)
 	lim := cfg.SIP.Limits
 	s.conns = newConnTable(lim.MaxConnections, lim.MaxConnsPerSource)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // streamListener is the TCP or TLS socket sipgo serves. sipgo's serving
@@ -27,7 +25,7 @@ type streamListener struct {
 	name         string
 	tls          *tls.Config // nil: plain TCP
 	conns        *connTable
-	limits       config.Limits
+	limits       Limits
 	admit        func(netip.Addr) bool // whether a source may open a connection
 	m            *metrics
 	log          *zap.Logger // sampled

@@ -14,8 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // leakCheck verifies, after every other cleanup of t, that no goroutine
@@ -35,7 +33,7 @@ func listenTCP(t *testing.T) net.Listener {
 	return ln
 }
 
-func newTestStreamListener(ln net.Listener, conns *connTable, lim config.Limits, admit func(netip.Addr) bool) *streamListener {
+func newTestStreamListener(ln net.Listener, conns *connTable, lim Limits, admit func(netip.Addr) bool) *streamListener {
 	if admit == nil {
 		admit = func(netip.Addr) bool { return true }
 	}
@@ -115,7 +113,7 @@ func TestStreamListenerAcceptRetries(t *testing.T) {
 	ln := listenTCP(t)
 	fl := &flakyListener{Listener: ln}
 	fl.left.Store(3)
-	sl := newTestStreamListener(fl, newConnTable(10, 10), config.Limits{}, nil)
+	sl := newTestStreamListener(fl, newConnTable(10, 10), Limits{}, nil)
 	upDuringFailure := true
 	fl.before = func() { upDuringFailure = sl.Up() }
 	client := dialFrom(t, ln.Addr(), "127.0.0.1")
@@ -146,7 +144,7 @@ func TestStreamListenerCloseWhileBackingOff(t *testing.T) {
 	leakCheck(t)
 	fl := &flakyListener{Listener: listenTCP(t), failed: make(chan int32, 1)}
 	fl.left.Store(-1)
-	sl := newTestStreamListener(fl, newConnTable(10, 10), config.Limits{}, nil)
+	sl := newTestStreamListener(fl, newConnTable(10, 10), Limits{}, nil)
 	done := make(chan error, 1)
 	go func() {
 		_, err := sl.Accept()
@@ -231,7 +229,7 @@ func TestStreamListenerConnectionCaps(t *testing.T) {
 	leakCheck(t)
 	ln := listenTCP(t)
 	conns := newConnTable(2, 1)
-	sl := newTestStreamListener(ln, conns, config.Limits{}, nil)
+	sl := newTestStreamListener(ln, conns, Limits{}, nil)
 	accepted := serve(t, sl)
 
 	dialFrom(t, ln.Addr(), "127.0.0.1")
@@ -266,7 +264,7 @@ func TestStreamListenerRefusesUnadmittedSource(t *testing.T) {
 	ln := listenTCP(t)
 	conns := newConnTable(10, 10)
 	stranger := netip.MustParseAddr("127.0.0.2")
-	sl := newTestStreamListener(ln, conns, config.Limits{}, func(a netip.Addr) bool { return a != stranger })
+	sl := newTestStreamListener(ln, conns, Limits{}, func(a netip.Addr) bool { return a != stranger })
 	accepted := serve(t, sl)
 
 	dialRefused(t, ln.Addr(), "127.0.0.2")
@@ -286,7 +284,7 @@ func TestStreamListenerRefusesUnadmittedSource(t *testing.T) {
 // acceptOne accepts one connection with limits lim; the server end is
 // closed after 3 s at the latest, so that a read with no deadline fails
 // the test rather than hanging it.
-func acceptOne(t *testing.T, lim config.Limits, tlsCfg *tls.Config) (*streamConn, net.Conn) {
+func acceptOne(t *testing.T, lim Limits, tlsCfg *tls.Config) (*streamConn, net.Conn) {
 	t.Helper()
 	ln := listenTCP(t)
 	sl := newTestStreamListener(ln, newConnTable(10, 10), lim, nil)
@@ -336,7 +334,7 @@ func timeouts(t *testing.T, c *streamConn) (idle, message float64) {
 // within message_timeout of its first byte, however often bytes come.
 func TestStreamConnMessageTimeout(t *testing.T) {
 	leakCheck(t)
-	sc, client := acceptOne(t, config.Limits{MessageTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second}, nil)
+	sc, client := acceptOne(t, Limits{MessageTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second}, nil)
 	buf := make([]byte, 1024)
 	start := time.Now()
 	_, _ = client.Write([]byte("OPTIONS sip:a SIP/2.0\r\n"))
@@ -357,7 +355,7 @@ func TestStreamConnMessageTimeout(t *testing.T) {
 
 func TestStreamConnIdleTimeout(t *testing.T) {
 	leakCheck(t)
-	sc, client := acceptOne(t, config.Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 150 * time.Millisecond}, nil)
+	sc, client := acceptOne(t, Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 150 * time.Millisecond}, nil)
 	_, _ = client.Write([]byte(optionsMsg + "\r\n\r\n"))
 	got := 0
 	for got < len(optionsMsg)+4 {
@@ -380,7 +378,7 @@ func TestStreamConnIdleTimeout(t *testing.T) {
 // once); then it gets the idle deadline even while a read is waiting.
 func TestStreamConnHoldKeepsIdleOpen(t *testing.T) {
 	leakCheck(t)
-	sc, _ := acceptOne(t, config.Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}, nil)
+	sc, _ := acceptOne(t, Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}, nil)
 	first, second := sc.hold(), sc.hold()
 	t1 := time.AfterFunc(150*time.Millisecond, func() { first(); first() })
 	t2 := time.AfterFunc(400*time.Millisecond, second)
@@ -398,11 +396,11 @@ func TestStreamConnHoldKeepsIdleOpen(t *testing.T) {
 // and says nothing is cut off at handshake_timeout.
 func TestStreamConnHandshakeTimeout(t *testing.T) {
 	leakCheck(t)
-	server, _, _, err := tlsConfigs(config.TLS{VerifyServer: ptr(true)})
+	server, _, _, err := tlsConfigs(TLS{VerifyServer: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := config.Limits{HandshakeTimeout: 150 * time.Millisecond, MessageTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second}
+	lim := Limits{HandshakeTimeout: 150 * time.Millisecond, MessageTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second}
 	sc, client := acceptOne(t, lim, server)
 	start := time.Now()
 	_, err = sc.Read(make([]byte, 1024))
@@ -426,7 +424,7 @@ func ptr[T any](v T) *T { return &v }
 // The connection must still not time out idle while the dialog is held.
 func TestStreamConnHoldDuringRead(t *testing.T) {
 	leakCheck(t)
-	sc, _ := acceptOne(t, config.Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 150 * time.Millisecond}, nil)
+	sc, _ := acceptOne(t, Limits{MessageTimeout: 5 * time.Second, IdleTimeout: 150 * time.Millisecond}, nil)
 	var release func()
 	held := make(chan struct{})
 	t1 := time.AfterFunc(50*time.Millisecond, func() { release = sc.hold(); close(held) })

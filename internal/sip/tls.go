@@ -13,13 +13,11 @@ import (
 	"net"
 	"os"
 	"time"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // tlsConfigs builds the server and client TLS configurations. With no
 // certificate configured it makes a self-signed one: development only.
-func tlsConfigs(c config.TLS) (server, client *tls.Config, selfSigned bool, err error) {
+func tlsConfigs(c TLS) (server, client *tls.Config, selfSigned bool, err error) {
 	cert, selfSigned, err := loadOrMakeCert(c)
 	if err != nil {
 		return nil, nil, false, err
@@ -78,7 +76,7 @@ func (s *Server) listenerTLS(l *listener) *tls.Config {
 	return c
 }
 
-func loadOrMakeCert(c config.TLS) (tls.Certificate, bool, error) {
+func loadOrMakeCert(c TLS) (tls.Certificate, bool, error) {
 	if c.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // handshake runs a TLS handshake over loopback TCP and returns both ends'
@@ -49,7 +47,7 @@ func handshake(t *testing.T, server, client *tls.Config) (cs, ss tls.ConnectionS
 	return cs, r.state, cerr, r.err
 }
 
-func serverTLS(t *testing.T, c config.TLS) *tls.Config {
+func serverTLS(t *testing.T, c TLS) *tls.Config {
 	t.Helper()
 	c.VerifyServer = ptr(true)
 	server, _, selfSigned, err := tlsConfigs(c)
@@ -70,7 +68,7 @@ func clientTLS(min, max uint16, suites ...uint16) *tls.Config {
 
 func TestTLSServerSuitesAndVersions(t *testing.T) {
 	leakCheck(t)
-	server := serverTLS(t, config.TLS{})
+	server := serverTLS(t, TLS{})
 	// The control accepts all the clients below: what refuses them is
 	// tonewall's configuration, not Go's defaults or the test's clients.
 	control := server.Clone()
@@ -120,7 +118,7 @@ func aead(suite uint16) bool {
 
 func TestTLSMinVersion13(t *testing.T) {
 	leakCheck(t)
-	server := serverTLS(t, config.TLS{MinVersion: "1.3"})
+	server := serverTLS(t, TLS{MinVersion: "1.3"})
 	if _, _, err, _ := handshake(t, server, clientTLS(tls.VersionTLS12, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)); err == nil {
 		t.Error("a TLS 1.2 client connected to a server with min_version 1.3")
 	}
@@ -146,11 +144,11 @@ func caFile(t *testing.T) (string, tls.Certificate) {
 // mutualServer has two TLS listeners: "mtls" with a trunk that has
 // mutual_tls (and one that has not), "plain" with none.
 func mutualServer(t *testing.T, ca string) (s *Server, mtls, plain *listener) {
-	mtls, plain = &listener{cfg: config.Listener{Name: "mtls"}}, &listener{cfg: config.Listener{Name: "plain"}}
-	s = &Server{serverTLS: serverTLS(t, config.TLS{CAFile: ca}), trunks: []*trunk{
-		{cfg: config.Trunk{Name: "a"}, listener: mtls},
-		{cfg: config.Trunk{Name: "b", MutualTLS: true}, listener: mtls},
-		{cfg: config.Trunk{Name: "c"}, listener: plain},
+	mtls, plain = &listener{cfg: Listener{Name: "mtls"}}, &listener{cfg: Listener{Name: "plain"}}
+	s = &Server{serverTLS: serverTLS(t, TLS{CAFile: ca}), trunks: []*trunk{
+		{cfg: Trunk{Name: "a"}, listener: mtls},
+		{cfg: Trunk{Name: "b", MutualTLS: true}, listener: mtls},
+		{cfg: Trunk{Name: "c"}, listener: plain},
 	}}
 	return s, mtls, plain
 }
@@ -176,7 +174,7 @@ func TestListenerTLS(t *testing.T) {
 	if s.serverTLS.ClientCAs == nil || s.serverTLS.ClientAuth != tls.NoClientCert {
 		t.Error("listenerTLS changed the shared server configuration")
 	}
-	if noCA := serverTLS(t, config.TLS{}); noCA.ClientCAs != nil {
+	if noCA := serverTLS(t, TLS{}); noCA.ClientCAs != nil {
 		t.Error("with no ca_file, client certificates are checked against the system roots")
 	}
 }

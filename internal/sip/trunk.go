@@ -2,17 +2,15 @@ package sip
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
 // trunk is a configured peer with its parsed fields.
 type trunk struct {
-	cfg      config.Trunk
+	cfg      Trunk
 	listener *listener
 	sources  []netip.Prefix
 	targets  []sip.Uri
@@ -26,7 +24,7 @@ type route struct {
 
 // listener is a configured SIP socket.
 type listener struct {
-	cfg       config.Listener
+	cfg       Listener
 	addr      netip.AddrPort // bound address (port filled after bind when 0)
 	advertise sip.Uri        // host:port for Via/Contact
 }
@@ -38,37 +36,8 @@ func (t *trunk) role() media.Leg {
 	return media.ContactCenter
 }
 
-func (t *trunk) policy() media.LegPolicy {
-	return media.LegPolicy{
-		Trunk:       t.cfg.Name,
-		SRTP:        t.cfg.SRTP,
-		Suites:      t.cfg.SRTPSuites,
-		KeyExchange: t.cfg.KeyExchange,
-		DTMF:        t.cfg.DTMF,
-		Codecs:      preferG711(t.cfg.Codecs, t.cfg.DTMF == "inband"),
-		Latch:       t.cfg.Latch,
-	}
-}
-
-// preferG711 moves PCMU and PCMA to the front of a trunk's codec list when
-// its DTMF is in-band: tones can only be detected (and masked) in G.711.
-func preferG711(codecs []string, inband bool) []string {
-	if !inband || len(codecs) == 0 {
-		return codecs
-	}
-	out := make([]string, 0, len(codecs))
-	for _, c := range codecs {
-		if strings.EqualFold(c, "PCMU") || strings.EqualFold(c, "PCMA") {
-			out = append(out, c)
-		}
-	}
-	for _, c := range codecs {
-		if !strings.EqualFold(c, "PCMU") && !strings.EqualFold(c, "PCMA") {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+// policy is the trunk's media policy, validated with the configuration.
+func (t *trunk) policy() media.LegPolicy { return t.cfg.Media }
 
 // allows reports whether a source address belongs to the trunk.
 func (t *trunk) allows(src netip.Addr) bool {
@@ -80,13 +49,13 @@ func (t *trunk) allows(src netip.Addr) bool {
 	return false
 }
 
-func buildTrunks(cfg *config.Config, ls map[string]*listener) ([]*trunk, error) {
+func buildTrunks(cfg *Config, ls map[string]*listener) ([]*trunk, error) {
 	byName := map[string]*trunk{}
 	var out []*trunk
 	for _, tc := range cfg.Trunks {
 		t := &trunk{cfg: tc, listener: ls[tc.Listener]}
 		for _, s := range tc.Sources {
-			t.sources = append(t.sources, netip.MustParsePrefix(s)) // validated by config
+			t.sources = append(t.sources, netip.MustParsePrefix(s)) // validated by Config.Validate
 		}
 		for _, s := range tc.Targets {
 			var u sip.Uri

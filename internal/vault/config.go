@@ -22,7 +22,7 @@ type Config struct {
 }
 
 // Validate fills defaults and checks the chosen driver's settings and the
-// detokenize section. A mistake in the latter is a *KeyError.
+// detokenize section. A mistake in the latter is a *config.FieldError.
 func (c *Config) Validate() error {
 	if err := c.validateDriver(); err != nil {
 		return err

@@ -1,9 +1,10 @@
 package vault
 
 import (
-	"fmt"
 	"mime"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/config"
 )
 
 // DetokenizeConfig is the vault.detokenize YAML section: the one payment
@@ -31,24 +32,15 @@ const (
 	DefaultDetokenizeBody        = `{"token":"{{token}}","pan":"{{pan}}","expiry":"{{expiry}}","cvv":"{{cvv}}","reference":"{{reference}}"}`
 )
 
-// KeyError is a mistake at one key of the vault section, such as
-// vault.detokenize.body, so that the config loader can name its line.
-type KeyError struct {
-	Key string // YAML path
-	Msg string
-}
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
-
 func detokenizeKeyErr(key, format string, args ...any) error {
-	return &KeyError{Key: "vault.detokenize." + key, Msg: fmt.Sprintf(format, args...)}
+	return config.Errorf("vault.detokenize."+key, format, args...)
 }
 
 // Enabled reports whether detokenization is configured.
 func (c *DetokenizeConfig) Enabled() bool { return c.ForwardURL != "" }
 
 // Validate fills defaults and checks the section without reading files. Its
-// errors are *KeyError. The body template is checked even while forward_url
+// errors are *config.FieldError. The body template is checked even while forward_url
 // is empty, so a mistake shows before the day it is switched on.
 func (c *DetokenizeConfig) Validate() error {
 	setDefault(&c.Timeout, DefaultDetokenizeTimeout)

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tonewall/tonewall/internal/card"
+	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/vault/vaulttest"
 )
 
@@ -405,9 +406,9 @@ func TestDetokenizeConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
-			var ke *KeyError
+			var ke *config.FieldError
 			require.ErrorAs(t, err, &ke)
-			require.Equal(t, "vault.detokenize."+tt.key, ke.Key)
+			require.Equal(t, "vault.detokenize."+tt.key, ke.Path)
 			require.Contains(t, ke.Msg, tt.want)
 		})
 	}

@@ -13,13 +13,12 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tonewall/tonewall/internal/app"
-	"github.com/tonewall/tonewall/internal/config"
 )
 
 // sbc is a tonewall running in this test process.
 type sbc struct {
 	app     *app.App
-	cfg     *config.Config
+	cfg     *app.Config
 	logs    *observer.ObservedLogs
 	stop    func()
 	done    chan error
@@ -146,7 +145,7 @@ func indent(s, pre string) string {
 func startSBC(t *testing.T, o sbcOpts) *sbc {
 	t.Helper()
 	o.dataDir = t.TempDir()
-	cfg, err := config.Parse("test", []byte(o.yaml()))
+	cfg, err := app.Parse("test", []byte(o.yaml()))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, o.yaml())
 	}

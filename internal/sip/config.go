@@ -1,9 +1,22 @@
-package config
+package sip
 
-import "time"
+import (
+	"time"
 
-// SIP is the `sip` section: listeners, TLS and B2BUA behaviour.
-type SIP struct {
+	"github.com/tonewall/tonewall/internal/media"
+)
+
+// Config is what the B2BUA reads from tonewall.yaml: the `sip`, `trunks`
+// and `routes` sections. Validate fills defaults and checks them, the
+// references between them included.
+type Config struct {
+	SIP    Settings `yaml:"sip"`
+	Trunks []Trunk  `yaml:"trunks"`
+	Routes []Route  `yaml:"routes"`
+}
+
+// Settings is the `sip` section: listeners, TLS and B2BUA behaviour.
+type Settings struct {
 	Listeners     []Listener    `yaml:"listeners"`
 	TLS           TLS           `yaml:"tls"`
 	UserAgent     *string       `yaml:"user_agent"`     // Server/User-Agent header value; default "tonewall"; "" sends none
@@ -21,7 +34,7 @@ type SIP struct {
 	Limits         Limits   `yaml:"limits"`
 }
 
-// Limits bounds what peers and strangers can make tonewall hold.
+// Limits is `sip.limits`: what peers and strangers can make tonewall hold.
 type Limits struct {
 	MaxCalls          int           `yaml:"max_calls"`                  // concurrent calls, all trunks; default 1000
 	RetryAfter        time.Duration `yaml:"retry_after"`                // Retry-After on tonewall's 503s, whole seconds; default 0: none
@@ -44,7 +57,7 @@ type Listener struct {
 	Advertise string `yaml:"advertise"` // host:port written in Via/Contact/Record-Route; default Address
 }
 
-// TLS holds the certificate tonewall presents and how it checks peers.
+// TLS is `sip.tls`: the certificate tonewall presents and how it checks peers.
 type TLS struct {
 	CertFile   string `yaml:"cert_file"`   // PEM; empty: a self-signed certificate is made at start (development only)
 	KeyFile    string `yaml:"key_file"`    // PEM
@@ -55,7 +68,7 @@ type TLS struct {
 	VerifyServer *bool `yaml:"verify_server"`
 }
 
-// Trunk is a SIP peer: a carrier or a contact center.
+// Trunk is one entry of `trunks`: a SIP peer, a carrier or a contact center.
 type Trunk struct {
 	Name         string   `yaml:"name"`
 	Role         string   `yaml:"role"`     // carrier | contact_center
@@ -65,14 +78,11 @@ type Trunk struct {
 	MutualTLS    bool     `yaml:"mutual_tls"`
 	InboundAuth  *Digest  `yaml:"inbound_auth"`     // challenge its INVITEs with these credentials
 	OutboundAuth *Digest  `yaml:"outbound_auth"`    // answer its challenges with these credentials
-	SRTP         string   `yaml:"srtp"`             // off | optional | required; default off
-	SRTPSuites   []string `yaml:"srtp_suites"`      // default: all supported
-	KeyExchange  string   `yaml:"key_exchange"`     // sdes | dtls; default sdes
-	DTMF         string   `yaml:"dtmf"`             // rfc4733 | inband | info; default rfc4733
-	Codecs       []string `yaml:"codecs"`           // allowed codecs in preference order; default any
-	Latch        bool     `yaml:"latch"`            // behind NAT: accept media from the first source seen
 	MaxCalls     int      `yaml:"max_calls"`        // concurrent calls on this trunk, both directions; default 0: only sip.limits.max_calls
 	CallsPerSec  float64  `yaml:"calls_per_second"` // new calls per second from this trunk; default 0: no cap
+	// Media is the trunk's media policy: srtp, srtp_suites, key_exchange,
+	// dtmf, codecs and latch, written among the trunk's own keys.
+	Media media.LegPolicy `yaml:",inline"`
 }
 
 // Digest holds digest-authentication credentials.
@@ -82,38 +92,9 @@ type Digest struct {
 	Password string `yaml:"password"`
 }
 
-// Route sends calls arriving on one trunk to another.
+// Route is one entry of `routes`: calls arriving on one trunk go to another.
 type Route struct {
 	From    string `yaml:"from"`    // trunk name
 	To      string `yaml:"to"`      // trunk name
 	Capture string `yaml:"capture"` // api | always | off; default api
-}
-
-// API is the control API's HTTP listener, who may use it, and the bounds
-// that hold it at an edge where hostile traffic is normal.
-type API struct {
-	Address string   `yaml:"address"` // host:port; default 127.0.0.1:8080
-	Keys    []APIKey `yaml:"keys"`    // bearer keys; none: only /healthz, /readyz and /metrics answer
-
-	MaxConnections        int           `yaml:"max_connections"`           // open connections; over it one is accepted and closed at once; default 256
-	MaxHeaderBytes        int           `yaml:"max_header_bytes"`          // request line and headers; default 16384
-	ReadHeaderTimeout     time.Duration `yaml:"read_header_timeout"`       // to send the request line and headers; default 5s
-	ReadTimeout           time.Duration `yaml:"read_timeout"`              // to send the whole request, body included; default 15s
-	WriteTimeout          time.Duration `yaml:"write_timeout"`             // to take an answer (an event stream: each event); default 30s
-	IdleTimeout           time.Duration `yaml:"idle_timeout"`              // a keep-alive connection between requests; default 60s
-	MaxEventStreams       int           `yaml:"max_event_streams"`         // GET /v1/events open at once, all keys; over it 503; default 64
-	MaxEventStreamsPerKey int           `yaml:"max_event_streams_per_key"` // the same, per API key; over it 429; default 4
-}
-
-// APIKey is one bearer key, stored as the SHA-256 of the key, never the key.
-type APIKey struct {
-	Name   string `yaml:"name"`   // who holds it, for the audit log
-	SHA256 string `yaml:"sha256"` // hex SHA-256 of the key: printf %s "$KEY" | sha256sum
-	Role   string `yaml:"role"`   // agent | supervisor | auditor | admin
-}
-
-// Log configures zap.
-type Log struct {
-	Level  string `yaml:"level"`  // debug | info | warn | error; default info
-	Format string `yaml:"format"` // json | console; default json
 }
