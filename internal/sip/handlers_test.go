@@ -265,13 +265,13 @@ func TestHandlerStrangers(t *testing.T) {
 		t.Fatalf("a scanner was answered %v", got)
 	}
 
-	// Dropped means no answer at all: not even the 100 Trying sipgo's
-	// INVITE transaction sends by itself 200 ms on (Timer_1xx).
+	// Dropped means no answer at all: not even a 100 Trying, which a SIP
+	// stack sends by itself 200 ms on (RFC 3261 17.2.1).
 	drop := newTestServer(t, strings.Replace(handlerYAML, "unknown_sources: reject", "unknown_sources: drop", 1))
 	req := fromPeer(t, "INVITE", strangeSrc)
 	tx, conn := serverTx(t, drop, "carrier", req)
 	drop.withRecovery(drop.onInvite)(req, tx)
-	time.Sleep(sip.Timer_1xx + 100*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	if got := conn.responses(); len(got) != 0 {
 		t.Fatalf("unknown_sources drop answered %v", got)
 	}

@@ -17,6 +17,13 @@ import (
 	"github.com/tonewall/tonewall/internal/media"
 )
 
+// sipgo's INVITE server transactions send a 100 Trying of their own when
+// the handler has not answered 200 ms after the request arrived, built from
+// the request the handler may be writing its To tag into at that moment.
+// tonewall sends its 100 as soon as an INVITE passes admission (and none for
+// one it refuses), so that timer is set beyond any transaction's life.
+func init() { sip.Timer_1xx = time.Hour }
+
 // onInvite handles a new INVITE (or a re-INVITE, which has a To tag).
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if tag, _ := req.To().Params.Get("tag"); tag != "" {
@@ -30,8 +37,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		// Refused before any work and before a 100: one answer, not
 		// retransmitted (a retransmitted INVITE is refused again as
 		// cheaply), so a flood from a spoofed trunk address is not
-		// reflected at the trunk. The request is left as it is: sipgo's
-		// own 100 (sent when a handler is slower than 200 ms) reads it.
+		// reflected at the trunk.
 		res := s.rejection(req, err)
 		res.To().Params.Add("tag", sip.GenerateTagN(16))
 		_ = tx.Respond(res)
