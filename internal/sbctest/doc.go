@@ -1,2 +1,8 @@
-// Package sbctest is what tonewall's test suites share.
+// Package sbctest is what tonewall's test suites share: the heavy-suite
+// lock (Heavy) and throwaway certificates (NewCA, SelfSigned, ServerCert).
+//
+// It imports no tonewall package, so that any package's own tests
+// (package media, package vault, package dtmf, ...) can use it without an
+// import cycle. Whatever needs a running tonewall, and so internal/app,
+// lives in a subpackage that those internal tests do not import.
 package sbctest

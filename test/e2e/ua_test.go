@@ -2,15 +2,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"strconv"
 	"sync"
@@ -21,6 +15,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // agent is a SIP user agent on sipgo, standing for a carrier or a contact
@@ -162,7 +158,7 @@ func (a *agent) listen() (serve func()) {
 		a.addr = ln.Addr().String()
 		a.close = func() { _ = ln.Close() }
 		if a.tp == "tls" {
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(a.t)}, MinVersion: tls.VersionTLS12})
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{sbctest.ServerCert(a.t)}, MinVersion: tls.VersionTLS12})
 			return func() { go func() { _ = a.srv.ServeTLS(ln) }() }
 		}
 		return func() { go func() { _ = a.srv.ServeTCP(ln) }() }
@@ -453,24 +449,4 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-var (
-	certOnce sync.Once
-	cert     tls.Certificate
-)
-
-// testCert is a self-signed certificate for the agents' TLS listeners.
-func testCert(t *testing.T) tls.Certificate {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(t, err)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		must(t, err)
-		cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	})
-	return cert
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // agent is a sipgo user agent that answers every INVITE (180, 200) and can
@@ -79,7 +81,7 @@ func (a *agent) listen() (func(), error) {
 		return nil, err
 	}
 	a.addr = ln.Addr().String()
-	cert, err := selfSigned()
+	cert, err := sbctest.SelfSigned()
 	if err != nil {
 		return nil, err
 	}
