@@ -99,18 +99,9 @@ func SelfSigned() (tls.Certificate, error) {
 	return create(tmpl, nil, ECDSA)
 }
 
-var serverCert = sync.OnceValues(SelfSigned)
-
 // ServerCert is one self-signed certificate for 127.0.0.1, made once per
 // process, for test listeners whose peers do not verify it.
-func ServerCert(t testing.TB) tls.Certificate {
-	t.Helper()
-	c, err := serverCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var ServerCert = sync.OnceValues(SelfSigned)
 
 func template(name string) *x509.Certificate {
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
 	"strings"
@@ -41,13 +42,13 @@ func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
 
 // TestAPICalls: the calls in progress, by role; unknown call 404; no key 401.
 func TestAPICalls(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
-	cc.nextCall(t)
-	inv := cc.received("INVITE")[0]
+	cc.NextCall(t)
+	inv := cc.Received("INVITE")[0]
 	id := inv.GetHeader("X-Tonewall-Call-ID").Value()
 
 	if code, _ := apiGet(t, s, "", "/v1/calls"); code != 401 {
@@ -69,7 +70,7 @@ func TestAPICalls(t *testing.T) {
 			t.Fatalf("get by %q: %d %s", ref, code, body)
 		}
 	}
-	if strings.Contains(body, carrier.sentInvite.CallID().Value()) {
+	if strings.Contains(body, carrier.SentInvite().CallID().Value()) {
 		t.Fatal("the carrier's Call-ID leaked through the API")
 	}
 	if code, _ := apiGet(t, s, "agent-key", "/v1/calls/nope"); code != 404 {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"os/exec"
 	"strings"
@@ -21,9 +22,9 @@ func TestBaresipSRTP(t *testing.T) {
 		{"dtls_srtp", "srtp: required\nkey_exchange: dtls"},
 	} {
 		t.Run(tc.enc, func(t *testing.T) {
-			cc := newAgent(t, "tls")
-			s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, extraTrunk: tc.trunk})
-			heard := cc.recordRTP(t)
+			cc := sipua.New(t, "tls")
+			s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}, extraTrunk: tc.trunk})
+			heard := recordRTP(cc)
 			dir := t.TempDir()
 			writeBaresipConfigEnc(t, dir, tc.enc)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -39,8 +40,8 @@ func TestBaresipSRTP(t *testing.T) {
 					t.Logf("baresip output:\n%s", out.String())
 				}
 			}()
-			cc.nextCall(t)
-			offer := string(cc.received("INVITE")[0].Body())
+			cc.NextCall(t)
+			offer := string(cc.Received("INVITE")[0].Body())
 			if strings.Contains(offer, "a=crypto") || strings.Contains(offer, "SAVP") {
 				t.Fatalf("the contact center was offered SRTP though its trunk has it off:\n%s", offer)
 			}
@@ -50,7 +51,7 @@ func TestBaresipSRTP(t *testing.T) {
 				t.Fatalf("the contact center does not hear baresip's 440 Hz tone (share %.2f)", share)
 			}
 			select {
-			case <-cc.byes:
+			case <-cc.Byes:
 			case <-time.After(15 * time.Second):
 				t.Fatal("baresip's hangup never reached the contact center")
 			}

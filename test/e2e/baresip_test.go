@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"os"
 	"os/exec"
@@ -31,8 +32,8 @@ func needTool(t *testing.T, name string) string {
 // places a call through tonewall over TLS to the contact center and hangs up.
 func TestBaresipCallsOverTLS(t *testing.T) {
 	bin := needTool(t, "baresip")
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}})
 	dir := t.TempDir()
 	writeBaresipConfig(t, dir)
 	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier"))
@@ -49,15 +50,15 @@ func TestBaresipCallsOverTLS(t *testing.T) {
 			t.Logf("baresip output:\n%s", out.String())
 		}
 	}()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	s.waitCalls(t, 1)
 	select {
-	case <-cc.byes:
+	case <-cc.Byes:
 	case <-time.After(15 * time.Second):
 		t.Fatal("baresip's hangup never reached the contact center as a BYE")
 	}
 	s.waitCalls(t, 0)
-	inv := cc.received("INVITE")[0]
+	inv := cc.Received("INVITE")[0]
 	if !strings.Contains(string(inv.Body()), "PCMU") {
 		t.Fatalf("baresip's offer lost its codecs on the way:\n%s", inv.Body())
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ func TestCaptureVaultDown(t *testing.T) {
 	if st["state"] != "failed" || st["reason"] != "vault_unavailable" {
 		t.Fatalf("capture with the vault down ended %v", st)
 	}
-	waitFor(t, "result INFO", func() bool { return len(u.cc.received(sip.INFO)) > 0 })
+	waitFor(t, "result INFO", func() bool { return len(u.cc.Received(sip.INFO)) > 0 })
 	var body map[string]any
-	must(t, json.Unmarshal(u.cc.received(sip.INFO)[0].Body(), &body))
+	must(t, json.Unmarshal(u.cc.Received(sip.INFO)[0].Body(), &body))
 	if body["status"] != "failed" || body["reason"] != "vault_unavailable" || body["token"] != nil {
 		t.Fatalf("result INFO: %v", body)
 	}
@@ -57,7 +58,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 		t.Fatalf("capture ended %q, want call_ended", st.State)
 	}
 	u.s.waitCalls(t, 0)
-	if n := len(u.cc.received(sip.INFO)); n != 0 {
+	if n := len(u.cc.Received(sip.INFO)); n != 0 {
 		t.Fatalf("a result INFO was sent for a capture whose call ended (%d)", n)
 	}
 	scanForCard(t, u.s, u.cc)
@@ -67,7 +68,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 // reach the contact center again (an IVR menu after the payment).
 func TestCaptureCancelled(t *testing.T) {
 	u := callUp(t)
-	heard := u.cc.recordRTP(t)
+	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
 	for _, k := range "4111" {
@@ -135,7 +136,7 @@ func TestCaptureAPIErrors(t *testing.T) {
 // IVR collects is the token, never the card.
 func TestCaptureTokenDTMF(t *testing.T) {
 	u := callUp(t, func(o *sbcOpts) { o.captureYAML = "capture: {delivery: {token_dtmf: true}}" })
-	heard := u.cc.recordRTP(t)
+	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
@@ -216,14 +217,14 @@ func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bo
 // TestCapturePolicyAlways: on a route with capture: always a window opens
 // as the call is answered, with no API call.
 func TestCapturePolicyAlways(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, routeCapture: "always"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, routeCapture: "always"})
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	u := &upCall{s: s, carrier: carrier, cc: cc, sess: sess}
-	heard := cc.recordRTP(t)
+	heard := recordRTP(cc)
 	tx := u.sender(t)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
 		tx.key(t, byte(k))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -60,7 +61,7 @@ func allDeliveries(t *testing.T) (*upCall, *webhookSink) {
 
 // checkDeliveries asserts the token arrived by API, SIP INFO, webhook and
 // token DTMF, and that the card went nowhere.
-func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, tx *rtpSender, st map[string]any) {
+func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, tx rtpSender, st map[string]any) {
 	t.Helper()
 	token, _ := st["token"].(string)
 	if st["state"] != "tokenized" || st["brand"] != "visa" || st["last4"] != "1111" || len(token) != len(testPAN) {
@@ -90,8 +91,8 @@ func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, 
 	scanForCard(t, u.s, u.cc)
 }
 
-func resultInfo(a *agent) *sip.Request {
-	for _, r := range a.received(sip.INFO) {
+func resultInfo(a *sipua.Agent) *sip.Request {
+	for _, r := range a.Received(sip.INFO) {
 		if ct := r.ContentType(); ct != nil && ct.Value() == capture.ResultContentType {
 			return r
 		}
@@ -106,7 +107,7 @@ func TestDeliveriesEachInputMethod(t *testing.T) {
 	for _, method := range []string{"rfc4733", "inband", "info"} {
 		t.Run(method, func(t *testing.T) {
 			u, sink := allDeliveries(t)
-			heard := u.cc.recordRTP(t)
+			heard := recordRTP(u.cc)
 			tx := u.sender(t)
 			tx.silence(t, 5)
 			cid := openCapture(t, u.s, u.callID)

@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +208,28 @@ func (s *sbc) waitCalls(t *testing.T, n int) {
 			t.Fatalf("active calls = %d, want %d", s.app.ActiveCalls(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// deadTarget is a UDP address where a socket is bound but nothing answers.
+func deadTarget(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c.LocalAddr().String()
+}
+
+func splitHostPort(t *testing.T, hp string) (string, int) {
+	h, p, err := net.SplitHostPort(hp)
+	must(t, err)
+	n, err := strconv.Atoi(p)
+	must(t, err)
+	return h, n
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,8 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 	before := goleak.IgnoreCurrent()
 	func() {
-		carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-		s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+		carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+		s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
 		const n = 500
 		var wg sync.WaitGroup
 		var failed atomic.Int32
@@ -30,7 +31,7 @@ func TestConcurrentCalls(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+				sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
 				if err != nil {
 					failed.Add(1)
 					t.Errorf("call: %v", err)
@@ -55,13 +56,13 @@ func TestConcurrentCalls(t *testing.T) {
 		if n := s.app.SIP.Dialogs(); n != 0 {
 			t.Errorf("%d dialogs left", n)
 		}
-		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.received("BYE")) >= n })
-		if u := cc.unmatchedByes.Load(); u != 0 {
+		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.Received("BYE")) >= n })
+		if u := cc.UnmatchedByes.Load(); u != 0 {
 			t.Errorf("%d BYEs reached the contact center for dialogs it did not know", u)
 		}
 		s.stop()
-		carrier.shutdown()
-		cc.shutdown()
+		carrier.Close()
+		cc.Close()
 	}()
 	// sipgo keeps finished transactions for their RFC timers (up to 64*T1);
 	// shutting the user agents down terminates them.

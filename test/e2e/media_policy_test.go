@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"testing"
 )
 
@@ -8,13 +9,13 @@ import (
 // refused 503 and tonewall goes on serving; after the first call the port
 // comes back.
 func TestPortExhaustion(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr},
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr},
 		mediaYAML: "media: {address: 127.0.0.1, port_min: 38000, port_max: 38003, drain: 10ms}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	must(t, err)
-	cc.nextCall(t)
-	_, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	cc.NextCall(t)
+	_, err = carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("second call with no ports left: %d, want 503", got)
 	}
@@ -22,12 +23,12 @@ func TestPortExhaustion(t *testing.T) {
 	_ = sess.Close()
 	s.waitCalls(t, 0)
 	waitFor(t, "ports back", func() bool { return s.app.PortsInUse() == 0 && s.app.PortsDraining() == 0 })
-	sess, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err = carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("a call after the ports came back: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 }
@@ -35,13 +36,13 @@ func TestPortExhaustion(t *testing.T) {
 // TestMediaInactivityEndsCall: a call whose media stops is torn down with
 // BYE on both legs.
 func TestMediaInactivityEndsCall(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr},
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr},
 		mediaYAML: "media: {address: 127.0.0.1, port_min: 38100, port_max: 38199, drain: 10ms, inactivity: 1s}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	waitBye(t, carrier)
 	waitBye(t, cc)
 	s.waitCalls(t, 0)

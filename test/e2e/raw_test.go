@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net"
 	"strings"
@@ -67,8 +68,8 @@ Max-Forwards: 70
 }
 
 func TestRawRequests(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
 	to := s.addr("carrier")
 	tests := []struct {
 		name, msg, want string
@@ -98,7 +99,7 @@ func TestRawRequests(t *testing.T) {
 	if got := rawRequest(t, to, rawMsg("OPTIONS", "", "")); got != "SIP/2.0 200 OK" {
 		t.Fatalf("after bad input: %q", got)
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatalf("bad requests reached the contact center %d times", n)
 	}
 }
@@ -106,14 +107,14 @@ func TestRawRequests(t *testing.T) {
 // TestUnknownSourceDropped: by default a request from no trunk gets no
 // answer at all, and reaches nothing.
 func TestUnknownSourceDropped(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32"})
 	for _, m := range []string{"INVITE", "OPTIONS", "BYE", "REGISTER"} {
 		if got := rawRequest(t, s.addr("carrier"), rawMsg(m, "", "")); got != "" {
 			t.Fatalf("%s from no trunk: got %q, want silence", m, got)
 		}
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatal("a request from no trunk reached the contact center")
 	}
 }
@@ -121,15 +122,15 @@ func TestUnknownSourceDropped(t *testing.T) {
 // TestUnknownSourceForbidden: with unknown_sources: reject a stranger gets
 // one 403 and a log line.
 func TestUnknownSourceForbidden(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
 	if got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("got %q, want 403", got)
 	}
 	if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("OPTIONS: got %q, want 403", got)
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatal("a request from no trunk reached the contact center")
 	}
 	found := false
@@ -146,8 +147,8 @@ func TestUnknownSourceForbidden(t *testing.T) {
 // TestRefusedFloodIsLoggedSampled: 300 requests from no trunk are each
 // refused 403 (unknown_sources: reject), but they do not become 300 log lines.
 func TestRefusedFloodIsLoggedSampled(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
 	for i := 0; i < 300; i++ {
 		if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 			t.Fatalf("request %d: %q", i, got)
@@ -163,11 +164,11 @@ func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 // with the configured Retry-After, before anything reaches the contact
 // center; a call ending frees its place.
 func TestCallCapAnswers503(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sipExtra: "limits: {max_calls: 1, retry_after: 7s}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sipExtra: "limits: {max_calls: 1, retry_after: 7s}"})
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	must(t, err)
-	cc.nextCall(t)
+	cc.NextCall(t)
 	c, ra := rawConn(t, s.addr("carrier"))
 	_, err = c.WriteTo(rawDatagram(c, rawMsg("INVITE", "", "")), ra)
 	must(t, err)
@@ -179,12 +180,12 @@ func TestCallCapAnswers503(t *testing.T) {
 	if !strings.HasPrefix(res, "SIP/2.0 503 ") || !strings.Contains(res, "\r\nRetry-After: 7\r\n") {
 		t.Fatalf("a call over max_calls got:\n%s\nwant 503 with Retry-After: 7 and nothing before it", res)
 	}
-	if got := len(cc.received(sip.INVITE)); got != 1 {
+	if got := len(cc.Received(sip.INVITE)); got != 1 {
 		t.Fatalf("the contact center saw %d INVITEs, want the admitted call's only", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
-	again, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	again, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("a call after the first ended: %v", err)
 	}
@@ -194,8 +195,8 @@ func TestCallCapAnswers503(t *testing.T) {
 // TestSourceRateOverTCP: a source over sip.limits.source_rate is dropped
 // on streams too, unanswered, and counted.
 func TestSourceRateOverTCP(t *testing.T) {
-	cc := newAgent(t, "tcp")
-	s := startSBC(t, sbcOpts{transport: "tcp", ccTargets: []string{cc.addr},
+	cc := sipua.New(t, "tcp")
+	s := startSBC(t, sbcOpts{transport: "tcp", ccTargets: []string{cc.Addr},
 		sipExtra: "limits: {source_rate: 5, source_burst: 5, source_block: 5s}"})
 	c, err := net.Dial("tcp", s.addr("carrier"))
 	must(t, err)

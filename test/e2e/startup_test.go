@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strings"
 	"sync"
@@ -58,8 +59,8 @@ func TestRequestsDuringStartup(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	cc := newAgent(t, "udp")
-	startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, carrierAddr: carrier})
+	cc := sipua.New(t, "udp")
+	startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, carrierAddr: carrier})
 	time.Sleep(50 * time.Millisecond) // a few more once it is up
 	close(stop)
 	wg.Wait()

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"testing"
 
 	"github.com/tonewall/tonewall/internal/sbctest"
@@ -21,23 +22,23 @@ func testCA(t *testing.T) (string, tls.Certificate) {
 // client certificate verifies against ca_file.
 func TestMutualTLS(t *testing.T) {
 	caFile, clientCert := testCA(t)
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr},
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr},
 		sipExtra:   fmt.Sprintf("tls: {verify_server: false, ca_file: %q}", caFile),
 		extraTrunk: "mutual_tls: true"})
 
-	anonymous := newAgent(t, "tls")
-	_, err := anonymous.call(ctx10(t), s.addr("carrier"), anonymous.sdp())
+	anonymous := sipua.New(t, "tls")
+	_, err := anonymous.Call(ctx10(t), s.addr("carrier"), anonymous.SDP())
 	if got := statusOf(t, err); got != 403 {
 		t.Fatalf("no client certificate: %d, want 403", got)
 	}
-	trusted := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
-	sess, err := trusted.call(ctx10(t), s.addr("carrier"), trusted.sdp())
+	trusted := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
+	sess, err := trusted.Call(ctx10(t), s.addr("carrier"), trusted.SDP())
 	if err != nil {
 		t.Fatalf("with a client certificate: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 }
@@ -45,15 +46,15 @@ func TestMutualTLS(t *testing.T) {
 // TestSipsTarget: a contact center addressed with a sips: URI is reached
 // over TLS.
 func TestSipsTarget(t *testing.T) {
-	carrier, cc := newAgent(t, "tls"), newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, sipsTargets: true})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	carrier, cc := sipua.New(t, "tls"), sipua.New(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}, sipsTargets: true})
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
-	if got := cc.received("INVITE")[0].Recipient.Scheme; got != "sips" {
+	cc.NextCall(t)
+	if got := cc.Received("INVITE")[0].Recipient.Scheme; got != "sips" {
 		t.Fatalf("contact center got a %s: request URI, want sips:", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
@@ -64,15 +65,15 @@ func TestSipsTarget(t *testing.T) {
 // tonewall cannot verify is still served on a trunk without mutual_tls.
 func TestClientCertWithoutMutualTLS(t *testing.T) {
 	_, clientCert := testCA(t) // signed by a CA tonewall does not know
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
-	carrier := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}})
+	carrier := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
+	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("call with an unverifiable client certificate: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	s.waitCalls(t, 0)
 }
