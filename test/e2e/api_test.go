@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
@@ -12,23 +10,16 @@ import (
 	"testing"
 )
 
-func keyHash(k string) string {
-	s := sha256.Sum256([]byte(k))
-	return hex.EncodeToString(s[:])
+// apiKeys are the API's keys: agent-key (agent), super-key (supervisor)
+// and one auditor's.
+func apiKeys() sbc.API {
+	return sbc.API{Keys: []sbc.APIKey{sbc.Key("desk", "agent-key", "agent"), sbc.Key("floor", "super-key", "supervisor"),
+		{Name: "books", SHA256: "4b757dbf2a80635aa58493a3d99640445d25a375b85befb1ea3b7c3c55feabf8", Role: "auditor"}}}
 }
 
-const apiKeys = `
-api:
-  address: "127.0.0.1:0"
-  keys:
-    - {name: desk, sha256: %s, role: agent}
-    - {name: floor, sha256: %s, role: supervisor}
-    - {name: books, sha256: 4b757dbf2a80635aa58493a3d99640445d25a375b85befb1ea3b7c3c55feabf8, role: auditor}
-`
-
-func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
+func apiGet(t *testing.T, s *sbc.SBC, key, path string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+s.app.API.Addr()+path, nil)
+	req, err := http.NewRequest("GET", "http://"+s.App.API.Addr()+path, nil)
 	must(t, err)
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -43,8 +34,8 @@ func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
 // TestAPICalls: the calls in progress, by role; unknown call 404; no key 401.
 func TestAPICalls(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, API: apiKeys()})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -77,5 +68,5 @@ func TestAPICalls(t *testing.T) {
 		t.Fatalf("unknown call: %d", code)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"os/exec"
@@ -17,20 +18,21 @@ import (
 // plays must arrive.
 func TestBaresipSRTP(t *testing.T) {
 	bin := needTool(t, "baresip")
-	for _, tc := range []struct{ enc, trunk string }{
-		{"srtp-mand", "srtp: required\nkey_exchange: sdes"},
-		{"dtls_srtp", "srtp: required\nkey_exchange: dtls"},
+	for _, tc := range []struct{ enc, keyExchange string }{
+		{"srtp-mand", "sdes"},
+		{"dtls_srtp", "dtls"},
 	} {
 		t.Run(tc.enc, func(t *testing.T) {
 			cc := sipua.New(t, "tls")
-			s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}, extraTrunk: tc.trunk})
+			s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+				Carrier: sbc.Trunk{SRTP: "required", KeyExchange: tc.keyExchange}})
 			heard := recordRTP(cc)
 			dir := t.TempDir()
 			writeBaresipConfigEnc(t, dir, tc.enc)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "-n", "127.0.0.1", "-f", dir, "-e",
-				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier")), "-t", "5")
+				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier")), "-t", "5")
 			var out strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &out
 			must(t, cmd.Start())
@@ -55,7 +57,7 @@ func TestBaresipSRTP(t *testing.T) {
 			case <-time.After(15 * time.Second):
 				t.Fatal("baresip's hangup never reached the contact center")
 			}
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }

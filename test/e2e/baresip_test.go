@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"os"
@@ -33,10 +34,10 @@ func needTool(t *testing.T, name string) string {
 func TestBaresipCallsOverTLS(t *testing.T) {
 	bin := needTool(t, "baresip")
 	cc := sipua.New(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	dir := t.TempDir()
 	writeBaresipConfig(t, dir)
-	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier"))
+	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// -t: baresip quits (hanging up, so a BYE crosses tonewall) after 4s.
@@ -51,13 +52,13 @@ func TestBaresipCallsOverTLS(t *testing.T) {
 		}
 	}()
 	cc.NextCall(t)
-	s.waitCalls(t, 1)
+	s.WaitCalls(t, 1)
 	select {
 	case <-cc.Byes:
 	case <-time.After(15 * time.Second):
 		t.Fatal("baresip's hangup never reached the contact center as a BYE")
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	inv := cc.Received("INVITE")[0]
 	if !strings.Contains(string(inv.Body()), "PCMU") {
 		t.Fatalf("baresip's offer lost its codecs on the way:\n%s", inv.Body())

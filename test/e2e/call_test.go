@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
@@ -20,10 +21,10 @@ func TestBasicCall(t *testing.T) {
 		for _, byeFrom := range []string{"carrier", "contact_center"} {
 			t.Run(tp+"/bye_from_"+byeFrom, func(t *testing.T) {
 				carrier, cc := sipua.New(t, tp), sipua.New(t, tp)
-				s := startSBC(t, sbcOpts{transport: tp, ccTargets: []string{cc.Addr}})
+				s := startSBC(t, sbc.Options{Transport: tp, ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP(), carrierHeaders()...)
+				sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP(), carrierHeaders()...)
 				if err != nil {
 					t.Fatalf("call: %v", err)
 				}
@@ -32,7 +33,7 @@ func TestBasicCall(t *testing.T) {
 				if !carrier.GotStatus(180) {
 					t.Error("the contact center's 180 Ringing never reached the carrier")
 				}
-				s.waitCalls(t, 1)
+				s.WaitCalls(t, 1)
 				checkTopologyHidden(t, carrier, cc)
 				if byeFrom == "carrier" {
 					must(t, sess.Bye(ctx))
@@ -41,7 +42,7 @@ func TestBasicCall(t *testing.T) {
 					must(t, ccSide.Bye(ctx))
 					waitBye(t, carrier)
 				}
-				s.waitCalls(t, 0)
+				s.WaitCalls(t, 0)
 			})
 		}
 	}

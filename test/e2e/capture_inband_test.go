@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -44,7 +45,7 @@ func (l *rtpLog) pcm() []int16 {
 }
 
 // openCapture starts a capture over the API and returns its id.
-func openCapture(t *testing.T, s *sbc, callID string) string {
+func openCapture(t *testing.T, s *sbc.SBC, callID string) string {
 	t.Helper()
 	code, c := apiDo(t, s, "POST", "agent-key", "/v1/calls/"+callID+"/captures", `{"fields":["pan","expiry","cvv"]}`)
 	if code != 201 {
@@ -53,7 +54,7 @@ func openCapture(t *testing.T, s *sbc, callID string) string {
 	return c["id"].(string)
 }
 
-func waitCapture(t *testing.T, s *sbc, callID, cid string) map[string]any {
+func waitCapture(t *testing.T, s *sbc.SBC, callID, cid string) map[string]any {
 	t.Helper()
 	var st map[string]any
 	waitFor(t, "capture end", func() bool {
@@ -94,7 +95,7 @@ func TestCaptureInBand(t *testing.T) {
 		t.Fatalf("multimon-ng decodes %q from what the contact center heard", digits)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }
 
@@ -156,6 +157,6 @@ func TestCaptureSIPInfo(t *testing.T) {
 		t.Fatalf("second INFO at the contact center is %s, want only the result", ct)
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }

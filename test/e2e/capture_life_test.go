@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
@@ -15,8 +16,8 @@ import (
 // TestCaptureVaultDown: with the tokenization service unreachable the
 // capture ends failed/vault_unavailable, the agent is told, nothing leaks.
 func TestCaptureVaultDown(t *testing.T) {
-	u := callUp(t, func(o *sbcOpts) {
-		o.vaultYAML = `vault: {driver: http, http: {url: "http://127.0.0.1:1/", max_attempts: 1, timeout: 500ms}}`
+	u := callUp(t, func(o *sbc.Options) {
+		o.Vault = sbc.M{"driver": "http", "http": sbc.M{"url": "http://127.0.0.1:1/", "max_attempts": 1, "timeout": "500ms"}}
 	})
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
@@ -42,7 +43,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 	u := callUp(t)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
-	capt, err := u.s.app.Captures.Get(u.callID, cid)
+	capt, err := u.s.App.Captures.Get(u.callID, cid)
 	must(t, err)
 	for _, k := range testPAN[:8] {
 		tx.key(t, byte(k))
@@ -57,7 +58,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 	if st := capt.Status(); st.State != "call_ended" {
 		t.Fatalf("capture ended %q, want call_ended", st.State)
 	}
-	u.s.waitCalls(t, 0)
+	u.s.WaitCalls(t, 0)
 	if n := len(u.cc.Received(sip.INFO)); n != 0 {
 		t.Fatalf("a result INFO was sent for a capture whose call ended (%d)", n)
 	}
@@ -135,7 +136,7 @@ func TestCaptureAPIErrors(t *testing.T) {
 // contact center as RFC 4733 events after the window: what an unchanged
 // IVR collects is the token, never the card.
 func TestCaptureTokenDTMF(t *testing.T) {
-	u := callUp(t, func(o *sbcOpts) { o.captureYAML = "capture: {delivery: {token_dtmf: true}}" })
+	u := callUp(t, func(o *sbc.Options) { o.CaptureConfig = sbc.M{"delivery": sbc.M{"token_dtmf": true}} })
 	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
@@ -165,7 +166,7 @@ func TestCaptureTokenDTMF(t *testing.T) {
 func TestCaptureKeyTwiceAndRetry(t *testing.T) {
 	u := callUp(t)
 	tx := u.sender(t)
-	events, stop := u.s.app.Captures.Events.Subscribe()
+	events, stop := u.s.App.Captures.Events.Subscribe()
 	defer stop()
 	code, c := apiDo(t, u.s, "POST", "agent-key", "/v1/calls/"+u.callID+"/captures", `{"fields":["pan","cvv"],"confirm_pan":true}`)
 	if code != 201 {
@@ -218,8 +219,8 @@ func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bo
 // as the call is answered, with no API call.
 func TestCapturePolicyAlways(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, routeCapture: "always"})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Capture: "always"})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -237,7 +238,7 @@ func TestCapturePolicyAlways(t *testing.T) {
 		t.Fatal("digits reached the contact center on an always-capture route")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }
 

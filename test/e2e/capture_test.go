@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
@@ -72,21 +73,21 @@ func (s rtpSender) key(t *testing.T, k byte) { t.Helper(); must(t, s.Key(k)) }
 
 // upCall is a call established through tonewall, with API keys configured.
 type upCall struct {
-	s           *sbc
+	s           *sbc.SBC
 	carrier, cc *sipua.Agent
 	sess        *sipgo.DialogClientSession
 	callID      string // tonewall's
 }
 
-func callUp(t *testing.T, opts ...func(*sbcOpts)) *upCall {
+func callUp(t *testing.T, opts ...func(*sbc.Options)) *upCall {
 	t.Helper()
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	o := sbcOpts{ccTargets: []string{cc.Addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))}
+	o := sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, API: apiKeys()}
 	for _, f := range opts {
 		f(&o)
 	}
 	s := startSBC(t, o)
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	t.Cleanup(func() { _ = sess.Close() })
 	cc.NextCall(t)
@@ -101,9 +102,9 @@ func (u *upCall) sender(t *testing.T) rtpSender {
 	return rtpSender{p}
 }
 
-func apiDo(t *testing.T, s *sbc, method, key, path, body string) (int, map[string]any) {
+func apiDo(t *testing.T, s *sbc.SBC, method, key, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.app.API.Addr()+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+s.App.API.Addr()+path, strings.NewReader(body))
 	must(t, err)
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
@@ -155,9 +156,9 @@ func TestCaptureRFC4733(t *testing.T) {
 		t.Fatal("the contact center received no audio at all: the check above proves nothing")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
-	logb, err := os.ReadFile(filepath.Join(s.dataDir, "audit.log"))
+	logb, err := os.ReadFile(filepath.Join(s.DataDir, "audit.log"))
 	must(t, err)
 	if !strings.Contains(string(logb), `"capture_started"`) || !strings.Contains(string(logb), `"capture_ended"`) {
 		t.Fatalf("the audit log does not record the capture:\n%s", logb)
@@ -169,7 +170,7 @@ func TestCaptureRFC4733(t *testing.T) {
 			t.Fatalf("capture_started from %q, want the API client's address 127.0.0.1: %s", r.Source, line)
 		}
 	}
-	if n, err := audit.VerifyFile(filepath.Join(s.dataDir, "audit.log")); err != nil || n < 2 {
+	if n, err := audit.VerifyFile(filepath.Join(s.DataDir, "audit.log")); err != nil || n < 2 {
 		t.Fatalf("audit chain: %d records, %v", n, err)
 	}
 }
@@ -199,11 +200,11 @@ var maximalDigitRun = regexp.MustCompile(`[0-9]+`)
 // scanForCard fails if any output of the call holds the card's digits: log
 // lines at every level, every SIP message the agents received, the audit log
 // and every file of the vault's store on disk.
-func scanForCard(t *testing.T, s *sbc, agents ...*sipua.Agent) {
+func scanForCard(t *testing.T, s *sbc.SBC, agents ...*sipua.Agent) {
 	t.Helper()
 	secrets := []string{testPAN, testPAN[:6], testPAN[6:12]}
 	var all strings.Builder
-	files, _ := filepath.Glob(filepath.Join(s.dataDir, "*"))
+	files, _ := filepath.Glob(filepath.Join(s.DataDir, "*"))
 	if len(files) == 0 {
 		t.Error("no vault or audit files to scan: the scan proves nothing")
 	}
@@ -212,7 +213,7 @@ func scanForCard(t *testing.T, s *sbc, agents ...*sipua.Agent) {
 		must(t, err)
 		all.Write(b)
 	}
-	for _, e := range s.logs.All() {
+	for _, e := range s.Logs.All() {
 		fmt.Fprintf(&all, "%s %v\n", e.Message, e.ContextMap())
 	}
 	for _, a := range agents {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
@@ -25,7 +26,7 @@ type webhookSink struct {
 	got    chan map[string]any
 }
 
-func newWebhookSink(t *testing.T) (*webhookSink, string) {
+func newWebhookSink(t *testing.T) (*webhookSink, sbc.M) {
 	t.Helper()
 	w := &webhookSink{secret: []byte("e2e-webhook-secret-0123456789"), got: make(chan map[string]any, 8)}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -43,18 +44,18 @@ func newWebhookSink(t *testing.T) (*webhookSink, string) {
 	t.Cleanup(w.srv.Close)
 	f := filepath.Join(t.TempDir(), "secret")
 	must(t, os.WriteFile(f, w.secret, 0o600))
-	yaml := `capture: {delivery: {sip_info: true, token_dtmf: true, webhook: {url: "` + w.srv.URL + `", secret_file: "` + f + `"}}}`
-	return w, yaml
+	return w, sbc.M{"delivery": sbc.M{"sip_info": true, "token_dtmf": true,
+		"webhook": sbc.M{"url": w.srv.URL, "secret_file": f}}}
 }
 
 // allDeliveries opens a call with every delivery method on.
 func allDeliveries(t *testing.T) (*upCall, *webhookSink) {
 	t.Helper()
 	var sink *webhookSink
-	u := callUp(t, func(o *sbcOpts) {
-		var y string
-		sink, y = newWebhookSink(t)
-		o.captureYAML = y
+	u := callUp(t, func(o *sbc.Options) {
+		var c sbc.M
+		sink, c = newWebhookSink(t)
+		o.CaptureConfig = c
 	})
 	return u, sink
 }
@@ -87,7 +88,7 @@ func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, 
 		t.Fatalf("the contact center's IVR collected %q, want only the token %q", k, token)
 	}
 	must(t, u.sess.Bye(ctx10(t)))
-	u.s.waitCalls(t, 0)
+	u.s.WaitCalls(t, 0)
 	scanForCard(t, u.s, u.cc)
 }
 

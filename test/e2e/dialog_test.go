@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
@@ -20,15 +21,15 @@ func TestLateOffer(t *testing.T) {
 	for _, dir := range []string{"carrier_to_cc", "cc_to_carrier"} {
 		t.Run(dir, func(t *testing.T) {
 			caller, callee := sipua.New(t, "udp"), sipua.New(t, "udp")
-			opts := sbcOpts{ccTargets: []string{callee.Addr}}
+			opts := sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{callee.Addr}}}
 			entry := "carrier"
 			if dir == "cc_to_carrier" {
-				opts = sbcOpts{carrierTgts: []string{callee.Addr}, ccTargets: []string{"127.0.0.1:9"}}
+				opts = sbc.Options{Carrier: sbc.Trunk{Targets: []string{callee.Addr}}, ContactCenter: sbc.Trunk{Targets: []string{"127.0.0.1:9"}}}
 				entry = "contact_center"
 			}
 			s := startSBC(t, opts)
 			ctx := ctx10(t)
-			host, port := splitHostPort(t, s.addr(entry))
+			host, port := splitHostPort(t, s.Addr(entry))
 			sess, err := caller.Dialogs.Invite(ctx, sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}, nil)
 			must(t, err)
 			defer sess.Close()
@@ -54,7 +55,7 @@ func TestLateOffer(t *testing.T) {
 			}
 			must(t, sess.Bye(ctx))
 			waitBye(t, callee)
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }
@@ -64,9 +65,9 @@ func TestLateOffer(t *testing.T) {
 // contact center.
 func TestRecordRoute(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	rr := fmt.Sprintf("<sip:%s;lr;proxy=carrier-edge>", carrier.Addr)
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP(), sip.NewHeader("Record-Route", rr))
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP(), sip.NewHeader("Record-Route", rr))
 	must(t, err)
 	defer sess.Close()
 	ccCall := cc.NextCall(t)
@@ -81,15 +82,15 @@ func TestRecordRoute(t *testing.T) {
 	if route == nil || !strings.Contains(route.Value(), "carrier-edge") {
 		t.Fatalf("BYE toward the carrier ignores its route set:\n%s", bye)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestUpdateAndInfoRelayed: UPDATE (with SDP) and INFO cross to the other leg.
 func TestUpdateAndInfoRelayed(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -116,7 +117,7 @@ func TestUpdateAndInfoRelayed(t *testing.T) {
 		t.Fatalf("contact center INFO: %v", got)
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestTLSVersions: TLS 1.2 is accepted by default (Genesys BYOC Cloud speaks
@@ -130,18 +131,18 @@ func TestTLSVersions(t *testing.T) {
 		}
 		return err
 	}
-	s12 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}})
-	if err := dial(s12.addr("carrier"), tls.VersionTLS12); err != nil {
+	s12 := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	if err := dial(s12.Addr("carrier"), tls.VersionTLS12); err != nil {
 		t.Fatalf("TLS 1.2 refused by default: %v", err)
 	}
-	if err := dial(s12.addr("carrier"), tls.VersionTLS11); err == nil {
+	if err := dial(s12.Addr("carrier"), tls.VersionTLS11); err == nil {
 		t.Fatal("TLS 1.1 accepted")
 	}
-	s13 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}, sipExtra: `tls: {verify_server: false, min_version: "1.3"}`})
-	if err := dial(s13.addr("carrier"), tls.VersionTLS12); err == nil {
+	s13 := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{TLS: &sbc.TLS{MinVersion: "1.3"}}})
+	if err := dial(s13.Addr("carrier"), tls.VersionTLS12); err == nil {
 		t.Fatal("TLS 1.2 accepted with min_version 1.3")
 	}
-	if err := dial(s13.addr("carrier"), tls.VersionTLS13); err != nil {
+	if err := dial(s13.Addr("carrier"), tls.VersionTLS13); err != nil {
 		t.Fatalf("TLS 1.3: %v", err)
 	}
 }
@@ -150,46 +151,46 @@ func TestTLSVersions(t *testing.T) {
 // with BYE on both legs at the deadline.
 func TestDrain(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	drained := make(chan struct{})
-	go func() { s.app.SIP.Drain(ctx); close(drained) }()
-	waitFor(t, "draining", s.app.SIP.Draining)
-	_, err = carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	go func() { s.App.SIP.Drain(ctx); close(drained) }()
+	waitFor(t, "draining", s.App.SIP.Draining)
+	_, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("new call while draining: %d, want 503", got)
 	}
 	<-drained
 	waitBye(t, carrier)
 	waitBye(t, cc)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestNoAckEndsTheCall: a caller that never acknowledges the 200 leaves no
 // half call: after ack_timeout tonewall sends BYE to the contact center.
 func TestNoAckEndsTheCall(t *testing.T) {
 	cc := sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sipExtra: "ack_timeout: 1s"})
-	got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "Content-Type: application/sdp\n", string(sipua.SDP(4000, "sendrecv"))))
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{AckTimeout: time.Second}})
+	got := rawRequest(t, s.Addr("carrier"), rawMsg("INVITE", "Content-Type: application/sdp\n", string(sipua.SDP(4000, "sendrecv"))))
 	if got != "SIP/2.0 200 OK" {
 		t.Fatalf("INVITE: %q", got)
 	}
 	waitBye(t, cc)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestDeadLegEndsTheCall: when the contact center no longer knows the
 // dialog (481 to a re-INVITE), tonewall ends the call on both legs.
 func TestDeadLegEndsTheCall(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -202,5 +203,5 @@ func TestDeadLegEndsTheCall(t *testing.T) {
 		t.Fatalf("INFO to a dead leg: %v %v", res, err)
 	}
 	waitBye(t, carrier)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

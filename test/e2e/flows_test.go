@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
@@ -31,12 +32,12 @@ func statusOf(t *testing.T, err error) int {
 func TestBusy(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Code: 486} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
-	_, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 486 {
 		t.Fatalf("status = %d, want 486", got)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelBeforeAnswer: the carrier gives up while the contact center
@@ -44,14 +45,14 @@ func TestBusy(t *testing.T) {
 func TestCancelBeforeAnswer(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 3 * time.Second} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-cc.Invites
 		time.Sleep(300 * time.Millisecond) // let the 180 cross
 		cancel()
 	}()
-	_, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	_, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	if err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
@@ -64,7 +65,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	if tags := carrier.ToTags(); len(tags) < 2 || tags[0] != tags[len(tags)-1] {
 		t.Fatalf("To tags of the carrier's responses: %v, want the 180's on the 487 too", tags)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelRacesAnswer: the carrier's CANCEL crosses the contact center's
@@ -72,7 +73,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 func TestCancelRacesAnswer(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 200 * time.Millisecond} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -80,13 +81,13 @@ func TestCancelRacesAnswer(t *testing.T) {
 			time.Sleep(time.Duration(150+i*20) * time.Millisecond)
 			cancel()
 		}()
-		sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+		sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 		if err == nil { // the 200 won: hang up like a caller would
 			_ = sess.Bye(ctx10(t))
 			sess.Close()
 		}
 		cancel()
-		s.waitCalls(t, 0)
+		s.WaitCalls(t, 0)
 	}
 }
 
@@ -99,8 +100,8 @@ func TestFailoverToSecondTarget(t *testing.T) {
 			if name == "no_response" {
 				first = deadTarget(t)
 			}
-			s := startSBC(t, sbcOpts{ccTargets: []string{first, up.Addr}})
-			sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+			s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{first, up.Addr}}})
+			sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
@@ -111,37 +112,39 @@ func TestFailoverToSecondTarget(t *testing.T) {
 			}
 			must(t, sess.Bye(ctx10(t)))
 			waitBye(t, up)
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }
 
 func TestDigestInbound(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, extraTrunk: "inbound_auth: {username: carrier1, password: s3cret}"})
-	_, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+		Carrier: sbc.Trunk{InboundAuth: &sbc.Digest{Username: "carrier1", Password: "s3cret"}}})
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 401 {
 		t.Fatalf("without credentials: status %d, want 401", got)
 	}
-	_, err = carrier.CallAuth(ctx10(t), s.addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
+	_, err = carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
 	if err == nil {
 		t.Fatal("wrong password accepted")
 	}
-	sess, err := carrier.CallAuth(ctx10(t), s.addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
+	sess, err := carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
 	if err != nil {
 		t.Fatalf("with credentials: %v", err)
 	}
 	defer sess.Close()
 	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func TestDigestOutbound(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Challenge: "tonewall:pa55"} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, ccTrunk: "outbound_auth: {username: tonewall, password: pa55}"})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr},
+		OutboundAuth: &sbc.Digest{Username: "tonewall", Password: "pa55"}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -151,14 +154,14 @@ func TestDigestOutbound(t *testing.T) {
 		t.Fatalf("contact center got %d INVITEs, want 2 (challenged, then authorized)", n)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func TestReinviteHoldResume(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -181,7 +184,7 @@ func TestReinviteHoldResume(t *testing.T) {
 		}
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -200,8 +203,8 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 func TestReliableProvisional(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Reliable: true} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -216,15 +219,15 @@ func TestReliableProvisional(t *testing.T) {
 		t.Fatal("the carrier never got the 183")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestReinviteFromContactCenter: hold and resume from the agent's side.
 func TestReinviteFromContactCenter(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	dlg := cc.NextCall(t)
@@ -245,7 +248,7 @@ func TestReinviteFromContactCenter(t *testing.T) {
 		}
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelBeforeAnyProvisional: the caller cancels before the contact
@@ -255,14 +258,14 @@ func TestCancelBeforeAnyProvisional(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	// sipgo sends its own 100 Trying after 200 ms; ringing comes later.
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Delay: time.Second} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-cc.Invites
 		time.Sleep(20 * time.Millisecond) // before any response from the contact center
 		cancel()
 	}()
-	if _, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP()); err == nil {
+	if _, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP()); err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
 	select {
@@ -270,5 +273,5 @@ func TestCancelBeforeAnyProvisional(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the contact center never got the CANCEL")
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

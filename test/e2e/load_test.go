@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"sync"
 	"sync/atomic"
@@ -20,7 +21,7 @@ func TestConcurrentCalls(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	func() {
 		carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-		s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+		s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 		const n = 500
 		var wg sync.WaitGroup
 		var failed atomic.Int32
@@ -31,7 +32,7 @@ func TestConcurrentCalls(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+				sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 				if err != nil {
 					failed.Add(1)
 					t.Errorf("call: %v", err)
@@ -45,22 +46,24 @@ func TestConcurrentCalls(t *testing.T) {
 				}
 			}()
 		}
-		waitFor(t, "500 calls up", func() bool { return s.app.ActiveCalls()+int(failed.Load()) == n })
-		if got := s.app.PortsInUse(); got == 0 {
+		waitFor(t, "500 calls up", func() bool { return s.App.ActiveCalls()+int(failed.Load()) == n })
+		if got := s.App.PortsInUse(); got == 0 {
 			t.Errorf("500 calls hold no RTP port")
 		}
 		close(up)
 		wg.Wait()
-		s.waitCalls(t, 0)
-		waitFor(t, "RTP ports released", func() bool { return s.app.PortsInUse() == 0 })
-		if n := s.app.SIP.Dialogs(); n != 0 {
+		s.WaitCalls(t, 0)
+		waitFor(t, "RTP ports released", func() bool { return s.App.PortsInUse() == 0 })
+		if n := s.App.SIP.Dialogs(); n != 0 {
 			t.Errorf("%d dialogs left", n)
 		}
 		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.Received("BYE")) >= n })
 		if u := cc.UnmatchedByes.Load(); u != 0 {
 			t.Errorf("%d BYEs reached the contact center for dialogs it did not know", u)
 		}
-		s.stop()
+		if err := s.Stop(); err != nil {
+			t.Errorf("tonewall stopped with error: %v", err)
+		}
 		carrier.Close()
 		cc.Close()
 	}()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strconv"
@@ -37,10 +38,10 @@ func sdpAddr(t *testing.T, body []byte) *net.UDPAddr {
 // other side, both ways, from tonewall's ports (never end to end).
 func TestMediaThroughRelay(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sess, err := carrier.Call(ctx, s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	defer sess.Close()
 	cc.NextCall(t)
@@ -54,7 +55,7 @@ func TestMediaThroughRelay(t *testing.T) {
 	checkRTP(t, cc.Phone.Conn, "carrier → contact center", toCCSide)
 	checkRTP(t, carrier.Phone.Conn, "contact center → carrier", toCarrierSide)
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func sendRTP(t *testing.T, c *net.UDPConn, to *net.UDPAddr, seq uint16, payload []byte) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net"
@@ -69,8 +70,8 @@ Max-Forwards: 70
 
 func TestRawRequests(t *testing.T) {
 	cc := sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}})
-	to := s.addr("carrier")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	to := s.Addr("carrier")
 	tests := []struct {
 		name, msg, want string
 	}{
@@ -108,9 +109,9 @@ func TestRawRequests(t *testing.T) {
 // answer at all, and reaches nothing.
 func TestUnknownSourceDropped(t *testing.T) {
 	cc := sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32"})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}}})
 	for _, m := range []string{"INVITE", "OPTIONS", "BYE", "REGISTER"} {
-		if got := rawRequest(t, s.addr("carrier"), rawMsg(m, "", "")); got != "" {
+		if got := rawRequest(t, s.Addr("carrier"), rawMsg(m, "", "")); got != "" {
 			t.Fatalf("%s from no trunk: got %q, want silence", m, got)
 		}
 	}
@@ -123,18 +124,19 @@ func TestUnknownSourceDropped(t *testing.T) {
 // one 403 and a log line.
 func TestUnknownSourceForbidden(t *testing.T) {
 	cc := sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
-	if got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}},
+		SIP: sbc.SIP{UnknownSources: "reject"}})
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("got %q, want 403", got)
 	}
-	if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("OPTIONS: got %q, want 403", got)
 	}
 	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatal("a request from no trunk reached the contact center")
 	}
 	found := false
-	for _, e := range s.logs.All() {
+	for _, e := range s.Logs.All() {
 		if e.Message == "request from no trunk refused" {
 			found = true
 		}
@@ -148,13 +150,14 @@ func TestUnknownSourceForbidden(t *testing.T) {
 // refused 403 (unknown_sources: reject), but they do not become 300 log lines.
 func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 	cc := sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}},
+		SIP: sbc.SIP{UnknownSources: "reject"}})
 	for i := 0; i < 300; i++ {
-		if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+		if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 			t.Fatalf("request %d: %q", i, got)
 		}
 	}
-	n := len(s.logs.FilterMessage("request from no trunk refused").All())
+	n := len(s.Logs.FilterMessage("request from no trunk refused").All())
 	if n == 0 || n > 60 {
 		t.Fatalf("%d log lines for 300 refused requests, want a sampled handful", n)
 	}
@@ -165,11 +168,11 @@ func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 // center; a call ending frees its place.
 func TestCallCapAnswers503(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, sipExtra: "limits: {max_calls: 1, retry_after: 7s}"})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{Limits: &sbc.Limits{MaxCalls: 1, RetryAfter: 7 * time.Second}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	cc.NextCall(t)
-	c, ra := rawConn(t, s.addr("carrier"))
+	c, ra := rawConn(t, s.Addr("carrier"))
 	_, err = c.WriteTo(rawDatagram(c, rawMsg("INVITE", "", "")), ra)
 	must(t, err)
 	buf := make([]byte, 4096)
@@ -184,8 +187,8 @@ func TestCallCapAnswers503(t *testing.T) {
 		t.Fatalf("the contact center saw %d INVITEs, want the admitted call's only", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
-	again, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s.WaitCalls(t, 0)
+	again, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("a call after the first ended: %v", err)
 	}
@@ -196,9 +199,9 @@ func TestCallCapAnswers503(t *testing.T) {
 // on streams too, unanswered, and counted.
 func TestSourceRateOverTCP(t *testing.T) {
 	cc := sipua.New(t, "tcp")
-	s := startSBC(t, sbcOpts{transport: "tcp", ccTargets: []string{cc.Addr},
-		sipExtra: "limits: {source_rate: 5, source_burst: 5, source_block: 5s}"})
-	c, err := net.Dial("tcp", s.addr("carrier"))
+	s := startSBC(t, sbc.Options{Transport: "tcp", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+		SIP: sbc.SIP{Limits: &sbc.Limits{SourceRate: 5, SourceBurst: 5, SourceBlock: 5 * time.Second}}})
+	c, err := net.Dial("tcp", s.Addr("carrier"))
 	must(t, err)
 	defer c.Close()
 	for i := 0; i < 10; i++ {

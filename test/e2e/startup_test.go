@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strings"
@@ -60,7 +61,7 @@ func TestRequestsDuringStartup(t *testing.T) {
 		}
 	})
 	cc := sipua.New(t, "udp")
-	startSBC(t, sbcOpts{ccTargets: []string{cc.Addr}, carrierAddr: carrier})
+	startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, CarrierAddr: carrier})
 	time.Sleep(50 * time.Millisecond) // a few more once it is up
 	close(stop)
 	wg.Wait()

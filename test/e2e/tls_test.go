@@ -3,7 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"testing"
 
@@ -23,32 +23,31 @@ func testCA(t *testing.T) (string, tls.Certificate) {
 func TestMutualTLS(t *testing.T) {
 	caFile, clientCert := testCA(t)
 	cc := sipua.New(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr},
-		sipExtra:   fmt.Sprintf("tls: {verify_server: false, ca_file: %q}", caFile),
-		extraTrunk: "mutual_tls: true"})
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+		SIP: sbc.SIP{TLS: &sbc.TLS{CAFile: caFile}}, Carrier: sbc.Trunk{MutualTLS: true}})
 
 	anonymous := sipua.New(t, "tls")
-	_, err := anonymous.Call(ctx10(t), s.addr("carrier"), anonymous.SDP())
+	_, err := anonymous.Call(ctx10(t), s.Addr("carrier"), anonymous.SDP())
 	if got := statusOf(t, err); got != 403 {
 		t.Fatalf("no client certificate: %d, want 403", got)
 	}
 	trusted := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
-	sess, err := trusted.Call(ctx10(t), s.addr("carrier"), trusted.SDP())
+	sess, err := trusted.Call(ctx10(t), s.Addr("carrier"), trusted.SDP())
 	if err != nil {
 		t.Fatalf("with a client certificate: %v", err)
 	}
 	defer sess.Close()
 	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestSipsTarget: a contact center addressed with a sips: URI is reached
 // over TLS.
 func TestSipsTarget(t *testing.T) {
 	carrier, cc := sipua.New(t, "tls"), sipua.New(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}, sipsTargets: true})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}, SIPS: true}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -58,7 +57,7 @@ func TestSipsTarget(t *testing.T) {
 		t.Fatalf("contact center got a %s: request URI, want sips:", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestClientCertWithoutMutualTLS: a carrier SBC that presents a certificate
@@ -66,14 +65,14 @@ func TestSipsTarget(t *testing.T) {
 func TestClientCertWithoutMutualTLS(t *testing.T) {
 	_, clientCert := testCA(t) // signed by a CA tonewall does not know
 	cc := sipua.New(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.Addr}})
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	carrier := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
-	sess, err := carrier.Call(ctx10(t), s.addr("carrier"), carrier.SDP())
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("call with an unverifiable client certificate: %v", err)
 	}
 	defer sess.Close()
 	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
