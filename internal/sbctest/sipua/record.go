@@ -63,6 +63,9 @@ func (a *Agent) LastInviteResponse() *sip.Response {
 }
 
 func (a *Agent) noteResponse(res *sip.Response) error {
+	if a.o.Quiet {
+		return nil
+	}
 	a.mu.Lock()
 	a.responses = append(a.responses, res.StatusCode)
 	if tag, _ := res.To().Params.Get("tag"); tag != "" {
