@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
 	"strings"
@@ -33,12 +32,9 @@ func apiGet(t *testing.T, s *sbc.SBC, key, path string) (int, string) {
 
 // TestAPICalls: the calls in progress, by role; unknown call 404; no key 401.
 func TestAPICalls(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, API: apiKeys()})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	p := newPeers(t, "udp", sbc.Options{API: apiKeys()})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
 	inv := cc.Received("INVITE")[0]
 	id := inv.GetHeader("X-Tonewall-Call-ID").Value()
 

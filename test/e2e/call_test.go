@@ -20,16 +20,11 @@ func TestBasicCall(t *testing.T) {
 	for _, tp := range transports {
 		for _, byeFrom := range []string{"carrier", "contact_center"} {
 			t.Run(tp+"/bye_from_"+byeFrom, func(t *testing.T) {
-				carrier, cc := sipua.New(t, tp), sipua.New(t, tp)
-				s := startSBC(t, sbc.Options{Transport: tp, ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+				p := newPeers(t, tp, sbc.Options{})
+				carrier, cc, s := p.carrier, p.cc, p.s
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP(), carrierHeaders()...)
-				if err != nil {
-					t.Fatalf("call: %v", err)
-				}
-				defer sess.Close()
-				ccSide := cc.NextCall(t)
+				sess, ccSide := p.call(t, ctx, carrierHeaders()...)
 				if !carrier.GotStatus(180) {
 					t.Error("the contact center's 180 Ringing never reached the carrier")
 				}

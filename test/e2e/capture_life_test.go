@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
 	"time"
@@ -218,13 +217,10 @@ func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bo
 // TestCapturePolicyAlways: on a route with capture: always a window opens
 // as the call is answered, with no API call.
 func TestCapturePolicyAlways(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Capture: "always"})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
-	u := &upCall{s: s, carrier: carrier, cc: cc, sess: sess}
+	p := newPeers(t, "udp", sbc.Options{Capture: "always"})
+	cc, s := p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
+	u := &upCall{peers: p, sess: sess}
 	heard := recordRTP(cc)
 	tx := u.sender(t)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {

@@ -73,26 +73,21 @@ func (s rtpSender) key(t *testing.T, k byte) { t.Helper(); must(t, s.Key(k)) }
 
 // upCall is a call established through tonewall, with API keys configured.
 type upCall struct {
-	s           *sbc.SBC
-	carrier, cc *sipua.Agent
-	sess        *sipgo.DialogClientSession
-	callID      string // tonewall's
+	*peers
+	sess   *sipgo.DialogClientSession
+	callID string // tonewall's
 }
 
 func callUp(t *testing.T, opts ...func(*sbc.Options)) *upCall {
 	t.Helper()
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	o := sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, API: apiKeys()}
+	o := sbc.Options{API: apiKeys()}
 	for _, f := range opts {
 		f(&o)
 	}
-	s := startSBC(t, o)
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	t.Cleanup(func() { _ = sess.Close() })
-	cc.NextCall(t)
-	id := cc.Received(sip.INVITE)[0].GetHeader("X-Tonewall-Call-ID").Value()
-	return &upCall{s: s, carrier: carrier, cc: cc, sess: sess, callID: id}
+	p := newPeers(t, "udp", o)
+	sess, _ := p.call(t, ctx10(t))
+	id := p.cc.Received(sip.INVITE)[0].GetHeader("X-Tonewall-Call-ID").Value()
+	return &upCall{peers: p, sess: sess, callID: id}
 }
 
 // sender is the carrier's RTP toward tonewall.

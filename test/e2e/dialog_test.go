@@ -64,13 +64,10 @@ func TestLateOffer(t *testing.T) {
 // carrier leg (BYE toward it follows the route set) and never reaches the
 // contact center.
 func TestRecordRoute(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	rr := fmt.Sprintf("<sip:%s;lr;proxy=carrier-edge>", carrier.Addr)
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP(), sip.NewHeader("Record-Route", rr))
-	must(t, err)
-	defer sess.Close()
-	ccCall := cc.NextCall(t)
+	_, ccCall := p.call(t, ctx10(t), sip.NewHeader("Record-Route", rr))
 	inv := cc.Received(sip.INVITE)[0]
 	if strings.Contains(inv.String(), "carrier-edge") {
 		t.Fatal("the carrier's Record-Route reached the contact center")
@@ -87,13 +84,10 @@ func TestRecordRoute(t *testing.T) {
 
 // TestUpdateAndInfoRelayed: UPDATE (with SDP) and INFO cross to the other leg.
 func TestUpdateAndInfoRelayed(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx)
 	target := sess.InviteResponse.Contact().Address
 
 	upd := sip.NewRequest(sip.UPDATE, target)
@@ -150,18 +144,15 @@ func TestTLSVersions(t *testing.T) {
 // TestDrain: once draining, new calls get 503; a call in progress is ended
 // with BYE on both legs at the deadline.
 func TestDrain(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	p.call(t, ctx10(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	drained := make(chan struct{})
 	go func() { s.App.SIP.Drain(ctx); close(drained) }()
 	waitFor(t, "draining", s.App.SIP.Draining)
-	_, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("new call while draining: %d, want 503", got)
 	}
@@ -187,13 +178,10 @@ func TestNoAckEndsTheCall(t *testing.T) {
 // TestDeadLegEndsTheCall: when the contact center no longer knows the
 // dialog (481 to a re-INVITE), tonewall ends the call on both legs.
 func TestDeadLegEndsTheCall(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx)
 	cc.ForgetDialogs()
 	info := sip.NewRequest(sip.INFO, sess.InviteResponse.Contact().Address)
 	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))

@@ -30,9 +30,9 @@ func statusOf(t *testing.T, err error) int {
 }
 
 func TestBusy(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Code: 486} })
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 486 {
 		t.Fatalf("status = %d, want 486", got)
@@ -43,9 +43,9 @@ func TestBusy(t *testing.T) {
 // TestCancelBeforeAnswer: the carrier gives up while the contact center
 // rings; the contact center must see the CANCEL and tonewall forget the call.
 func TestCancelBeforeAnswer(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 3 * time.Second} })
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-cc.Invites
@@ -71,9 +71,9 @@ func TestCancelBeforeAnswer(t *testing.T) {
 // TestCancelRacesAnswer: the carrier's CANCEL crosses the contact center's
 // 200; tonewall must end up with no call and the contact center with a BYE.
 func TestCancelRacesAnswer(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 200 * time.Millisecond} })
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -118,9 +118,8 @@ func TestFailoverToSecondTarget(t *testing.T) {
 }
 
 func TestDigestInbound(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
-		Carrier: sbc.Trunk{InboundAuth: &sbc.Digest{Username: "carrier1", Password: "s3cret"}}})
+	p := newPeers(t, "udp", sbc.Options{Carrier: sbc.Trunk{InboundAuth: &sbc.Digest{Username: "carrier1", Password: "s3cret"}}})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 401 {
 		t.Fatalf("without credentials: status %d, want 401", got)
@@ -140,16 +139,10 @@ func TestDigestInbound(t *testing.T) {
 }
 
 func TestDigestOutbound(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	p := newPeers(t, "udp", sbc.Options{ContactCenter: sbc.Trunk{OutboundAuth: &sbc.Digest{Username: "tonewall", Password: "pa55"}}})
+	cc, s := p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Challenge: "tonewall:pa55"} })
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr},
-		OutboundAuth: &sbc.Digest{Username: "tonewall", Password: "pa55"}}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if err != nil {
-		t.Fatalf("call: %v", err)
-	}
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx10(t))
 	if n := len(cc.Received(sip.INVITE)); n != 2 {
 		t.Fatalf("contact center got %d INVITEs, want 2 (challenged, then authorized)", n)
 	}
@@ -158,13 +151,10 @@ func TestDigestOutbound(t *testing.T) {
 }
 
 func TestReinviteHoldResume(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
 		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
 		req.SetBody(sipua.SDP(carrier.Phone.Port(), dir))
@@ -201,13 +191,10 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // TestReliableProvisional: a contact center that sends 183 with 100rel gets
 // its PRACK from tonewall; the carrier hears early media (183 with SDP).
 func TestReliableProvisional(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Reliable: true} })
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx10(t))
 	pracks := cc.Received(sip.PRACK)
 	if len(pracks) != 1 {
 		t.Fatalf("contact center got %d PRACKs, want 1", len(pracks))
@@ -224,13 +211,10 @@ func TestReliableProvisional(t *testing.T) {
 
 // TestReinviteFromContactCenter: hold and resume from the agent's side.
 func TestReinviteFromContactCenter(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	dlg := cc.NextCall(t)
+	sess, dlg := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
 		req := sip.NewRequest(sip.INVITE, dlg.InviteRequest.Contact().Address)
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

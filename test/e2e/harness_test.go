@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"cmp"
+	"context"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strconv"
 	"testing"
@@ -53,4 +57,34 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// peers is a carrier and a contact center, agents on one transport, with
+// tonewall between them.
+type peers struct {
+	s           *sbc.SBC
+	carrier, cc *sipua.Agent
+}
+
+// newPeers starts the two agents, then tonewall on o with its transport
+// tp and the contact center as its contact-center target.
+func newPeers(t *testing.T, tp string, o sbc.Options) *peers {
+	t.Helper()
+	p := &peers{carrier: sipua.New(t, tp), cc: sipua.New(t, tp)}
+	o.Transport = tp
+	o.ContactCenter.Targets = append(o.ContactCenter.Targets, p.cc.Addr)
+	p.s = startSBC(t, o)
+	return p
+}
+
+// call places the carrier's call through tonewall and waits until the
+// contact center answered it; the call is closed when the test ends.
+func (p *peers) call(t *testing.T, ctx context.Context, hdrs ...sip.Header) (*sipgo.DialogClientSession, *sipgo.DialogServerSession) {
+	t.Helper()
+	sess, err := p.carrier.Call(ctx, p.s.Addr("carrier"), p.carrier.SDP(), hdrs...)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess, p.cc.NextCall(t)
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,8 +19,8 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 	before := goleak.IgnoreCurrent()
 	func() {
-		carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-		s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+		p := newPeers(t, "udp", sbc.Options{})
+		carrier, cc, s := p.carrier, p.cc, p.s
 		const n = 500
 		var wg sync.WaitGroup
 		var failed atomic.Int32

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"testing"
 	"time"
 )
@@ -11,9 +10,8 @@ import (
 // refused 503 and tonewall goes on serving; after the first call the port
 // comes back.
 func TestPortExhaustion(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
-		Media: sbc.Media{Address: "127.0.0.1", PortMin: 38000, PortMax: 38003, Drain: 10 * time.Millisecond}})
+	p := newPeers(t, "udp", sbc.Options{Media: sbc.Media{Address: "127.0.0.1", PortMin: 38000, PortMax: 38003, Drain: 10 * time.Millisecond}})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	cc.NextCall(t)
@@ -38,13 +36,9 @@ func TestPortExhaustion(t *testing.T) {
 // TestMediaInactivityEndsCall: a call whose media stops is torn down with
 // BYE on both legs.
 func TestMediaInactivityEndsCall(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
-		Media: sbc.Media{Address: "127.0.0.1", PortMin: 38100, PortMax: 38199, Drain: 10 * time.Millisecond, Inactivity: time.Second}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	p := newPeers(t, "udp", sbc.Options{Media: sbc.Media{Address: "127.0.0.1", PortMin: 38100, PortMax: 38199, Drain: 10 * time.Millisecond, Inactivity: time.Second}})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	p.call(t, ctx10(t))
 	waitBye(t, carrier)
 	waitBye(t, cc)
 	s.WaitCalls(t, 0)

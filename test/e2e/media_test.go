@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strconv"
 	"strings"
@@ -37,14 +36,11 @@ func sdpAddr(t *testing.T, body []byte) *net.UDPAddr {
 // TestMediaThroughRelay: RTP sent where tonewall's SDP says arrives at the
 // other side, both ways, from tonewall's ports (never end to end).
 func TestMediaThroughRelay(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ := p.call(t, ctx)
 	toCarrierSide := sdpAddr(t, sess.InviteResponse.Body()) // tonewall's port facing the carrier
 	toCCSide := sdpAddr(t, cc.Received("INVITE")[0].Body()) // tonewall's port facing the contact center
 	payload := bytes.Repeat([]byte{0xff}, 160)

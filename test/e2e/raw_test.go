@@ -167,8 +167,8 @@ func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 // with the configured Retry-After, before anything reaches the contact
 // center; a call ending frees its place.
 func TestCallCapAnswers503(t *testing.T) {
-	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{Limits: &sbc.Limits{MaxCalls: 1, RetryAfter: 7 * time.Second}}})
+	p := newPeers(t, "udp", sbc.Options{SIP: sbc.SIP{Limits: &sbc.Limits{MaxCalls: 1, RetryAfter: 7 * time.Second}}})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
 	cc.NextCall(t)

@@ -45,14 +45,9 @@ func TestMutualTLS(t *testing.T) {
 // TestSipsTarget: a contact center addressed with a sips: URI is reached
 // over TLS.
 func TestSipsTarget(t *testing.T) {
-	carrier, cc := sipua.New(t, "tls"), sipua.New(t, "tls")
-	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}, SIPS: true}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if err != nil {
-		t.Fatalf("call: %v", err)
-	}
-	defer sess.Close()
-	cc.NextCall(t)
+	p := newPeers(t, "tls", sbc.Options{ContactCenter: sbc.Trunk{SIPS: true}})
+	cc, s := p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
 	if got := cc.Received("INVITE")[0].Recipient.Scheme; got != "sips" {
 		t.Fatalf("contact center got a %s: request URI, want sips:", got)
 	}
