@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
 	"io"
 	"net"
 	"net/http"
@@ -18,21 +19,6 @@ import (
 	"github.com/tonewall/tonewall/internal/sbctest"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
-
-// tone keys one press in-band: 100 ms of the key, 100 ms of silence.
-func tone(c *sbctest.Phone, k byte) {
-	key, _ := dtmf.ParseKey(k)
-	g, _ := dtmf.NewKeyTone(key, -10)
-	pcm := make([]int16, 160)
-	for i := 0; i < 10; i++ {
-		if i < 5 {
-			g.Read(pcm)
-		} else {
-			clear(pcm)
-		}
-		_ = c.Frame(dtmf.EncodeUlaw(make([]byte, 160), pcm))
-	}
-}
 
 func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *sipua.Agent, key string) error {
 	step(w, "tonewall is up: carrier trunk on %s, control API on %s", a.SIP.Addr("carrier"), a.API.Addr())
@@ -78,7 +64,7 @@ func capture(ctx context.Context, w io.Writer, a *app.App, c *sbctest.Phone, cc 
 	step(w, "agent opens capture %s (fields pan, expiry, cvv)", cid)
 	press := func(k byte) { _ = c.Key(k) }
 	if method == "inband" {
-		press = func(k byte) { tone(c, k) }
+		press = func(k byte) { _ = inband.Key(c, k) }
 	}
 	step(w, "caller keys card %s, expiry %s, security code *** as %s", masked(testPAN), "**/**", map[string]string{"rfc4733": "RFC 4733 events", "inband": "in-band tones"}[method])
 	for _, k := range testPAN + "#" + testExpiry + testCVV {

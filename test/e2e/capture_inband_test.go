@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"os/exec"
 	"regexp"
@@ -16,22 +17,8 @@ import (
 	"github.com/tonewall/tonewall/internal/dtmf"
 )
 
-// tone sends one in-band key press as PCMU: 100 ms of the key at -10 dBm0,
-// then 100 ms of silence.
-func (s rtpSender) tone(t *testing.T, k byte) {
-	key, _ := dtmf.ParseKey(k)
-	g, err := dtmf.NewKeyTone(key, -10)
-	must(t, err)
-	pcm := make([]int16, 160)
-	for i := 0; i < 10; i++ {
-		if i < 5 {
-			g.Read(pcm)
-		} else {
-			clear(pcm)
-		}
-		must(t, s.Frame(dtmf.EncodeUlaw(make([]byte, len(pcm)), pcm)))
-	}
-}
+// tone sends one in-band key press.
+func (s rtpSender) tone(t *testing.T, k byte) { t.Helper(); must(t, inband.Key(s.Phone, k)) }
 
 // pcm decodes the PCMU the agent received, in arrival order.
 func (l *rtpLog) pcm() []int16 {
