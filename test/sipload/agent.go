@@ -32,12 +32,7 @@ func dial(ctx context.Context, a *sipua.Agent, to string) (*sipgo.DialogClientSe
 func fullCall(a *sipua.Agent, to string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := dial(ctx, a, to)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.Bye(ctx)
+	return a.CallAndHangUp(ctx, to)
 }
 
 // holdCalls sets up n calls and leaves them up.

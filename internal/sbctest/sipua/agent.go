@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"cmp"
 	"crypto/tls"
 	"net"
 	"strconv"
@@ -18,6 +19,8 @@ import (
 // Options shape an agent.
 type Options struct {
 	Transport string      // udp (the default), tcp or tls
+	Host      string      // the loopback address it binds; default 127.0.0.1
+	User      string      // the user part its calls dial; default 5551000
 	ClientTLS *tls.Config // what it dials TLS with; default: no verification
 	// Quiet agents keep no requests and feed no channels: a load
 	// generator's, whose calls outnumber any buffer.
@@ -26,7 +29,8 @@ type Options struct {
 }
 
 // Agent is a SIP user agent on sipgo. Unless Quiet, it records every
-// request it receives.
+// request it receives and feeds its channels, each 512 deep: what a test
+// leaves unread beyond that is dropped, never waited for.
 type Agent struct {
 	Addr    string                   // its SIP listener
 	Phone   *sbctest.Phone           // its media: where its SDP points
@@ -44,6 +48,8 @@ type Agent struct {
 	cli       *sipgo.Client
 	ds        *sipgo.DialogServerCache
 	closeConn func()
+	serving   bool
+	served    chan struct{} // closed when the serving goroutine returns
 	closeOnce sync.Once
 	closed    atomic.Bool   // set by Close: handlers still running expect errors
 	stopped   chan struct{} // closed by Close
@@ -81,16 +87,16 @@ func NewWith(t testing.TB, o Options) *Agent {
 
 // Open starts an agent; Close stops it.
 func Open(o Options) (*Agent, error) {
-	if o.Transport == "" {
-		o.Transport = "udp"
-	}
+	o.Transport = cmp.Or(o.Transport, "udp")
+	o.Host = cmp.Or(o.Host, "127.0.0.1")
+	o.User = cmp.Or(o.User, "5551000")
 	if o.ClientTLS == nil {
 		o.ClientTLS = &tls.Config{InsecureSkipVerify: true}
 	}
 	if o.Errorf == nil {
 		o.Errorf = func(string, ...any) {}
 	}
-	a := &Agent{o: o, Answered: make(chan *sipgo.DialogServerSession, 512),
+	a := &Agent{o: o, served: make(chan struct{}), Answered: make(chan *sipgo.DialogServerSession, 512),
 		Byes: make(chan *sip.Request, 512), Invites: make(chan *sip.Request, 512),
 		Cancels: make(chan struct{}, 512), stopped: make(chan struct{})}
 	// A moment of ringing: sipgo handles each datagram in its own goroutine, so
@@ -115,7 +121,7 @@ func (a *Agent) open() error {
 	if err != nil {
 		return err
 	}
-	opts := []sipgo.ClientOption{sipgo.WithClientHostname("127.0.0.1")}
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(a.o.Host)}
 	if a.o.Transport == "udp" {
 		opts = []sipgo.ClientOption{sipgo.WithClientConnectionAddr(a.Addr)}
 	}
@@ -129,6 +135,7 @@ func (a *Agent) open() error {
 		return err
 	}
 	a.handlers()
+	a.serving = true
 	serve() // after every field is set: the serving goroutine reads them
 	return nil
 }
@@ -144,6 +151,9 @@ func (a *Agent) Close() {
 		if a.ua != nil {
 			_ = a.ua.Close()
 		}
+		if a.serving {
+			<-a.served
+		}
 		if a.Phone != nil {
 			_ = a.Phone.Close()
 		}
@@ -154,30 +164,30 @@ func (a *Agent) Close() {
 // serving it.
 func (a *Agent) listen() (serve func(), err error) {
 	if a.o.Transport == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		c, err := net.ListenPacket("udp", net.JoinHostPort(a.o.Host, "0"))
 		if err != nil {
 			return nil, err
 		}
 		_ = c.(*net.UDPConn).SetReadBuffer(8 << 20)
 		a.Addr = c.LocalAddr().String()
 		a.closeConn = func() { _ = c.Close() }
-		return func() { go func() { _ = a.srv.ServeUDP(c) }() }, nil
+		return func() { go func() { defer close(a.served); _ = a.srv.ServeUDP(c) }() }, nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(a.o.Host, "0"))
 	if err != nil {
 		return nil, err
 	}
 	a.Addr = ln.Addr().String()
 	a.closeConn = func() { _ = ln.Close() }
 	if a.o.Transport != "tls" {
-		return func() { go func() { _ = a.srv.ServeTCP(ln) }() }, nil
+		return func() { go func() { defer close(a.served); _ = a.srv.ServeTCP(ln) }() }, nil
 	}
 	cert, err := sbctest.ServerCert()
 	if err != nil {
 		return nil, err
 	}
 	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	return func() { go func() { _ = a.srv.ServeTLS(ln) }() }, nil
+	return func() { go func() { defer close(a.served); _ = a.srv.ServeTLS(ln) }() }, nil
 }
 
 // uri is sip:user@hostport, with the agent's transport unless UDP.

@@ -17,9 +17,7 @@ func (a *Agent) handlers() {
 			a.reinvite(req, tx)
 			return
 		}
-		if !a.o.Quiet {
-			a.Invites <- req
-		}
+		feed(a, a.Invites, req)
 		a.answer(req, tx)
 	})
 	a.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -28,9 +26,7 @@ func (a *Agent) handlers() {
 	})
 	a.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.record(req)
-		if !a.o.Quiet {
-			a.Byes <- req
-		}
+		feed(a, a.Byes, req)
 		if err := a.ds.ReadBye(req, tx); err == nil {
 			return
 		}
@@ -67,11 +63,7 @@ func (a *Agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 	planFor := a.plan
 	a.mu.Unlock()
 	p := planFor(req)
-	tx.OnCancel(func(*sip.Request) {
-		if !a.o.Quiet {
-			a.Cancels <- struct{}{}
-		}
-	})
+	tx.OnCancel(func(*sip.Request) { feed(a, a.Cancels, struct{}{}) })
 	if p.Challenge != "" && !authorized(req, p.Challenge) {
 		res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
 		ch := digest.Challenge{Realm: "cc", Nonce: strconv.FormatInt(time.Now().UnixNano(), 16), Algorithm: "MD5"}
@@ -114,9 +106,7 @@ func (a *Agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	if !a.o.Quiet {
-		a.Answered <- dlg
-	}
+	feed(a, a.Answered, dlg)
 	select { // until BYE, or until the agent shuts down
 	case <-dlg.Context().Done():
 	case <-a.stopped:
@@ -164,5 +154,16 @@ func (a *Agent) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	case <-tx.Acks():
 	case <-tx.Done():
 	case <-time.After(2 * time.Second):
+	}
+}
+
+// feed sends v on ch unless the agent is quiet or ch is full.
+func feed[T any](a *Agent, ch chan T, v T) {
+	if a.o.Quiet {
+		return
+	}
+	select {
+	case ch <- v:
+	default:
 	}
 }

@@ -17,7 +17,7 @@ func (a *Agent) Call(ctx context.Context, to string, body []byte, hdrs ...sip.He
 // challenge, say.
 func (a *Agent) CallAuth(ctx context.Context, to string, body []byte, opts sipgo.AnswerOptions, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	hdrs = append(hdrs, sip.NewHeader("Content-Type", "application/sdp"))
-	sess, err := a.Dialogs.Invite(ctx, a.uri("5551000", to), body, hdrs...)
+	sess, err := a.Dialogs.Invite(ctx, a.uri(a.o.User, to), body, hdrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -52,4 +52,14 @@ func (a *Agent) CallAuth(ctx context.Context, to string, body []byte, opts sipgo
 		return nil, err
 	}
 	return sess, nil
+}
+
+// CallAndHangUp places a whole call: INVITE, 200, ACK, then BYE.
+func (a *Agent) CallAndHangUp(ctx context.Context, to string) error {
+	s, err := a.Call(ctx, to, a.SDP())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Bye(ctx)
 }
