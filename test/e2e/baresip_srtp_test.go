@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,19 +27,8 @@ func TestBaresipSRTP(t *testing.T) {
 			heard := recordRTP(cc)
 			dir := t.TempDir()
 			writeBaresipConfigEnc(t, dir, tc.enc)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "-n", "127.0.0.1", "-f", dir, "-e",
+			runBaresip(t, bin, "-n", "127.0.0.1", "-f", dir, "-e",
 				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier")), "-t", "5")
-			var out strings.Builder
-			cmd.Stdout, cmd.Stderr = &out, &out
-			must(t, cmd.Start())
-			defer func() {
-				_ = cmd.Wait()
-				if t.Failed() {
-					t.Logf("baresip output:\n%s", out.String())
-				}
-			}()
 			cc.NextCall(t)
 			offer := string(cc.Received("INVITE")[0].Body())
 			if strings.Contains(offer, "a=crypto") || strings.Contains(offer, "SAVP") {

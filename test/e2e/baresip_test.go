@@ -38,19 +38,8 @@ func TestBaresipCallsOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	writeBaresipConfig(t, dir)
 	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier"))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	// -t: baresip quits (hanging up, so a BYE crosses tonewall) after 4s.
-	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-e", target, "-t", "4")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	must(t, cmd.Start())
-	defer func() {
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("baresip output:\n%s", out.String())
-		}
-	}()
+	runBaresip(t, bin, "-f", dir, "-e", target, "-t", "4")
 	cc.NextCall(t)
 	s.WaitCalls(t, 1)
 	select {
@@ -120,4 +109,26 @@ func toneWAV(freq float64, rate int, d time.Duration) []byte {
 		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
 	}
 	return b
+}
+
+// runBaresip starts baresip with args; when the test ends it waits for it
+// (its -t makes it quit, 30 s at most) and, if the test failed, logs what
+// it printed.
+func runBaresip(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Wait()
+		cancel()
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", out.String())
+		}
+	})
 }

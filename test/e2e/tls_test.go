@@ -31,15 +31,25 @@ func TestMutualTLS(t *testing.T) {
 	if got := statusOf(t, err); got != 403 {
 		t.Fatalf("no client certificate: %d, want 403", got)
 	}
-	trusted := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
-	sess, err := trusted.Call(ctx10(t), s.Addr("carrier"), trusted.SDP())
-	if err != nil {
+	if err := callWithCert(t, s, cc, clientCert); err != nil {
 		t.Fatalf("with a client certificate: %v", err)
+	}
+}
+
+// callWithCert places a call through s from a carrier that presents cert
+// and, once the contact center answered, hangs up.
+func callWithCert(t *testing.T, s *sbc.SBC, cc *sipua.Agent, cert tls.Certificate) error {
+	t.Helper()
+	carrier := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
+	if err != nil {
+		return err
 	}
 	defer sess.Close()
 	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	s.WaitCalls(t, 0)
+	return nil
 }
 
 // TestSipsTarget: a contact center addressed with a sips: URI is reached
@@ -61,13 +71,7 @@ func TestClientCertWithoutMutualTLS(t *testing.T) {
 	_, clientCert := testCA(t) // signed by a CA tonewall does not know
 	cc := sipua.New(t, "tls")
 	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
-	carrier := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}}})
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if err != nil {
+	if err := callWithCert(t, s, cc, clientCert); err != nil {
 		t.Fatalf("call with an unverifiable client certificate: %v", err)
 	}
-	defer sess.Close()
-	cc.NextCall(t)
-	must(t, sess.Bye(ctx10(t)))
-	s.WaitCalls(t, 0)
 }
