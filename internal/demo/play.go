@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/inband"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 

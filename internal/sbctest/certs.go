@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -36,7 +35,7 @@ type CA struct {
 
 // NewCA makes a CA named name with keys of kind, its own and those of the
 // certificates it issues.
-func NewCA(t testing.TB, name string, kind KeyKind) *CA {
+func NewCA(t TB, name string, kind KeyKind) *CA {
 	t.Helper()
 	tmpl := template(name)
 	tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
@@ -49,7 +48,7 @@ func NewCA(t testing.TB, name string, kind KeyKind) *CA {
 
 // Issue signs a certificate named name: for a server (usage ServerAuth,
 // with 127.0.0.1 as its address) or for a client (ClientAuth).
-func (ca *CA) Issue(t testing.TB, name string, usage x509.ExtKeyUsage) tls.Certificate {
+func (ca *CA) Issue(t TB, name string, usage x509.ExtKeyUsage) tls.Certificate {
 	t.Helper()
 	tmpl := template(name)
 	tmpl.KeyUsage, tmpl.ExtKeyUsage = x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{usage}
@@ -71,7 +70,7 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 // WriteCert writes the CA certificate as dir/name.pem and returns the path.
-func (ca *CA) WriteCert(t testing.TB, dir, name string) string {
+func (ca *CA) WriteCert(t TB, dir, name string) string {
 	t.Helper()
 	path := filepath.Join(dir, name+".pem")
 	writePEM(t, path, "CERTIFICATE", ca.Cert.Certificate[0])
@@ -80,7 +79,7 @@ func (ca *CA) WriteCert(t testing.TB, dir, name string) string {
 
 // WriteKeyPair writes c as dir/name.pem and its key as dir/name.key
 // (PKCS #8) and returns both paths.
-func WriteKeyPair(t testing.TB, dir, name string, c tls.Certificate) (certFile, keyFile string) {
+func WriteKeyPair(t TB, dir, name string, c tls.Certificate) (certFile, keyFile string) {
 	t.Helper()
 	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
@@ -138,7 +137,7 @@ func newKey(kind KeyKind) (crypto.Signer, error) {
 	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 }
 
-func writePEM(t testing.TB, path, typ string, der []byte) {
+func writePEM(t TB, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)

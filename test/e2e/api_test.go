@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // apiKeys are the API's keys: agent-key (agent), super-key (supervisor)

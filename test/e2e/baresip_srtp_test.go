@@ -2,12 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestBaresipSRTP: baresip calls through tonewall with SRTP it insists on

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // needTool skips when a Debian-packaged peer is missing, except in CI

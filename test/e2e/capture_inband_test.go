@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/inband"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // tone sends one in-band key press.

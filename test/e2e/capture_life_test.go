@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestCaptureVaultDown: with the tokenization service unreachable the

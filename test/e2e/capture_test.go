@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/dtmf"
 	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"github.com/tonewall/tonewall/internal/vault"
 )
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +15,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // webhookSink receives capture results and checks their signatures.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/vault"
 	"github.com/tonewall/tonewall/internal/vault/vaulttest"
 )

@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestLateOffer: an INVITE without SDP (as Genesys sends) gets the offer in

@@ -3,15 +3,16 @@ package e2e
 import (
 	"cmp"
 	"context"
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // startSBC runs tonewall until the test ends, on o with the e2e defaults

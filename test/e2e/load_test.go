@@ -2,13 +2,14 @@ package e2e
 
 import (
 	"context"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestConcurrentCalls sets up and tears down 500 calls at once, then checks

@@ -1,9 +1,10 @@
 package e2e
 
 import (
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestPortExhaustion: with room for one call's media, a second call is

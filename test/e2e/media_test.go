@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"net"
 	"strconv"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // sdpAddr returns the audio address an SDP body points at.

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"io"
 	"net"
 	"strings"
@@ -11,6 +9,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // rawRequest sends one datagram to tonewall and returns the status line of

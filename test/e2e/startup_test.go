@@ -1,13 +1,14 @@
 package e2e
 
 import (
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestRequestsDuringStartup: INVITEs that reach the carrier listener while

@@ -3,11 +3,11 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"github.com/tonewall/tonewall/internal/sbctest/sbc"
-	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"testing"
 
 	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // testCA makes a CA and a client certificate it signed; it returns the CA's

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"testing"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // SBC is a tonewall running in this process.
@@ -80,7 +80,7 @@ func (s *SBC) Stop() error {
 // Start runs tonewall for the test, until it ends. Its vault and audit log
 // go to a test directory; its logs are kept, and printed if the test
 // fails (E2E_LOG=1 writes them out as they come instead).
-func Start(t testing.TB, o Options) *SBC {
+func Start(t sbctest.TB, o Options) *SBC {
 	t.Helper()
 	o.DataDir = t.TempDir()
 	core, logs := observer.New(zap.DebugLevel)
@@ -112,7 +112,7 @@ func Start(t testing.TB, o Options) *SBC {
 func (s *SBC) Addr(listener string) string { return s.App.SIP.Addr(listener).String() }
 
 // WaitCalls waits until tonewall holds n calls.
-func (s *SBC) WaitCalls(t testing.TB, n int) {
+func (s *SBC) WaitCalls(t sbctest.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for s.App.ActiveCalls() != n {

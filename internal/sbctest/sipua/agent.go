@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -66,13 +65,13 @@ type Agent struct {
 
 // New starts an agent on transport tp for the test; it closes when the
 // test ends, and its failures while answering fail the test.
-func New(t testing.TB, tp string) *Agent {
+func New(t sbctest.TB, tp string) *Agent {
 	t.Helper()
 	return NewWith(t, Options{Transport: tp})
 }
 
 // NewWith is New with options.
-func NewWith(t testing.TB, o Options) *Agent {
+func NewWith(t sbctest.TB, o Options) *Agent {
 	t.Helper()
 	if o.Errorf == nil {
 		o.Errorf = t.Errorf
@@ -224,7 +223,7 @@ func SDP(port int, dir string) []byte {
 }
 
 // NextCall waits for the agent to answer a call.
-func (a *Agent) NextCall(t testing.TB) *sipgo.DialogServerSession {
+func (a *Agent) NextCall(t sbctest.TB) *sipgo.DialogServerSession {
 	t.Helper()
 	select {
 	case d := <-a.Answered:
