@@ -13,8 +13,9 @@
 #   window:    no key in audio, events or INFO, and the token by SIP INFO
 #
 # Ports: uas_pay 15100 (SIP), 15102 (media; +2 video), 15106 (control);
-# payment caller N (0-3) 15110+10N (SIP), +2 (media; +4 video), +6
-# (control); the load caller 15150.
+# payment caller N (0-4) 15110+10N (SIP), +2 (media; +4 video), +6
+# (control); the load caller 15160. The SRTP caller calls tonewall's
+# pay_carrier_srtp listener (15066), the others pay_carrier (15064).
 
 pay_media_port=15102
 pay_keys=""
@@ -26,7 +27,8 @@ pay_setup() {
 		command -v "$m" >/dev/null 2>&1 || die "$m not found: the payment scenarios need it (.ci/run installs it)"
 	done
 	echo "== writing the callers' audio (test/sipp/paygen)"
-	(cd "$root" && ${GO:-go} run ./test/sipp/paygen -out "$logs/pay") || die "paygen failed"
+	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
+	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
 	pay_keys=$(cat "$logs/pay/keys")
 	sipp -sf "$here/uas_pay.xml" -i "$ip" -p 15100 -mp "$pay_media_port" -cp 15106 -nostdin \
 		-trace_logs -log_file "$logs/cc.log" -trace_err -error_file "$logs/uas_pay.errors.log" \
@@ -75,7 +77,7 @@ load() {
 	echo "== load: $n calls, $r calls/s + $ramp every ${step}s up to $max, at most $lim at once, windows on $share %"
 	record_start load
 	opener_start "$share" "$logs/windows-load"
-	caller pay-load "$logs/pay/inband-pcmu" 15150 "$n" "$r" "$lim" "$extra" \
+	caller pay-load "$logs/pay/inband-pcmu" 15160 "$n" "$r" "$lim" "$extra" \
 		-rate_increase "$ramp" -fd "$step" -rate_max "$max" -no_rate_quit
 	opener_stop
 	record_stop
@@ -89,14 +91,15 @@ load() {
 caller() {
 	local label=$1 dir=$2 port=$3 n=$4 r=$5 lim=$6 extra=$7
 	shift 7
-	local d=$(($(cat "$dir/hold_ms") + extra))
+	local d=$(($(cat "$dir/hold_ms") + extra)) target=$ip:15064
+	[[ $dir == */srtp ]] && target=$ip:15066
 	(cd "$dir" && sipp -sf "$here/uac_pay.xml" -inf callers.csv -s "$label" \
 		-i "$ip" -p "$port" -mp $((port + 2)) -cp $((port + 6)) \
 		-m "$n" -r "$r" -l "$lim" -d "$d" \
 		-recv_timeout 20000 -timeout "$((n / r + d / 1000 + 60))s" -timeout_error -nostdin \
 		-trace_err -error_file "$logs/$label.errors.log" \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/$label.messages.log"} \
-		"$@" "$ip:15064") >"$logs/$label.out" 2>&1
+		"$@" "$target") >"$logs/$label.out" 2>&1
 	echo $? >"$logs/$label.rc"
 }
 
@@ -124,15 +127,31 @@ record_stop() {
 }
 
 # split_record NAME: the recording as one file a tonewall source port, lines
-# of "payload-type<TAB>timestamp<TAB>event<TAB>payload hex".
+# of "payload-type<TAB>timestamp<TAB>event<TAB>payload hex<TAB>packet hex"
+# (the packet for SRTP, which only paygen -unprotect can read).
 split_record() {
 	local ev
 	ev=$(sed -n 's/^invite .* event=\([0-9]*\) .*/\1/p' "$logs/cc.log" | head -n 1)
 	split_dir=$logs/rtp-$1
 	mkdir -p "$split_dir"
 	tshark -r "$rec_file" -d "udp.port==$pay_media_port,rtp" -o "rtpevent.event_payload_type_value:${ev:-101}" \
-		-T fields -e udp.srcport -e rtp.p_type -e rtp.timestamp -e rtpevent.event_id -e rtp.payload 2>"$logs/tshark-$1.err" |
-		awk -F'\t' -v d="$split_dir" '{ f = d "/" $1; print $2 "\t" $3 "\t" $4 "\t" $5 >> f; close(f) }'
+		-T fields -e udp.srcport -e rtp.p_type -e rtp.timestamp -e rtpevent.event_id -e rtp.payload -e udp.payload 2>"$logs/tshark-$1.err" |
+		awk -F'\t' -v d="$split_dir" '{ f = d "/" $1; print $2 "\t" $3 "\t" $4 "\t" $5 "\t" $6 >> f; close(f) }'
+}
+
+# srtp_plain FILE KEY EV: FILE decrypted with tonewall's key of the contact
+# center's leg, in the same columns; its name, or why not. tonewall must
+# have keyed that leg itself: the caller's key on it fails.
+srtp_plain() {
+	local caller_key
+	caller_key=$(sed -n 's/.* inline:\([^ ]*\)$/\1/p' "$logs/pay/srtp/callers.csv" | head -n 1)
+	if [[ $2 == "$caller_key" ]]; then
+		echo "tonewall offered the contact center the caller's own SRTP key"
+		return 1
+	fi
+	cut -f5 "$1" | "$logs/paygen" -unprotect "$2" -event "$3" >"$1.plain" 2>"$1.err" ||
+		{ echo "SRTP toward the contact center does not decrypt with tonewall's key: $(cat "$1.err")"; return 1; }
+	echo "$1.plain"
 }
 
 # audio_keys FILE PT: the keys multimon-ng hears in the stream's G.711 audio
@@ -206,7 +225,7 @@ opener() {
 				decided[$id]=done
 			fi
 		done < <(curl -s -m 2 -H "Authorization: Bearer $api_key" "http://$ip:$api_port/v1/calls" |
-			jq -r '.calls[]? | select(.from_trunk == "pay_carrier") | "\(.id) \(.contact_center_call_id)"')
+			jq -r '.calls[]? | select(.from_trunk | startswith("pay_carrier")) | "\(.id) \(.contact_center_call_id)"')
 		sleep 0.1
 	done
 }
@@ -219,14 +238,18 @@ judge() {
 	local label=$1 way=$2 phase=$3 want=$4
 	local rc ok ko out=$logs/$label.out
 	rc=$(cat "$logs/$label.rc" 2>/dev/null) ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call")
-	local calls=0 windowed=0 clean=0 tokens=0 open=0 leaks=0 bad=() line cc port pt ev st audio events info tok detail=
-	while read -r line; do
-		cc=$(awk '{ print $2 }' <<<"$line")
-		port=$(sed -n 's/.* port=\([0-9]*\) .*/\1/p' <<<"$line")
-		pt=$(sed -n 's/.* pt=\([0-9]*\) .*/\1/p' <<<"$line")
-		ev=$(sed -n 's/.* event=\([0-9]*\) .*/\1/p' <<<"$line")
-		audio=$(audio_keys "$split_dir/$port" "$pt")
-		events=$(event_keys "$split_dir/$port" "$ev")
+	echo "-- $label: sipp's totals"
+	grep -E '^  (Successful call|Failed call|Call Rate|Response Time 1|Call Length) ' "$out" | awk -F'|' '{ print "  " $1 "|" $3 }'
+	local calls=0 windowed=0 clean=0 tokens=0 open=0 leaks=0 bad=() cc port pt ev key rtp st audio events info tok detail=
+	# invite CALL-ID tonewall=ID port=P pt=PT event=EV key=K dialled=LABEL
+	while read -r _ cc _ port pt ev key _; do
+		port=${port#port=} pt=${pt#pt=} ev=${ev#event=} key=${key#key=}
+		rtp=$split_dir/$port
+		if [[ $key != - ]]; then
+			rtp=$(srtp_plain "$rtp" "$key" "$ev") || bad+=("$cc: $rtp")
+		fi
+		audio=$(audio_keys "$rtp" "$pt")
+		events=$(event_keys "$rtp" "$ev")
 		info=$(info_keys "$cc")
 		tok=$(token "$cc")
 		calls=$((calls + 1))
@@ -268,7 +291,7 @@ judge() {
 # caller keyed
 way_keys() {
 	case $1 in
-	inband-*) echo "$2" ;;
+	inband-* | srtp) echo "$2" ;;
 	rfc4733) echo "$3" ;;
 	info) echo "$4" ;;
 	esac

@@ -10,10 +10,12 @@
 #
 #   flows      the call flows: uac_basic (UDP, TCP, TLS), uac_late_offer, uac_cancel
 #   pay        the payment calls (pay.sh): a caller keys a card in-band (µ-law
-#              and A-law), as RFC 4733 events and as SIP INFO, each once with
-#              no capture window (the contact center must get every key) and
-#              once with one (it must get none, and the token)
-#   pay-WAY    one way of pay: pay-inband-pcmu, pay-inband-pcma, pay-rfc4733, pay-info
+#              and A-law), as RFC 4733 events, as SIP INFO, and in-band over
+#              SDES-SRTP on both legs, each once with no capture window (the
+#              contact center must get every key) and once with one (it must
+#              get none, and the token)
+#   pay-WAY    one way of pay: pay-inband-pcmu, pay-inband-pcma, pay-rfc4733,
+#              pay-info, pay-srtp
 #   load       the payment call under load: ramp-up, windows on a share of calls
 #   all        flows pay load (`make sipp`)
 # With none: flows pay (what `make test` runs).
@@ -34,7 +36,9 @@
 # Fixed loopback ports (below the Linux ephemeral range):
 #   15060/udp tonewall carrier   15061/tcp tonewall carrier over TLS
 #   15062/tcp tonewall carrier over TCP        15064/udp tonewall payment carrier
+#   15066/udp tonewall payment carrier, SRTP
 #   15070/udp tonewall contact-center side     15074/udp the same, payment calls
+#   15076/udp the same, payment calls over SRTP
 #   15081/tcp tonewall API
 #   15080 sipp carrier (uac)     15090/udp sipp contact center (uas_cc)
 #   15082-15099 sipp media/control sockets (flows)
@@ -56,12 +60,12 @@ want_flows=0 pay_ways=() want_load=0
 for s in "${scenarios[@]}"; do
 	case $s in
 	flows) want_flows=1 ;;
-	pay) pay_ways+=(inband-pcmu inband-pcma rfc4733 info) ;;
-	pay-inband-pcmu | pay-inband-pcma | pay-rfc4733 | pay-info) pay_ways+=("${s#pay-}") ;;
+	pay) pay_ways+=(inband-pcmu inband-pcma rfc4733 info srtp) ;;
+	pay-inband-pcmu | pay-inband-pcma | pay-rfc4733 | pay-info | pay-srtp) pay_ways+=("${s#pay-}") ;;
 	load) want_load=1 ;;
-	all) want_flows=1 want_load=1 pay_ways+=(inband-pcmu inband-pcma rfc4733 info) ;;
+	all) want_flows=1 want_load=1 pay_ways+=(inband-pcmu inband-pcma rfc4733 info srtp) ;;
 	*)
-		echo "run.sh: unknown scenario $s (flows, pay, pay-inband-pcmu, pay-inband-pcma, pay-rfc4733, pay-info, load, all)" >&2
+		echo "run.sh: unknown scenario $s (flows, pay, pay-inband-pcmu, pay-inband-pcma, pay-rfc4733, pay-info, pay-srtp, load, all)" >&2
 		exit 2
 		;;
 	esac
@@ -149,6 +153,8 @@ sip:
     - {name: pay_carrier, transport: udp, address: "$ip:15064"}
     - {name: contact_center, transport: udp, address: "$ip:15070"}
     - {name: pay_cc, transport: udp, address: "$ip:15074"}
+    - {name: pay_carrier_srtp, transport: udp, address: "$ip:15066"}
+    - {name: pay_cc_srtp, transport: udp, address: "$ip:15076"}
 $tls_block
   invite_timeout: 4s
   ring_timeout: 60s
@@ -200,11 +206,31 @@ trunks:
     srtp: "off"
     dtmf: rfc4733
     codecs: [PCMU, PCMA]
+  - name: pay_carrier_srtp
+    role: carrier
+    listener: pay_carrier_srtp
+    sources: [$ip/32]
+    srtp: required
+    key_exchange: sdes
+    srtp_suites: [AES_CM_128_HMAC_SHA1_80]
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
+  - name: pay_cc_srtp
+    role: contact_center
+    listener: pay_cc_srtp
+    sources: [$ip/32]
+    targets: ["sip:$ip:15100"]
+    srtp: required
+    key_exchange: sdes
+    srtp_suites: [AES_CM_128_HMAC_SHA1_80]
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
 routes:
   - {from: carrier, to: contact_center, capture: api}
   - {from: carrier_tls, to: contact_center, capture: api}
   - {from: carrier_tcp, to: contact_center, capture: api}
   - {from: pay_carrier, to: pay_cc, capture: api}
+  - {from: pay_carrier_srtp, to: pay_cc_srtp, capture: api}
 capture:
   fields: [pan, expiry, cvv]
   delivery: {sip_info: true}
@@ -235,7 +261,7 @@ ready() {
 	[[ $line == *" 200 "* ]]
 }
 for _ in $(seq 50); do
-	kill -0 "$tw_pid" 2>/dev/null || { tail -5 "$logs/tonewall.log" >&2; tw_pid=""; die "tonewall exited at start (ports 15060-15074/$api_port busy?)"; }
+	kill -0 "$tw_pid" 2>/dev/null || { tail -5 "$logs/tonewall.log" >&2; tw_pid=""; die "tonewall exited at start (ports 15060-15076/$api_port busy?)"; }
 	ready 2>/dev/null && break
 	sleep 0.2
 done
@@ -356,6 +382,8 @@ if grep -q '"level":"\(error\|panic\|fatal\)"' "$logs/tonewall.log"; then
 fi
 
 echo
-echo "== summary ($sipp_version; flows: -m $calls -r $rate -l $limit -d $hold)"
+flows_knobs=""
+((want_flows)) && flows_knobs="; flows: -m $calls -r $rate -l $limit -d $hold"
+echo "== summary ($sipp_version$flows_knobs)"
 printf '%s\n' "${summary[@]}"
 exit $failed

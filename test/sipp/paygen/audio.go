@@ -36,6 +36,12 @@ func writeAudio(out io.Writer, w way, plan []press) error {
 		}
 	}
 	p := newPcapWriter(out)
+	if w.srtp {
+		var err error
+		if p.protect, err = protector(callerKey); err != nil {
+			return err
+		}
+	}
 	h := rtp.Header{Version: 2, Marker: true, SSRC: ssrc, SequenceNumber: firstSeq}
 	var pending []dtmf.EventPacket
 	var pendingTS uint32

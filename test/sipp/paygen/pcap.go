@@ -13,7 +13,9 @@ import (
 // payload and the port offsets: it sends each packet from the -mp port to
 // the media address of the far end's SDP, at the packets' pace.
 type pcapWriter struct {
-	w    *bufio.Writer
+	w       *bufio.Writer
+	protect func([]byte) ([]byte, error) // when not nil: SRTP
+
 	pkt  []byte
 	usec int64 // timestamp of the next packet
 	err  error
@@ -43,6 +45,9 @@ func (p *pcapWriter) frame(h rtp.Header, payload []byte) {
 		return
 	}
 	raw, err := (&rtp.Packet{Header: h, Payload: payload}).Marshal()
+	if err == nil && p.protect != nil {
+		raw, err = p.protect(raw)
+	}
 	if err != nil {
 		p.err = err
 		return
