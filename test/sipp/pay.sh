@@ -19,6 +19,7 @@
 
 pay_media_port=15102
 pay_keys=""
+pay_lead_ms=1500 # the caller's first key, ms into the audio (paygen's leadFrames)
 
 # pay_setup writes the callers' audio (paygen) and starts the contact center.
 pay_setup() {
@@ -198,36 +199,41 @@ opener_stop() {
 }
 
 opener() {
-	local share=$1 out=$2 n=0 id cc code
-	local -A decided tries
+	local share=$1 out=$2 n=0 id cc created
+	local -A decided
 	while :; do
-		while read -r id cc; do
-			[[ ${decided[$id]:-} == done ]] && continue
-			if [[ -z ${decided[$id]:-} ]]; then
-				decided[$id]=open
-				(((n + 1) * share / 100 > n * share / 100)) && decided[$id]=window
-				n=$((n + 1))
-			fi
-			if [[ ${decided[$id]} == open ]]; then
-				echo "open $id $cc" >>"$out"
-				decided[$id]=done
-				continue
-			fi
-			code=$(curl -s -m 2 -o "$out.body" -w '%{http_code}' -X POST \
-				-H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
-				-d '{"fields":["pan","expiry","cvv"]}' "http://$ip:$api_port/v1/calls/$id/captures")
-			tries[$id]=$((${tries[$id]:-0} + 1))
-			if [[ $code == 201 ]]; then
-				echo "window $id $cc $(jq -r .id "$out.body")" >>"$out"
-				decided[$id]=done
-			elif ((tries[$id] >= 20)); then
-				echo "refused $id $cc $code $(tr -d '\n' <"$out.body")" >>"$out"
-				decided[$id]=done
-			fi
+		while read -r id cc created; do
+			[[ -n ${decided[$id]:-} ]] && continue
+			decided[$id]=open
+			(((n + 1) * share / 100 > n * share / 100)) && decided[$id]=window
+			n=$((n + 1))
+			echo "decided $id $cc ${decided[$id]}" >>"$out"
+			[[ ${decided[$id]} == window ]] && open_window "$id" "$cc" "$created" "$out" &
 		done < <(curl -s -m 2 -H "Authorization: Bearer $api_key" "http://$ip:$api_port/v1/calls" |
-			jq -r '.calls[]? | select(.from_trunk | startswith("pay_carrier")) | "\(.id) \(.contact_center_call_id)"')
+			jq -r '.calls[]? | select(.from_trunk | startswith("pay_carrier")) | "\(.id) \(.contact_center_call_id) \(.created)"')
+		sleep 0.05
+	done
+}
+
+# open_window ID CC-CALL-ID CREATED FILE: POST the capture, again every 0.1 s
+# until it is open (or 20 refusals); FILE gets "window ID CC-CALL-ID MS
+# CAPTURE-ID", MS from the call's creation to the window, or "refused ID
+# CC-CALL-ID STATUS BODY".
+open_window() {
+	local id=$1 cc=$2 created=$3 out=$4 res code try
+	for ((try = 1; try <= 20; try++)); do
+		res=$(curl -s -m 2 -w '\n%{http_code}' -X POST \
+			-H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+			-d '{"fields":["pan","expiry","cvv"]}' "http://$ip:$api_port/v1/calls/$id/captures")
+		code=${res##*$'\n'} res=${res%$'\n'*}
+		if [[ $code == 201 ]]; then
+			[[ $res =~ \"id\":\"([^\"]+)\" ]]
+			echo "window $id $cc $(($(date +%s%3N) - $(date -d "$created" +%s%3N))) ${BASH_REMATCH[1]}" >>"$out"
+			return
+		fi
 		sleep 0.1
 	done
+	echo "refused $id $cc $code ${res//$'\n'/ }" >>"$out"
 }
 
 # --- the verdict ---------------------------------------------------------------
@@ -238,34 +244,47 @@ judge() {
 	local label=$1 way=$2 phase=$3 want=$4
 	local rc ok ko out=$logs/$label.out
 	rc=$(cat "$logs/$label.rc" 2>/dev/null) ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call")
-	echo "-- $label: sipp's totals"
-	grep -E '^  (Successful call|Failed call|Call Rate|Response Time 1|Call Length) ' "$out" | awk -F'|' '{ print "  " $1 "|" $3 }'
-	local calls=0 windowed=0 clean=0 tokens=0 open=0 leaks=0 bad=() cc port pt ev key rtp st audio events info tok detail=
-	# invite CALL-ID tonewall=ID port=P pt=PT event=EV key=K dialled=LABEL
-	while read -r _ cc _ port pt ev key _; do
-		port=${port#port=} pt=${pt#pt=} ev=${ev#event=} key=${key#key=}
-		rtp=$split_dir/$port
-		if [[ $key != - ]]; then
-			rtp=$(srtp_plain "$rtp" "$key" "$ev") || bad+=("$cc: $rtp")
-		fi
-		audio=$(audio_keys "$rtp" "$pt")
-		events=$(event_keys "$rtp" "$ev")
-		info=$(info_keys "$cc")
-		tok=$(token "$cc")
+	echo "-- $label: sipp: ${ok:-?} successful, ${ko:-?} failed, $(screen_stat "$out" "Call Rate"), at most" \
+		"$(grep -o 'Peak was [0-9]* calls' "$out" | tail -n 1 | tr -dc 0-9) calls at once, exit ${rc:-?}"
+	# decode every call the contact center answered for LABEL, a few at once
+	local vdir=$logs/verdict-$label n=0 pids=() jobs_max line
+	jobs_max=$(nproc 2>/dev/null || echo 2)
+	mkdir -p "$vdir"
+	while read -r line; do
+		decode_call "$line" >"$vdir/$n" &
+		pids+=($!)
+		n=$((n + 1))
+		((${#pids[@]} >= jobs_max)) && { wait "${pids[@]}"; pids=(); }
+	done < <(grep "^invite .* dialled=$label\$" "$logs/cc.log")
+	((${#pids[@]})) && wait "${pids[@]}"
+	local calls=0 windowed=0 clean=0 tokens=0 open=0 leaks=0 late=0 slowest=0 bad=() i cc state audio events info tok err lat st detail=
+	for ((i = 0; i < n; i++)); do
+		IFS=$'\t' read -r cc state audio events info tok err lat <"$vdir/$i"
 		calls=$((calls + 1))
-		if grep -q "^window [^ ]* $cc " "$logs"/windows-*; then
+		[[ $err == - ]] || bad+=("$cc: $err")
+		case $state in
+		window)
 			windowed=$((windowed + 1))
-			[[ -z $audio$events$info ]] && clean=$((clean + 1))
-			[[ -n $tok ]] && tokens=$((tokens + 1))
-			[[ -z $audio$events$info && -n $tok ]] || bad+=("window on $cc: audio ${audio:--} events ${events:--} info ${info:--} token ${tok:--}")
-		else
+			[[ $audio$events$info == --- ]] && clean=$((clean + 1))
+			[[ $tok != - ]] && tokens=$((tokens + 1))
+			((lat > slowest)) && slowest=$lat
+			if ((lat >= pay_lead_ms)); then
+				late=$((late + 1))
+				bad+=("window on $cc opened late, $lat ms into the call (the caller keys at $pay_lead_ms ms): audio $audio events $events info $info token $tok")
+			elif [[ $audio$events$info != --- || $tok == - ]]; then
+				bad+=("window on $cc, $lat ms into the call: audio $audio events $events info $info token $tok")
+			fi
+			;;
+		open)
 			open=$((open + 1))
 			st=$(way_keys "$way" "$audio" "$events" "$info")
 			[[ $st == "$pay_keys" ]] && leaks=$((leaks + 1))
-			[[ $st == "$pay_keys" ]] || bad+=("no window on $cc: audio ${audio:--} events ${events:--} info ${info:--}")
-		fi
-		((want == 1)) && detail="audio ${audio:--}, events ${events:--}, info ${info:--}, token ${tok:--}"
-	done < <(grep "^invite .* dialled=$label\$" "$logs/cc.log")
+			[[ $st == "$pay_keys" ]] || bad+=("no window on $cc: audio $audio events $events info $info")
+			;;
+		*) bad+=("$cc: $state") ;;
+		esac
+		detail="audio $audio, events $events, info $info, token $tok"
+	done
 	local verdict=PASS
 	[[ $rc == 0 && ${ok:-0} == "$want" && $calls == "$want" && ${#bad[@]} == 0 ]] || verdict=FAIL
 	if [[ $phase == window && $windowed != "$want" ]] || [[ $phase == open && $open != "$want" ]]; then
@@ -273,9 +292,9 @@ judge() {
 	fi
 	local what
 	if ((want == 1)); then
-		what="$phase: $detail"
+		what="$phase: ${detail:-the contact center saw no call}"
 	else
-		what="$ok of $want calls ok, ${ko:-?} failed; $windowed windowed: $clean clean, $tokens tokens; $open open: $leaks leaked every key"
+		what="$ok of $want calls ok, ${ko:-?} failed; $windowed windowed (the slowest $slowest ms into the call, $late late): $clean clean, $tokens tokens; $open open: $leaks leaked every key"
 	fi
 	summary+=("$(printf '%s  %-22s %s' "$verdict" "$label" "$what")")
 	if [[ $verdict == FAIL ]]; then
@@ -285,6 +304,31 @@ judge() {
 		[[ -s $logs/$label.errors.log ]] && head -n 12 "$logs/$label.errors.log"
 		grep '^refused' "$logs"/windows-* | head -n 5
 	fi
+}
+
+# decode_call LINE: what the contact center got on the call of one of
+# uas_pay's invite lines ("invite CALL-ID tonewall=ID port=P pt=PT event=EV
+# key=K dialled=LABEL"), as one tab-separated line: call id, window state
+# (window, open, or why the opener could not open one), audio, events and
+# INFO keys, token, error, ms from the call's start to its window ("-" for
+# none or nothing).
+decode_call() {
+	local cc port pt ev key rtp state=open err=- audio events info tok
+	read -r _ cc _ port pt ev key _ <<<"$1"
+	port=${port#port=} pt=${pt#pt=} ev=${ev#event=} key=${key#key=}
+	rtp=$split_dir/$port
+	if [[ $key != - ]]; then
+		rtp=$(srtp_plain "$rtp" "$key" "$ev") || err=$rtp
+	fi
+	local wins lat=-
+	wins=$(grep -h " $cc " "$logs"/windows-*)
+	if grep -q "^decided [^ ]* $cc window" <<<"$wins"; then
+		state=window lat=$(sed -n 's/^window [^ ]* [^ ]* \([0-9-]*\) .*/\1/p' <<<"$wins")
+		[[ -n $lat ]] || state="no window: the call ended before the API opened it" lat=-
+	fi
+	[[ $wins == *"refused "* ]] && state="the API refused a window: $(sed -n 's/^refused [^ ]* [^ ]* //p' <<<"$wins")"
+	audio=$(audio_keys "$rtp" "$pt") events=$(event_keys "$rtp" "$ev") info=$(info_keys "$cc") tok=$(token "$cc")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cc" "$state" "${audio:--}" "${events:--}" "${info:--}" "${tok:--}" "$err" "$lat"
 }
 
 # way_keys WAY AUDIO EVENTS INFO: what the contact center got by the way the
