@@ -268,11 +268,13 @@ judge() {
 			[[ $audio$events$info == --- ]] && clean=$((clean + 1))
 			[[ $tok != - ]] && tokens=$((tokens + 1))
 			((lat > slowest)) && slowest=$lat
-			if ((lat >= pay_lead_ms)); then
+			if [[ $audio$events$info == --- && $tok != - ]]; then
+				:
+			elif ((lat >= pay_lead_ms)); then
 				late=$((late + 1))
-				bad+=("window on $cc opened late, $lat ms into the call (the caller keys at $pay_lead_ms ms): audio $audio events $events info $info token $tok")
-			elif [[ $audio$events$info != --- || $tok == - ]]; then
-				bad+=("window on $cc, $lat ms into the call: audio $audio events $events info $info token $tok")
+				bad+=("window on $cc opened late, $lat ms after the INVITE (the caller keys $pay_lead_ms ms after the ACK): audio $audio events $events info $info token $tok")
+			else
+				bad+=("window on $cc, $lat ms after the INVITE: audio $audio events $events info $info token $tok")
 			fi
 			;;
 		open)
@@ -294,7 +296,7 @@ judge() {
 	if ((want == 1)); then
 		what="$phase: ${detail:-the contact center saw no call}"
 	else
-		what="$ok of $want calls ok, ${ko:-?} failed; $windowed windowed (the slowest $slowest ms into the call, $late late): $clean clean, $tokens tokens; $open open: $leaks leaked every key"
+		what="$ok of $want calls ok, ${ko:-?} failed; $windowed windowed (the slowest $slowest ms after the INVITE; $late late and leaking): $clean clean, $tokens tokens; $open open: $leaks leaked every key"
 	fi
 	summary+=("$(printf '%s  %-22s %s' "$verdict" "$label" "$what")")
 	if [[ $verdict == FAIL ]]; then

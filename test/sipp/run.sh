@@ -42,7 +42,7 @@
 #   15081/tcp tonewall API
 #   15080 sipp carrier (uac)     15090/udp sipp contact center (uas_cc)
 #   15082-15099 sipp media/control sockets (flows)
-#   15100-15159 the payment scenarios' sipps (pay.sh)
+#   15100-15169 the payment scenarios' sipps (pay.sh)
 #   16000-23999/udp tonewall media
 set -uo pipefail
 
