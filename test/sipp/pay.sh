@@ -270,6 +270,8 @@ judge() {
 			((lat > slowest)) && slowest=$lat
 			if [[ $audio$events$info == --- && $tok != - ]]; then
 				:
+			elif [[ $audio$events$info == --- ]]; then
+				bad+=("window on $cc, $lat ms after the INVITE: no key leaked, but no token came by INFO")
 			elif ((lat >= pay_lead_ms)); then
 				late=$((late + 1))
 				bad+=("window on $cc opened late, $lat ms after the INVITE (the caller keys $pay_lead_ms ms after the ACK): audio $audio events $events info $info token $tok")
