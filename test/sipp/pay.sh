@@ -19,7 +19,7 @@
 
 pay_media_port=15102
 pay_keys=""
-pay_lead_ms=1500 # the caller's first key, ms into the audio (paygen's leadFrames)
+pay_lead_ms=""   # the caller's first key, ms into the audio
 
 # pay_setup writes the callers' audio (paygen) and starts the contact center.
 pay_setup() {
@@ -30,7 +30,7 @@ pay_setup() {
 	echo "== writing the callers' audio (test/sipp/paygen)"
 	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
 	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
-	pay_keys=$(cat "$logs/pay/keys")
+	pay_keys=$(cat "$logs/pay/keys") pay_lead_ms=$(cat "$logs/pay/lead_ms")
 	sipp -sf "$here/uas_pay.xml" -i "$ip" -p 15100 -mp "$pay_media_port" -cp 15106 -nostdin \
 		-trace_logs -log_file "$logs/cc.log" -trace_err -error_file "$logs/uas_pay.errors.log" \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_pay.messages.log"} \

@@ -24,7 +24,8 @@
 //	              the payload type, the SDP profile, an SDP attribute line (a=crypto)
 //	hold_ms       -d: how long the call stays up after the keys (or the audio) start
 //
-// and DIR/keys, the keys pressed, for the verdict.
+// and DIR/keys, the keys pressed, and DIR/lead_ms, when the first key goes
+// down (ms into the audio), for the verdict.
 package main
 
 import (
@@ -87,6 +88,9 @@ func run(out string) error {
 		if err := writeWay(dir, w, plan); err != nil {
 			return fmt.Errorf("%s: %w", w.dir, err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(out, "lead_ms"), []byte(fmt.Sprintln(leadFrames*frameMS)), 0o644); err != nil {
+		return err
 	}
 	return os.WriteFile(filepath.Join(out, "keys"), []byte(cardKeys+"\n"), 0o644)
 }

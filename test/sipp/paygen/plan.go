@@ -15,7 +15,7 @@ const (
 const (
 	frameMS    = 20
 	frameLen   = dtmf.SampleRate * frameMS / 1000 // samples a frame
-	leadFrames = 75                               // 1.5 s before the first key: time for run.sh to open a window
+	leadFrames = 150                              // 3 s before the first key: time for run.sh to open a window
 	pressMS    = 80                               // each key press
 	fieldGapMS = 1000                             // after "#" and after the expiry: the caller reads the next field
 	tailFrames = 30                               // 0.6 s after the last key
