@@ -1,6 +1,6 @@
 // Package sbc starts a tonewall in the calling process from typed options,
 // for the end-to-end tests and the demo: Options render to YAML with
-// yaml.Marshal, and that YAML goes through config.Parse, the entry point
+// yaml.Marshal, and that YAML goes through app.Parse, the entry point
 // of production, before app.New runs it. The YAML also serves a tonewall
 // in a process of its own (test/sipload).
 //
