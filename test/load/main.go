@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&o.srtp, "srtp", "off", "SRTP on both legs: off, aes80, aes32 or gcm")
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg), rtpengine (Sipwise's, userspace), a comma-separated list of them, both (forward, forward-batch, relay) or all (the four)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
-	flag.IntVar(&o.rtpenginePortMin, "rtpengine-port-min", 4000, "first port of rtpengine's range (4 ports a call, below -port-min)")
+	flag.IntVar(&o.rtpenginePortMin, "rtpengine-port-min", 4000, "first port of rtpengine's media range (4 ports a call, below -port-min); its ng control port is the one below")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones are not in it")
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path, the paths taken in turn at each N")
 	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window), open (a capture window open for the whole run) or mix (installed on every call, a window open on 5 % of them); with -rounds, a comma-separated list, the first the reference")

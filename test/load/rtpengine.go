@@ -36,7 +36,7 @@ func rtpengineBinary() string {
 }
 
 // startRtpengine runs the daemon with its media ports in [portMin,
-// portMax], its log (warnings and worse) on stderr, and waits until it
+// portMax] and its ng control port at portMin-1, its log (warnings and worse) on stderr, and waits until it
 // answers a ping. With recrypt it decrypts and re-encrypts SRTP even where
 // it could pass it through (see recryptArgs).
 func startRtpengine(portMin, portMax int, recrypt bool) (*rtpengine, error) {
@@ -44,11 +44,11 @@ func startRtpengine(portMin, portMax int, recrypt bool) (*rtpengine, error) {
 	if bin == "" {
 		return nil, errors.New("rtpengine is not installed (Debian package rtpengine-daemon)")
 	}
-	ngPort, err := freeUDPPort()
-	if err != nil {
-		return nil, err
-	}
+	// Its ng port is the one below its media range: out of the ephemeral
+	// range, so no other socket on the machine takes it by chance.
+	ngPort := portMin - 1
 	e := &rtpengine{}
+	var err error
 	args := []string{"--config-file=none", "--foreground", "--log-stderr", "--log-level=4",
 		"--table=-1", "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", ngPort),
 		fmt.Sprintf("--port-min=%d", portMin), fmt.Sprintf("--port-max=%d", portMax)}
@@ -79,16 +79,6 @@ func startRtpengine(portMin, portMax int, recrypt bool) (*rtpengine, error) {
 			return nil, fmt.Errorf("rtpengine did not answer a ping on its ng port: %v", err)
 		}
 	}
-}
-
-// freeUDPPort is a loopback UDP port that was free a moment ago.
-func freeUDPPort() (int, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 // command sends one ng request and returns the response's dictionary; a
@@ -206,7 +196,7 @@ func setupRtpengine(o options, phones []endpoint) (*rtpengine, wiring, error) {
 	w := wiring{Peers: make([]endpoint, len(phones))}
 	_, srtp := suites[o.srtp]
 	lo, hi := o.rtpenginePortMin, o.rtpenginePortMin+4*calls+100
-	if hi >= o.portMin && lo <= o.portMin+4*calls+100 {
+	if hi >= o.portMin && lo-1 <= o.portMin+4*calls+100 {
 		return nil, w, fmt.Errorf("rtpengine's ports %d-%d overlap the relay's from %d: lower -rtpengine-port-min", lo, hi, o.portMin)
 	}
 	e, err := startRtpengine(lo, hi, srtp)
