@@ -36,47 +36,53 @@ func rtpengineBinary() string {
 }
 
 // startRtpengine runs the daemon with its media ports in [portMin,
-// portMax] and its ng control port at portMin-1, its log (warnings and worse) on stderr, and waits until it
-// answers a ping. With recrypt it decrypts and re-encrypts SRTP even where
-// it could pass it through (see recryptArgs).
+// portMax] and its ng control port at portMin-1 (out of the ephemeral
+// range, where no other socket takes it by chance), its log (warnings and
+// worse) on stderr, and waits until it answers a ping. With recrypt it
+// decrypts and re-encrypts SRTP even where it could pass it through (see
+// setupRtpengine).
 func startRtpengine(portMin, portMax int, recrypt bool) (*rtpengine, error) {
 	bin := rtpengineBinary()
 	if bin == "" {
 		return nil, errors.New("rtpengine is not installed (Debian package rtpengine-daemon)")
 	}
-	// Its ng port is the one below its media range: out of the ephemeral
-	// range, so no other socket on the machine takes it by chance.
-	ngPort := portMin - 1
+	ng := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: portMin - 1}
+	args := []string{"--config-file=none", "--foreground", "--log-stderr", "--log-level=4",
+		"--table=-1", "--interface=127.0.0.1", "--listen-ng=" + ng.String(),
+		fmt.Sprintf("--port-min=%d", portMin), fmt.Sprintf("--port-max=%d", portMax)}
 	e := &rtpengine{}
 	var err error
-	args := []string{"--config-file=none", "--foreground", "--log-stderr", "--log-level=4",
-		"--table=-1", "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", ngPort),
-		fmt.Sprintf("--port-min=%d", portMin), fmt.Sprintf("--port-max=%d", portMax)}
 	if recrypt {
 		if e.dtmf, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 			return nil, err
 		}
 		args = append(args, "--dtmf-log-dest="+e.dtmf.LocalAddr().String())
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	e.cmd = cmd
-	if err := cmd.Start(); err != nil {
+	e.cmd = exec.Command(bin, args...)
+	e.cmd.Stdout, e.cmd.Stderr = os.Stderr, os.Stderr
+	if err := e.cmd.Start(); err != nil {
 		e.closeSockets()
 		return nil, err
 	}
-	if e.ng, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ngPort}); err != nil {
+	if e.ng, err = net.DialUDP("udp4", nil, ng); err == nil {
+		err = e.awaitPing(10 * time.Second)
+	}
+	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	return e, nil
+}
+
+// awaitPing pings the daemon until it answers, for up to limit.
+func (e *rtpengine) awaitPing(limit time.Duration) error {
+	for deadline := time.Now().Add(limit); ; {
 		r, err := e.command(map[string]any{"command": "ping"}, 200*time.Millisecond)
 		if err == nil && r["result"] == "pong" {
-			return e, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			e.Close()
-			return nil, fmt.Errorf("rtpengine did not answer a ping on its ng port: %v", err)
+			return fmt.Errorf("rtpengine did not answer a ping on its ng port: %v", err)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func TestRtpenginePath(t *testing.T) {
 	needRtpengine(t)
 	for _, mode := range []string{"off", "aes80"} {
 		t.Run(mode, func(t *testing.T) {
-			o := options{calls: 3, duration: time.Second, srtp: mode, rtpenginePortMin: 6000}
+			o := options{calls: 3, duration: time.Second, srtp: mode, rtpenginePortMin: 16001}
 			res, err := measure(o, "rtpengine")
 			require.NoError(t, err)
 			require.Greater(t, res.Sent, uint64(100), "the phones sent next to nothing")
@@ -72,7 +72,7 @@ func TestRtpengineRecrypts(t *testing.T) {
 func relayTampered(t *testing.T, recrypt bool) []uint16 {
 	const mode = "aes80"
 	s := suites[mode]
-	e, err := startRtpengine(6500, 6600, recrypt)
+	e, err := startRtpengine(16501, 16600, recrypt)
 	require.NoError(t, err)
 	defer func() {
 		require.NoError(t, e.Close())
