@@ -190,9 +190,15 @@ func usage() {
 
 // search grows the number of calls by half until loss reaches 0.1 % (or
 // o.search), each path in turn at each N, the order reversed at every step,
-// and prints the largest N that stayed under it, for each path.
+// and prints the largest N that stayed under it, for each path, also when a
+// run fails.
 func search(o options, modes []string) error {
 	best := make(map[string]int)
+	defer func() {
+		for _, m := range modes {
+			fmt.Printf("%s: largest N under 0.1 %% loss: %d (searched up to %d)\n", m, best[m], o.search)
+		}
+	}()
 	live := slices.Clone(modes)
 	for n := o.calls; n <= o.search && len(live) > 0; n += n / 2 {
 		o.calls = n
@@ -200,7 +206,7 @@ func search(o options, modes []string) error {
 		for _, m := range live {
 			res, err := measure(o, m)
 			if err != nil {
-				return fmt.Errorf("%s: %w", m, err)
+				return fmt.Errorf("%s@%d: %w", m, n, err)
 			}
 			res.print(fmt.Sprintf("%s@%d", m, n))
 			if res.lossPercent() >= 0.1 {
@@ -211,9 +217,6 @@ func search(o options, modes []string) error {
 		}
 		live = slices.DeleteFunc(live, func(m string) bool { return slices.Contains(over, m) })
 		slices.Reverse(live)
-	}
-	for _, m := range modes {
-		fmt.Printf("%s: largest N under 0.1 %% loss: %d (searched up to %d)\n", m, best[m], o.search)
 	}
 	return nil
 }
