@@ -34,13 +34,13 @@ type options struct {
 	calls            int
 	duration         time.Duration
 	srtp             string // off | aes80 | aes32 | gcm: the suite on both legs
-	mode             string // both | relay | forward
+	mode             string // a path (relay | forward | forward-batch | rtpengine), a list of them, both or all
 	portMin          int
 	rtpenginePortMin int           // first of rtpengine's ports, below the relay's
 	profile          string        // CPU profile file, "" = none
 	stage            string        // none | closed | open | mix: tonewall's capture stage on carrier→contact center
 	search           int           // when > calls: grow calls by half until loss ≥ 0.1 % or this many
-	rounds           int           // with a list of stages: ABBA rounds comparing them (relay only)
+	rounds           int           // with a list of paths, or of stages (relay only): ABBA rounds comparing them
 	phase            time.Duration // with rounds: switch stages inside one run, this long each
 	role             string        // "" (the relay and the driver) or phones (the child process)
 }
@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "both", "relay, forward (bare UDP forwarder), forward-batch (the same with recvmmsg/sendmmsg), rtpengine (Sipwise's, userspace), a comma-separated list of them, both (forward, forward-batch, relay) or all (the four)")
 	flag.IntVar(&o.portMin, "port-min", 20000, "first port of the relay's range")
 	flag.IntVar(&o.rtpenginePortMin, "rtpengine-port-min", 4000, "first port of rtpengine's media range (4 ports a call, below -port-min); its ng control port is the one below")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones are not in it")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the relay (or forwarder) process here; the phones and rtpengine are not in it")
 	flag.IntVar(&o.search, "search", 0, "find the largest N (from -calls, growing by half, up to this) with loss under 0.1 %, for each path, the paths taken in turn at each N")
 	flag.StringVar(&o.stage, "stage", "none", "capture stage on each relayed call: none, closed (installed, no window), open (a capture window open for the whole run) or mix (installed on every call, a window open on 5 % of them); with -rounds, a comma-separated list, the first the reference")
 	flag.IntVar(&o.rounds, "rounds", 0, "compare the -mode list of paths, or the -stage list on the relay, in this many ABBA rounds (each run twice a round), printing each one's CPU per packet over the first's")
