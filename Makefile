@@ -23,7 +23,10 @@ bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHM
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64 -hold 1000
 	$(GO) run ./test/sipload -tonewall bin/tonewall -transport tls -calls 2000 -workers 64 -hold 1000
-	$(GO) run ./test/load -calls 500 -duration 6s -srtp gcm -mode both
+	$(GO) run ./test/load -calls 500 -duration 6s -srtp gcm -mode all
+	$(GO) run ./test/load -calls 500 -duration 5s -srtp off -mode forward,relay,rtpengine -rounds 3
+	$(GO) run ./test/load -calls 500 -duration 5s -srtp aes80 -mode forward,relay,rtpengine -rounds 3
+	$(GO) run ./test/load -calls 562 -search 3000 -duration 5s -srtp aes80 -mode forward,relay,rtpengine -port-min 17000
 	$(GO) run ./test/load -calls 1000 -srtp gcm -mode relay -stage none,mix,closed,open -rounds 6 -phase 2s
 
 FUZZTIME ?= 30s

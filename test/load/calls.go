@@ -172,8 +172,9 @@ func sdpKey(srtpMode, sdp string) ([]byte, error) {
 	}
 	i := strings.Index(sdp, "inline:")
 	if i < 0 {
-		return nil, errors.New("no a=crypto in tonewall's SDP")
+		return nil, errors.New("no a=crypto in the relay's SDP")
 	}
 	b64 := strings.Fields(sdp[i+len("inline:"):])[0]
-	return base64.StdEncoding.DecodeString(strings.Split(b64, "|")[0])
+	// RFC 4568 leaves the padding open; rtpengine omits it.
+	return base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.Split(b64, "|")[0], "="))
 }

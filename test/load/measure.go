@@ -54,7 +54,8 @@ func (r result) print(name string) {
 }
 
 // measure runs one path: the phones in a child process, the relay (or the
-// bare forwarder) in this one, whose CPU time is taken from "go" to "done".
+// bare forwarder) in this one, or rtpengine in a child of its own, whose
+// CPU time is taken from "go" to "done".
 func measure(o options, mode string) (result, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -93,11 +94,19 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 	var w wiring
 	var calls *relayCalls
 	var err error
-	if mode == "forward" || mode == "forward-batch" {
+	clock := cpuTimes // the middle's CPU time
+	switch mode {
+	case "forward", "forward-batch":
 		var f *forwarder
 		f, w, err = newForwarder(h.Phones, mode == "forward-batch")
 		middle = f
-	} else {
+	case "rtpengine":
+		var e *rtpengine
+		e, w, err = setupRtpengine(o, h.Phones)
+		if e != nil {
+			middle, clock = e, e.cpuTimes
+		}
+	default:
 		var m *media.Manager
 		m, w, calls, err = setupRelay(o, h.Phones)
 		if m != nil {
@@ -116,7 +125,7 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 	if err := expect(in, nil, "", "ready"); err != nil {
 		return result{}, err
 	}
-	before, userBefore := cpuTimes()
+	before, userBefore := clock()
 	if err := out.Encode(message{Msg: "go"}); err != nil {
 		return result{}, err
 	}
@@ -127,7 +136,7 @@ func talk(o options, mode string, in *json.Decoder, out *json.Encoder) (result, 
 	if err := expect(in, nil, "", "done"); err != nil {
 		return result{}, err
 	}
-	after, userAfter := cpuTimes()
+	after, userAfter := clock()
 	var m message
 	if err := in.Decode(&m); err != nil || m.Result == nil {
 		return result{}, fmt.Errorf("phones' result: %v", err)
@@ -198,7 +207,8 @@ func setupRelay(o options, phones []endpoint) (*media.Manager, wiring, *relayCal
 	return m, w, rc, nil
 }
 
-// peerOf is the port and key in tonewall's SDP toward a phone.
+// peerOf is the port and key in the relay's SDP (tonewall's or
+// rtpengine's) toward a phone.
 func peerOf(o options, sdp []byte) (endpoint, error) {
 	var port int
 	for _, line := range splitLines(string(sdp)) {
@@ -207,7 +217,7 @@ func peerOf(o options, sdp []byte) (endpoint, error) {
 		}
 	}
 	if port == 0 {
-		return endpoint{}, errors.New("no m=audio in tonewall's SDP")
+		return endpoint{}, errors.New("no m=audio in the relay's SDP")
 	}
 	key, err := sdpKey(o.srtp, string(sdp))
 	return endpoint{Port: port, Key: key}, err
