@@ -241,8 +241,8 @@ func TestReinviteFromContactCenter(t *testing.T) {
 // CANCELs (RFC 3261 9.1), so no half-set-up call is left at the contact center.
 func TestCancelBeforeAnyProvisional(t *testing.T) {
 	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
-	// sipgo sends its own 100 Trying after 200 ms; ringing comes later.
-	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Delay: time.Second} })
+	// A 100 Trying after 200 ms, as a SIP stack sends by itself; no ringing.
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Trying: 200 * time.Millisecond, Delay: time.Second} })
 	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {

@@ -77,6 +77,10 @@ func (a *Agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer dlg.Close()
+	if p.Trying > 0 {
+		time.Sleep(p.Trying)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	}
 	if p.Ring {
 		_ = dlg.Respond(180, "Ringing", nil)
 	}
