@@ -13,32 +13,20 @@ import (
 	"github.com/tonewall/tonewall/internal/dtmf"
 )
 
-// runDTMF implements `tonewall dtmf detect|mask ...`. Exit status: 0 clean,
+// dtmfCLI implements `tonewall dtmf detect|mask ...`. Exit status: 0 clean,
 // 1 digits found (detect), 2 usage or I/O error.
-func runDTMF(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, dtmfUsage)
-		return 2
-	}
-	switch args[0] {
-	case "detect":
-		return runDTMFDetect(args[1:], stdout, stderr)
-	case "mask":
-		return runDTMFMask(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, dtmfUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "tonewall dtmf: unknown command %q\n%s\n", args[0], dtmfUsage)
-	return 2
-}
+var dtmfCLI = commands{name: "tonewall dtmf", usage: dtmfUsage, run: map[string]command{
+	"detect": runDTMFDetect,
+	"mask":   runDTMFMask,
+}}
 
 const dtmfUsage = `usage:
   tonewall dtmf detect [--json] [--format ulaw|alaw|s16] [--min-duration 37ms] FILE...
       print every keypad tone found; exit 1 if any, 0 if none, 2 on error
       (--min-duration 1ms reports tones from about 30 ms, for a stricter audit)
   tonewall dtmf mask [--lookahead 40ms] [--mode tone|silence|comfort_noise|window] [--format F] IN OUT
-      run the capture-window suppressor over IN and write OUT as 8 kHz 16-bit WAV`
+      run the capture-window suppressor over IN and write OUT as 8 kHz 16-bit WAV
+`
 
 // detection is one line of `dtmf detect` output.
 type detection struct {
@@ -63,7 +51,7 @@ func runDTMFDetect(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "tonewall dtmf detect: no files\n"+dtmfUsage)
+		fmt.Fprint(stderr, "tonewall dtmf detect: no files\n"+dtmfUsage)
 		return 2
 	}
 	found, failed := false, false
@@ -151,7 +139,7 @@ func runDTMFMask(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() != 2 {
-		fmt.Fprintln(stderr, "tonewall dtmf mask: need IN and OUT\n"+dtmfUsage)
+		fmt.Fprint(stderr, "tonewall dtmf mask: need IN and OUT\n"+dtmfUsage)
 		return 2
 	}
 	if err := maskFile(fs.Arg(0), fs.Arg(1), *format, *mode, *lookahead, stdout); err != nil {

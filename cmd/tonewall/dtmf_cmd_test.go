@@ -30,7 +30,7 @@ func keysWAV(t *testing.T, keys string) (string, []int16) {
 
 func run(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := runDTMF(args, &out, &errb)
+	code := dtmfCLI.dispatch(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -40,34 +40,33 @@ func main() {
 }
 
 func runCLI(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	return tonewallCLI.dispatch(args, stdout, stderr)
+}
+
+// tonewallCLI is tonewall's command line.
+var tonewallCLI = commands{name: "tonewall", usage: usage, run: map[string]command{
+	"run":       func(args []string, _, stderr io.Writer) int { return runSBC(args, stderr) },
+	"check":     runCheck,
+	"dtmf":      dtmfCLI.dispatch,
+	"audit":     runAudit,
+	"demo":      runDemo,
+	"version":   printVersion,
+	"--version": printVersion,
+	"-v":        printVersion,
+}}
+
+func printVersion(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintln(stdout, "tonewall", version)
+	return 0
+}
+
+// runDemo implements `tonewall demo`.
+func runDemo(_ []string, stdout, stderr io.Writer) int {
+	if err := demo.Run(context.Background(), stdout); err != nil {
+		fmt.Fprintln(stderr, "tonewall demo:", err)
+		return 1
 	}
-	switch args[0] {
-	case "run":
-		return runSBC(args[1:], stderr)
-	case "check":
-		return runCheck(args[1:], stdout, stderr)
-	case "dtmf":
-		return runDTMF(args[1:], stdout, stderr)
-	case "audit":
-		return runAudit(args[1:], stdout, stderr)
-	case "demo":
-		if err := demo.Run(context.Background(), stdout); err != nil {
-			fmt.Fprintln(stderr, "tonewall demo:", err)
-			return 1
-		}
-		return 0
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "tonewall", version)
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "tonewall: unknown command %q\n\n%s", args[0], usage)
-	return 2
+	return 0
 }
 
 const defaultConfig = "configs/tonewall.yaml"

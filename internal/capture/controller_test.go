@@ -23,6 +23,26 @@ func newTestService(t testing.TB) *Service {
 	return newServiceWith(t, Config{}, nil, nil)
 }
 
+// attach attaches call1 to svc under the api policy.
+func attach(t testing.TB, svc *Service) *Controller {
+	t.Helper()
+	c, err := svc.Attach("call1", Point{Policy: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// startPAN starts a capture of a card number on call1.
+func startPAN(t testing.TB, svc *Service) *Capture {
+	t.Helper()
+	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return capt
+}
+
 // newServiceWith builds a service on cfg (validated here) with a local
 // vault in a temporary directory.
 func newServiceWith(t testing.TB, cfg Config, a *audit.Log, reg prometheus.Registerer) *Service {
@@ -72,10 +92,7 @@ func silenceFrames(n int) [][]byte {
 // very packet it got, bytes unchanged, with no delay.
 func TestClosedWindowForwardsUntouched(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", Point{Policy: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := attach(t, svc)
 	defer svc.Detach("call1")
 	tone := toneFrames(t, '5', 5)
 	for i, f := range tone {
@@ -92,14 +109,8 @@ func TestClosedWindowForwardsUntouched(t *testing.T) {
 // and the key reaches the capture.
 func TestOpenWindowMasksAndCollects(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", Point{Policy: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := attach(t, svc)
+	capt := startPAN(t, svc)
 	var out []int16
 	seq := uint16(0)
 	feed := func(frames [][]byte) {
@@ -135,10 +146,7 @@ func TestOpenWindowMasksAndCollects(t *testing.T) {
 // passes outside a window and is dropped inside one.
 func TestUninspectableCodecDroppedInWindow(t *testing.T) {
 	svc := newTestService(t)
-	c, err := svc.Attach("call1", Point{Policy: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := attach(t, svc)
 	defer svc.Detach("call1")
 	n := 0
 	emit := media.EmitFunc(func(*media.Packet) { n++ })

@@ -42,10 +42,7 @@ func BenchmarkStage(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			svc := newTestService(b)
-			c, err := svc.Attach("call1", Point{Policy: "api"})
-			if err != nil {
-				b.Fatal(err)
-			}
+			c := attach(b, svc)
 			defer svc.Detach("call1")
 			if tc.open {
 				ch := make(chan collect.Press, 1)
@@ -75,10 +72,7 @@ func BenchmarkStage(b *testing.B) {
 func BenchmarkCanary(b *testing.B) {
 	audio := benchAudio(b)
 	svc := newTestService(b)
-	c, err := svc.Attach("call1", Point{Policy: "api"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := attach(b, svc)
 	defer svc.Detach("call1")
 	ch := make(chan collect.Press, 64)
 	c.presses.Store(&ch)

@@ -69,14 +69,8 @@ func TestWebhookSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := newServiceWith(t, Config{Delivery: Delivery{Webhook: Webhook{URL: srv.URL, SecretFile: secretFile}}}, nil, nil)
-	c, err := svc.Attach("call1", Point{Policy: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := attach(t, svc)
+	capt := startPAN(t, svc)
 	seq, ts := uint16(1), uint32(1000)
 	for _, k := range "4111111111111111#" {
 		for _, p := range eventPackets(byte(k), &seq, ts) {

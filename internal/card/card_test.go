@@ -2,16 +2,16 @@ package card
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 const testPAN = "4111111111111111"
@@ -24,34 +24,17 @@ type holder struct {
 	Expiry Expiry
 }
 
-// everyOutput formats v every way tonewall's code could: fmt verbs, JSON,
-// slog, zap (field, Any, Reflect).
+// everyOutput formats v every way tonewall's code could: fmt verbs,
+// sbctest.Encoded (JSON, slog, zap) and zap's field map.
 func everyOutput(t *testing.T, v any) string {
 	t.Helper()
 	var out bytes.Buffer
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"} {
 		fmt.Fprintf(&out, verb+"\n", v)
 	}
-	fmt.Fprintln(&out, v)
-	j, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("json: %v", err)
-	}
-	out.Write(j)
-	// Timestamps are left out: their digits could match a short code by chance.
-	noTime := func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}
-	slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{ReplaceAttr: noTime})).Info("m", "v", v)
+	out.WriteString(sbctest.Encoded(t, v))
 	core, logs := observer.New(zapcore.DebugLevel)
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.TimeKey = ""
-	enc := zapcore.NewJSONEncoder(encCfg)
-	zl := zap.New(zapcore.NewTee(core, zapcore.NewCore(enc, zapcore.AddSync(&out), zapcore.DebugLevel)))
-	zl.Info("m", zap.Any("any", v), zap.Reflect("reflect", v))
+	zap.New(core).Info("m", zap.Any("any", v), zap.Reflect("reflect", v))
 	for _, e := range logs.All() {
 		fmt.Fprintln(&out, e.ContextMap())
 	}

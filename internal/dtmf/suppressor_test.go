@@ -18,15 +18,22 @@ func suppress(t testing.TB, cfg SuppressorConfig, pcm []int16) ([]int16, []Digit
 	require.NoError(t, err)
 	s.Open()
 	L := s.Lookahead()
-	in := append(append([]int16{}, pcm...), make([]int16, L)...)
+	out, digits := process(t, s, append(append([]int16{}, pcm...), make([]int16, L)...))
+	return out[L:], digits, s.Stats()
+}
+
+// process runs in through s in 20 ms packets, as the relay does.
+func process(t testing.TB, s *Suppressor, in []int16) ([]int16, []Digit) {
+	t.Helper()
 	out := make([]int16, len(in))
 	var digits []Digit
 	for off := 0; off < len(in); off += 160 {
 		end := min(off+160, len(in))
+		var err error
 		digits, err = s.Process(in[off:end], out[off:end], digits)
 		require.NoError(t, err)
 	}
-	return out[L:], digits, s.Stats()
+	return out, digits
 }
 
 // nonReport are tones the detector need not (or must not) report, which the
@@ -212,13 +219,7 @@ func TestSuppressorBypassWhenClosed(t *testing.T) {
 	sup, err := NewSuppressor(SuppressorConfig{})
 	require.NoError(t, err)
 	in := newSignal(9).silence(10 * ms).press(nominal('5', 60*ms)).silence(100 * ms).pcm()
-	out := make([]int16, len(in))
-	var digits []Digit
-	for off := 0; off < len(in); off += 160 {
-		end := min(off+160, len(in))
-		digits, err = sup.Process(in[off:end], out[off:end], digits)
-		require.NoError(t, err)
-	}
+	out, digits := process(t, sup, in)
 	require.Equal(t, in, out, "closed window: no delay, no change")
 	require.Equal(t, "5", keysOf(digits), "digits are still reported outside windows")
 }

@@ -2,9 +2,10 @@ package media
 
 import (
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
+	"crypto"
+	_ "crypto/sha1" // the hashes of fingerprintHashes
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -51,26 +52,24 @@ func fingerprint(der []byte) string {
 	return s
 }
 
+// fingerprintHashes are the a=fingerprint algorithms tonewall verifies
+// (RFC 8122 hash function textual names).
+var fingerprintHashes = map[string]crypto.Hash{
+	"sha-1":   crypto.SHA1,
+	"sha-256": crypto.SHA256,
+	"sha-384": crypto.SHA384,
+	"sha-512": crypto.SHA512,
+}
+
 // fingerprintWith hashes a certificate with an a=fingerprint algorithm.
 func fingerprintWith(alg string, der []byte) (string, bool) {
-	var sum []byte
-	switch strings.ToLower(alg) {
-	case "sha-1":
-		s := sha1.Sum(der)
-		sum = s[:]
-	case "sha-256":
-		s := sha256.Sum256(der)
-		sum = s[:]
-	case "sha-384":
-		s := sha512.Sum384(der)
-		sum = s[:]
-	case "sha-512":
-		s := sha512.Sum512(der)
-		sum = s[:]
-	default:
+	hash, ok := fingerprintHashes[strings.ToLower(alg)]
+	if !ok {
 		return "", false
 	}
-	h := strings.ToUpper(hex.EncodeToString(sum))
+	d := hash.New()
+	d.Write(der)
+	h := strings.ToUpper(hex.EncodeToString(d.Sum(nil)))
 	var b strings.Builder
 	b.WriteString(strings.ToLower(alg) + " ")
 	for i := 0; i < len(h); i += 2 {

@@ -80,9 +80,7 @@ func TestDTLSSRTPToContactCenter(t *testing.T) {
 	for _, ccSetup := range []string{"passive", "active"} {
 		t.Run("cc "+ccSetup, func(t *testing.T) {
 			m := newTestManager(t, Config{})
-			s, err := m.NewSession("dtls", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
-			require.NoError(t, err)
-			defer s.Close()
+			s := testSession(t, m, "dtls", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
 			c, cc := newPhone(t), newPhone(t)
 			peer := newDTLSPeer(t, cc)
 			offer, err := s.Offer(Carrier, c.sdp("0"))
@@ -114,9 +112,7 @@ func TestDTLSSRTPToContactCenter(t *testing.T) {
 
 func TestDTLSOfferFromCarrier(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("dtls-in", LegPolicy{SRTP: "required", KeyExchange: "dtls"}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "dtls-in", LegPolicy{SRTP: "required", KeyExchange: "dtls"}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	peer := newDTLSPeer(t, c)
 	offer, err := s.Offer(Carrier, sdpAt("127.0.0.1", c.port(), "UDP/TLS/RTP/SAVP", "0",
@@ -152,9 +148,7 @@ func TestDTLSOfferFromCarrier(t *testing.T) {
 func TestDTLSWrongFingerprintNeverSendsClear(t *testing.T) {
 	m := newTestManager(t, Config{})
 	m.handshakeTimeout = 500 * time.Millisecond
-	s, err := m.NewSession("dtls-bad", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "dtls-bad", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
 	c, cc := newPhone(t), newPhone(t)
 	peer := newDTLSPeer(t, cc)
 	offer, err := s.Offer(Carrier, c.sdp("0"))
@@ -185,10 +179,8 @@ func TestDTLSWrongFingerprintNeverSendsClear(t *testing.T) {
 
 func TestDTLSRequiredRejectsPlainAnswer(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("dtls-req", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Offer(Carrier, sdpAt("192.0.2.1", 4000, "RTP/AVP", "0"))
+	s := testSession(t, m, "dtls-req", LegPolicy{}, LegPolicy{SRTP: "required", KeyExchange: "dtls"})
+	_, err := s.Offer(Carrier, sdpAt("192.0.2.1", 4000, "RTP/AVP", "0"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, sdpAt("192.0.2.2", 4000, "RTP/AVP", "0"))
 	assert.ErrorIs(t, err, ErrSRTPRequired)

@@ -60,6 +60,16 @@ type phone struct {
 	wg        sync.WaitGroup
 }
 
+// testSession is a session of m with the carrier's and the contact
+// center's leg policies, closed when the test ends.
+func testSession(t testing.TB, m *Manager, id string, carrier, cc LegPolicy) *Session {
+	t.Helper()
+	s, err := m.NewSession(id, carrier, cc)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 func newPhone(t testing.TB) *phone {
 	t.Helper()
 	p := &phone{t: t, rtpIn: make(chan []byte, 1024), rtcpIn: make(chan []byte, 1024)}

@@ -39,8 +39,14 @@ type offerState struct {
 // from.Other(): tonewall's address and ports, its own crypto per the other
 // leg's policy, codecs filtered by both policies. Ports are bound on first use.
 func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
+	return s.negotiate("offer", from, raw, s.offer)
+}
+
+// negotiate checks leg `from`, parses its SDP and, holding s.mu on an open
+// session, hands both to step: the part Offer and Answer share.
+func (s *Session) negotiate(what string, from Leg, raw []byte, step func(Leg, *parsedSDP) ([]byte, error)) ([]byte, error) {
 	if !from.valid() {
-		return nil, fmt.Errorf("media: offer from %s: no such leg", from)
+		return nil, fmt.Errorf("media: %s from %s: no such leg", what, from)
 	}
 	p, err := parseSDP(raw)
 	if err != nil {
@@ -51,6 +57,11 @@ func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
 	if s.closed || s.Err() != nil {
 		return nil, ErrClosed
 	}
+	return step(from, p)
+}
+
+// offer is Offer under s.mu.
+func (s *Session) offer(from Leg, p *parsedSDP) ([]byte, error) {
 	of, err := s.prepareOffer(from, p)
 	if err != nil {
 		return nil, err
@@ -220,18 +231,11 @@ func offerDirection(m *mediaDesc) string {
 // the answer for from.Other(); relaying starts or follows the new state. It
 // may be called again for the same offer (183 then 200): the latest wins.
 func (s *Session) Answer(from Leg, raw []byte) ([]byte, error) {
-	if !from.valid() {
-		return nil, fmt.Errorf("media: answer from %s: no such leg", from)
-	}
-	p, err := parseSDP(raw)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.Err() != nil {
-		return nil, ErrClosed
-	}
+	return s.negotiate("answer", from, raw, s.answerPending)
+}
+
+// answerPending is Answer under s.mu.
+func (s *Session) answerPending(from Leg, p *parsedSDP) ([]byte, error) {
 	of := s.pending
 	if of == nil || of.from != from.Other() {
 		return nil, notAcceptable(ErrNoOffer)

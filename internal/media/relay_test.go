@@ -22,9 +22,7 @@ var (
 
 func TestRelayForwardsRTPBothWays(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-1", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-1", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	// The contact center renumbers telephone-event to 96 in its answer.
 	toC, toCC := call(t, s, c, cc, c.sdp(pcmuWithEvents, carrierEvents...), cc.sdp("0 96", ccEvents...))
@@ -51,9 +49,7 @@ func TestRelayForwardsRTPBothWays(t *testing.T) {
 // its packets into the call ("RTP bleed").
 func TestRelayRTPBleed(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-bleed", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-bleed", LegPolicy{}, LegPolicy{})
 	c, cc, attacker := newPhone(t), newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 
@@ -70,9 +66,7 @@ func TestRelayRTPBleed(t *testing.T) {
 
 func TestRelayLatchesFirstSource(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-nat", LegPolicy{Latch: true}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-nat", LegPolicy{Latch: true}, LegPolicy{})
 	c, cc, other := newPhone(t), newPhone(t), newPhone(t)
 	// Behind NAT, the carrier's SDP names a private address it can't be reached on.
 	offer := sdpAt("10.9.9.9", 4000, "RTP/AVP", "0")
@@ -90,9 +84,7 @@ func TestRelayLatchesFirstSource(t *testing.T) {
 
 func TestRelayRTCP(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-rtcp", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-rtcp", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 
@@ -104,7 +96,7 @@ func TestRelayRTCP(t *testing.T) {
 	binary.BigEndian.PutUint32(rr[4:], 0xaaaaaaaa)
 	binary.BigEndian.PutUint32(rr[8:], 0xbbbbbbbb)
 	rtcpTo := netip.AddrPortFrom(toC.Addr(), toC.Port()+1)
-	_, err = c.rtcp.WriteToUDPAddrPort(rr, rtcpTo)
+	_, err := c.rtcp.WriteToUDPAddrPort(rr, rtcpTo)
 	require.NoError(t, err)
 	select {
 	case got := <-cc.rtcpIn:
@@ -118,9 +110,7 @@ func TestRelayRTCP(t *testing.T) {
 
 func TestRelayRTCPMux(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-mux", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-mux", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	offer, err := s.Offer(Carrier, c.sdp("0", "a=rtcp-mux"))
 	require.NoError(t, err)
@@ -145,9 +135,7 @@ func TestRelayRTCPMux(t *testing.T) {
 
 func TestInactivityEndsSession(t *testing.T) {
 	m := newTestManager(t, Config{Inactivity: 100 * time.Millisecond})
-	s, err := m.NewSession("call-idle", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-idle", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 	select {
@@ -160,9 +148,7 @@ func TestInactivityEndsSession(t *testing.T) {
 
 func TestInactivityPausedOnHold(t *testing.T) {
 	m := newTestManager(t, Config{Inactivity: 60 * time.Millisecond})
-	s, err := m.NewSession("call-hold", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-hold", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	call(t, s, c, cc, c.sdp("0", "a=sendonly"), cc.sdp("0", "a=recvonly"))
 	select {
@@ -175,13 +161,11 @@ func TestInactivityPausedOnHold(t *testing.T) {
 
 func TestHoldStopsMediaTowardHeldLeg(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-hold2", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-hold2", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 	// Re-INVITE from the carrier puts the contact center on hold.
-	_, err = s.Offer(Carrier, c.sdp("0", "a=sendonly"))
+	_, err := s.Offer(Carrier, c.sdp("0", "a=sendonly"))
 	require.NoError(t, err)
 	answer, err := s.Answer(ContactCenter, cc.sdp("0", "a=recvonly"))
 	require.NoError(t, err)
@@ -260,9 +244,7 @@ func TestPortInUseByAnotherProcessIsSkipped(t *testing.T) {
 	defer busy.Close()
 	port -= 10
 	m := newTestManager(t, Config{PortMin: port, PortMax: port + 5})
-	s, err := m.NewSession("a", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "a", LegPolicy{}, LegPolicy{})
 	offer, err := s.Offer(Carrier, newPhone(t).sdp("0"))
 	require.NoError(t, err)
 	assert.NotEqual(t, port, int(remote(t, offer).Port()))
@@ -283,9 +265,7 @@ func TestCloseStopsRelayAndRejectsNegotiation(t *testing.T) {
 
 func TestLateOfferFromContactCenter(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("late", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "late", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	// INVITE without SDP: the contact center's 200 carries the offer, the carrier's ACK the answer.
 	offer, err := s.Offer(ContactCenter, cc.sdp("8 0", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000"))
@@ -302,12 +282,10 @@ func TestLateOfferFromContactCenter(t *testing.T) {
 
 func TestRollbackKeepsPreviousState(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("rb", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "rb", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
-	_, err = s.Offer(Carrier, c.sdp("0", "a=inactive"))
+	_, err := s.Offer(Carrier, c.sdp("0", "a=inactive"))
 	require.NoError(t, err)
 	s.Rollback() // the contact center answered 488
 	_, err = s.Answer(ContactCenter, cc.sdp("0"))
@@ -318,12 +296,10 @@ func TestRollbackKeepsPreviousState(t *testing.T) {
 
 func TestRollbackAfterEarlyAnswer(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("rb2", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "rb2", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
-	_, err = s.Offer(Carrier, c.sdp("0"))
+	_, err := s.Offer(Carrier, c.sdp("0"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, cc.sdp("0", "a=inactive")) // 183, then 488
 	require.NoError(t, err)
@@ -337,9 +313,7 @@ func TestRollbackAfterEarlyAnswer(t *testing.T) {
 // numbering.
 func TestRelayRTCPTranslatesNumbering(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("call-rtcp-map", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "call-rtcp-map", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 
@@ -353,7 +327,7 @@ func TestRelayRTCPTranslatesNumbering(t *testing.T) {
 	binary.BigEndian.PutUint16(sr[2:], 12)
 	binary.BigEndian.PutUint32(sr[16:], 8000+160)                                      // carrier's RTP clock
 	binary.BigEndian.PutUint32(sr[28+8:], 0x00010000|uint32(atCarrier.SequenceNumber)) // as the carrier saw it
-	_, err = c.rtcp.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
+	_, err := c.rtcp.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
 	require.NoError(t, err)
 	got := recvRaw(t, cc.rtcpIn)
 	require.Len(t, got, 52)

@@ -61,9 +61,7 @@ func TestOfferRewrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestManager(t, Config{})
-			s, err := m.NewSession("sdp", tt.carrier, tt.cc)
-			require.NoError(t, err)
-			defer s.Close()
+			s := testSession(t, m, "sdp", tt.carrier, tt.cc)
 			out, err := s.Offer(Carrier, tt.offer)
 			if tt.code != 0 {
 				var se *SDPError
@@ -85,9 +83,7 @@ func TestOfferRewrite(t *testing.T) {
 
 func TestAnswerRewrite(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("ans", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "ans", LegPolicy{}, LegPolicy{})
 	offer := []byte(strings.Join([]string{"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
 		"m=audio 5004 RTP/AVP 0 8 101", "a=rtpmap:101 telephone-event/8000", "m=video 5006 RTP/AVP 96", "a=rtpmap:96 H264/90000"}, "\r\n") + "\r\n")
 	out, err := s.Offer(Carrier, offer)
@@ -109,10 +105,8 @@ func TestAnswerRewrite(t *testing.T) {
 
 func TestAnswerWithForeignCodecIs488(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("ans", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Offer(Carrier, sdpAt("192.0.2.1", 5004, "RTP/AVP", "0"))
+	s := testSession(t, m, "ans", LegPolicy{}, LegPolicy{})
+	_, err := s.Offer(Carrier, sdpAt("192.0.2.1", 5004, "RTP/AVP", "0"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, sdpAt("198.51.100.7", 6000, "RTP/AVP", "18"))
 	assert.ErrorIs(t, err, ErrNoCommonCodec)

@@ -13,9 +13,7 @@ import (
 
 func TestReinviteMovesMediaToNewAddress(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("move", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "move", LegPolicy{}, LegPolicy{})
 	c, cc, cc2 := newPhone(t), newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 	// The contact center re-INVITEs from a new media port (e.g. a transfer).
@@ -36,9 +34,7 @@ func TestReinviteMovesMediaToNewAddress(t *testing.T) {
 
 func TestEarlyMediaThenFinalAnswerFromAnotherFork(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("fork", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "fork", LegPolicy{}, LegPolicy{})
 	c, early, final := newPhone(t), newPhone(t), newPhone(t)
 	offer, err := s.Offer(Carrier, c.sdp("0 8", "a=rtpmap:8 PCMA/8000"))
 	require.NoError(t, err)
@@ -59,9 +55,7 @@ func TestEarlyMediaThenFinalAnswerFromAnotherFork(t *testing.T) {
 
 func TestRFC2543HoldStopsMediaToHeldLeg(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("hold0", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "hold0", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
 	offer, err := s.Offer(ContactCenter, sdpAt("0.0.0.0", cc.port(), "RTP/AVP", "0"))

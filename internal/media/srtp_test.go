@@ -69,9 +69,7 @@ func TestSRTPEachSuiteInterworksWithRTP(t *testing.T) {
 	for _, name := range allSuiteNames() {
 		t.Run(name, func(t *testing.T) {
 			m := newTestManager(t, Config{})
-			s, err := m.NewSession("srtp", LegPolicy{}, LegPolicy{SRTP: "required", Suites: []string{name}})
-			require.NoError(t, err)
-			defer s.Close()
+			s := testSession(t, m, "srtp", LegPolicy{}, LegPolicy{SRTP: "required", Suites: []string{name}})
 			c, cc := newPhone(t), newPhone(t)
 			offer, err := s.Offer(Carrier, c.sdp("0"))
 			require.NoError(t, err)
@@ -216,9 +214,7 @@ func TestSRTPOptionalAcceptsEitherAnswer(t *testing.T) {
 	for _, withCrypto := range []bool{false, true} {
 		t.Run(fmt.Sprint("crypto=", withCrypto), func(t *testing.T) {
 			m := newTestManager(t, Config{})
-			s, err := m.NewSession("opt", LegPolicy{}, LegPolicy{SRTP: "optional"})
-			require.NoError(t, err)
-			defer s.Close()
+			s := testSession(t, m, "opt", LegPolicy{}, LegPolicy{SRTP: "optional"})
 			c, cc := newPhone(t), newPhone(t)
 			offer, err := s.Offer(Carrier, c.sdp("0"))
 			require.NoError(t, err)
@@ -247,10 +243,8 @@ func TestSRTPOptionalAcceptsEitherAnswer(t *testing.T) {
 
 func TestSRTPRequiredAnswerWithoutCryptoIs488(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("req", LegPolicy{}, LegPolicy{SRTP: "required"})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Offer(Carrier, sdpAt("192.0.2.1", 5004, "RTP/AVP", "0"))
+	s := testSession(t, m, "req", LegPolicy{}, LegPolicy{SRTP: "required"})
+	_, err := s.Offer(Carrier, sdpAt("192.0.2.1", 5004, "RTP/AVP", "0"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, sdpAt("192.0.2.2", 5004, "RTP/AVP", "0"))
 	assert.ErrorIs(t, err, ErrSRTPRequired)

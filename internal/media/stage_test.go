@@ -87,9 +87,7 @@ func TestStageDelay(t *testing.T) {
 
 func TestStageOnlyOnCarrierDirection(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("dir", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "dir", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	// The contact center places the call (agent calls the customer out).
 	offer, err := s.Offer(ContactCenter, cc.sdp("0"))
@@ -108,9 +106,7 @@ func TestStageOnlyOnCarrierDirection(t *testing.T) {
 
 func TestStageSeesCanonicalCodecNames(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("case", LegPolicy{}, LegPolicy{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "case", LegPolicy{}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	toC, _ := call(t, s, c, cc, c.sdp("0 101", "a=rtpmap:0 pcmu/8000", "a=rtpmap:101 Telephone-Event/8000"), cc.sdp("0 101", "a=rtpmap:101 telephone-event/8000"))
 	seen := make(chan string, 2)
@@ -131,11 +127,9 @@ func TestCodecs(t *testing.T) {
 
 func TestPipelineString(t *testing.T) {
 	m := newTestManager(t, Config{})
-	s, err := m.NewSession("p", LegPolicy{}, LegPolicy{SRTP: "required", Suites: []string{"AEAD_AES_128_GCM"}})
-	require.NoError(t, err)
-	defer s.Close()
+	s := testSession(t, m, "p", LegPolicy{}, LegPolicy{SRTP: "required", Suites: []string{"AEAD_AES_128_GCM"}})
 	assert.Equal(t, "", s.Pipeline(Carrier))
-	_, err = s.Offer(Carrier, sdpAt("192.0.2.1", 4000, "RTP/AVP", pcmuWithEvents, carrierEvents...))
+	_, err := s.Offer(Carrier, sdpAt("192.0.2.1", 4000, "RTP/AVP", pcmuWithEvents, carrierEvents...))
 	require.NoError(t, err)
 	line, _ := keyLine(t, 1, "AEAD_AES_128_GCM")
 	_, err = s.Answer(ContactCenter, sdpAt("198.51.100.2", 5000, "RTP/SAVP", "0 96", append(ccEvents, line)...))

@@ -106,9 +106,15 @@ func fromTag(r *sip.Request) string {
 
 func waitBye(t *testing.T, a *sipua.Agent) {
 	t.Helper()
+	waitOne(t, a.Byes, "no BYE arrived")
+}
+
+// waitOne takes one value from ch within 5 s, or fails the test with msg.
+func waitOne[T any](t *testing.T, ch <-chan T, msg string) {
+	t.Helper()
 	select {
-	case <-a.Byes:
+	case <-ch:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no BYE arrived")
+		t.Fatal(msg)
 	}
 }

@@ -86,22 +86,15 @@ func TestRecordRoute(t *testing.T) {
 // TestUpdateAndInfoRelayed: UPDATE (with SDP) and INFO cross to the other leg.
 func TestUpdateAndInfoRelayed(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc, s := p.carrier, p.cc, p.s
+	carrier, cc := p.carrier, p.cc
 	ctx := ctx10(t)
 	sess, _ := p.call(t, ctx)
-	target := sess.InviteResponse.Contact().Address
 
-	upd := sip.NewRequest(sip.UPDATE, target)
-	upd.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	upd.SetBody(carrier.SDP())
-	res, err := sess.Do(ctx, upd)
+	res, err := sess.Do(ctx, inDialog(sess, sip.UPDATE, "application/sdp", carrier.SDP()))
 	if err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "m=audio") {
 		t.Fatalf("UPDATE: %v %v", res, err)
 	}
-	info := sip.NewRequest(sip.INFO, target)
-	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
-	info.SetBody([]byte("hello"))
-	res, err = sess.Do(ctx, info)
+	res, err = sess.Do(ctx, inDialog(sess, sip.INFO, "application/x-test", []byte("hello")))
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("INFO: %v %v", res, err)
 	}
@@ -111,8 +104,7 @@ func TestUpdateAndInfoRelayed(t *testing.T) {
 	if got := cc.Received(sip.INFO); len(got) != 1 || string(got[0].Body()) != "hello" {
 		t.Fatalf("contact center INFO: %v", got)
 	}
-	must(t, sess.Bye(ctx))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx, sess)
 }
 
 // TestTLSVersions: TLS 1.2 is accepted by default (Genesys BYOC Cloud speaks
@@ -184,10 +176,7 @@ func TestDeadLegEndsTheCall(t *testing.T) {
 	ctx := ctx10(t)
 	sess, _ := p.call(t, ctx)
 	cc.ForgetDialogs()
-	info := sip.NewRequest(sip.INFO, sess.InviteResponse.Contact().Address)
-	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
-	info.SetBody([]byte("ping"))
-	res, err := sess.Do(ctx, info)
+	res, err := sess.Do(ctx, inDialog(sess, sip.INFO, "application/x-test", []byte("ping")))
 	if err != nil || res.StatusCode != 408 {
 		t.Fatalf("INFO to a dead leg: %v %v", res, err)
 	}

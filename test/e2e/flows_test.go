@@ -47,21 +47,12 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{})
 	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 3 * time.Second} })
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-cc.Invites
-		time.Sleep(300 * time.Millisecond) // let the 180 cross
-		cancel()
-	}()
+	ctx := cancelAfterInvite(t, cc, 300*time.Millisecond) // let the 180 cross
 	_, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	if err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
-	select {
-	case <-cc.Cancels:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the contact center saw no CANCEL")
-	}
+	waitOne(t, cc.Cancels, "the contact center never got the CANCEL")
 	// RFC 3261 8.2.6.2: the 487 carries the To tag of the 180 before it.
 	if tags := carrier.ToTags(); len(tags) < 2 || tags[0] != tags[len(tags)-1] {
 		t.Fatalf("To tags of the carrier's responses: %v, want the 180's on the 487 too", tags)
@@ -76,18 +67,12 @@ func TestCancelRacesAnswer(t *testing.T) {
 	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 200 * time.Millisecond} })
 	for i := 0; i < 5; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			<-cc.Invites
-			time.Sleep(time.Duration(150+i*20) * time.Millisecond)
-			cancel()
-		}()
+		ctx := cancelAfterInvite(t, cc, time.Duration(150+i*20)*time.Millisecond)
 		sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 		if err == nil { // the 200 won: hang up like a caller would
 			_ = sess.Bye(ctx10(t))
 			sess.Close()
 		}
-		cancel()
 		s.WaitCalls(t, 0)
 	}
 }
@@ -135,31 +120,27 @@ func TestDigestInbound(t *testing.T) {
 	}
 	defer sess.Close()
 	cc.NextCall(t)
-	must(t, sess.Bye(ctx10(t)))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx10(t), sess)
 }
 
 func TestDigestOutbound(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{ContactCenter: sbc.Trunk{OutboundAuth: &sbc.Digest{Username: "tonewall", Password: "pa55"}}})
-	cc, s := p.cc, p.s
+	cc := p.cc
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Challenge: "tonewall:pa55"} })
 	sess, _ := p.call(t, ctx10(t))
 	if n := len(cc.Received(sip.INVITE)); n != 2 {
 		t.Fatalf("contact center got %d INVITEs, want 2 (challenged, then authorized)", n)
 	}
-	must(t, sess.Bye(ctx10(t)))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx10(t), sess)
 }
 
 func TestReinviteHoldResume(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc, s := p.carrier, p.cc, p.s
+	carrier, cc := p.carrier, p.cc
 	ctx := ctx10(t)
 	sess, _ := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
-		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
-		req.SetBody(sipua.SDP(carrier.Phone.Port(), dir))
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req := inDialog(sess, sip.INVITE, "application/sdp", sipua.SDP(carrier.Phone.Port(), dir))
 		res, err := sess.Do(ctx, req)
 		if err != nil || res.StatusCode != 200 {
 			t.Fatalf("re-INVITE %s: %v %v", dir, res, err)
@@ -174,8 +155,20 @@ func TestReinviteHoldResume(t *testing.T) {
 			t.Fatalf("contact center re-INVITE does not carry a=%s:\n%s", dir, last.Body())
 		}
 	}
-	must(t, sess.Bye(ctx))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx, sess)
+}
+
+// cancelAfterInvite is a context for the carrier's call that is cancelled d
+// after cc got the INVITE, or when the test ends: a caller giving up.
+func cancelAfterInvite(t *testing.T, cc *sipua.Agent, d time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		<-cc.Invites
+		time.Sleep(d)
+		cancel()
+	}()
+	return ctx
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -193,7 +186,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // its PRACK from tonewall; the carrier hears early media (183 with SDP).
 func TestReliableProvisional(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc, s := p.carrier, p.cc, p.s
+	carrier, cc := p.carrier, p.cc
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Reliable: true} })
 	sess, _ := p.call(t, ctx10(t))
 	pracks := cc.Received(sip.PRACK)
@@ -206,14 +199,13 @@ func TestReliableProvisional(t *testing.T) {
 	if !carrier.GotStatus(183) {
 		t.Fatal("the carrier never got the 183")
 	}
-	must(t, sess.Bye(ctx10(t)))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx10(t), sess)
 }
 
 // TestReinviteFromContactCenter: hold and resume from the agent's side.
 func TestReinviteFromContactCenter(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc, s := p.carrier, p.cc, p.s
+	carrier, cc := p.carrier, p.cc
 	ctx := ctx10(t)
 	sess, dlg := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
@@ -232,8 +224,7 @@ func TestReinviteFromContactCenter(t *testing.T) {
 			t.Fatalf("carrier did not get the %s re-INVITE", dir)
 		}
 	}
-	must(t, sess.Bye(ctx))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx, sess)
 }
 
 // TestCancelBeforeAnyProvisional: the caller cancels before the contact
@@ -244,19 +235,10 @@ func TestCancelBeforeAnyProvisional(t *testing.T) {
 	// A 100 Trying after 200 ms, as a SIP stack sends by itself; no ringing.
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Trying: 200 * time.Millisecond, Delay: time.Second} })
 	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-cc.Invites
-		time.Sleep(20 * time.Millisecond) // before any response from the contact center
-		cancel()
-	}()
+	ctx := cancelAfterInvite(t, cc, 20*time.Millisecond) // before any response from the contact center
 	if _, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP()); err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
-	select {
-	case <-cc.Cancels:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the contact center never got the CANCEL")
-	}
+	waitOne(t, cc.Cancels, "the contact center never got the CANCEL")
 	s.WaitCalls(t, 0)
 }

@@ -89,3 +89,20 @@ func (p *peers) call(t *testing.T, ctx context.Context, hdrs ...sip.Header) (*si
 	t.Cleanup(func() { _ = sess.Close() })
 	return sess, p.cc.NextCall(t)
 }
+
+// hangUp ends the call with the carrier's BYE and waits until tonewall
+// holds no call.
+func (p *peers) hangUp(t *testing.T, ctx context.Context, sess *sipgo.DialogClientSession) {
+	t.Helper()
+	must(t, sess.Bye(ctx))
+	p.s.WaitCalls(t, 0)
+}
+
+// inDialog is a request of method within the carrier's dialog sess,
+// carrying body of type ctype.
+func inDialog(sess *sipgo.DialogClientSession, method sip.RequestMethod, ctype string, body []byte) *sip.Request {
+	req := sip.NewRequest(method, sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	req.SetBody(body)
+	return req
+}

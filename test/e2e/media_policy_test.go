@@ -30,8 +30,7 @@ func TestPortExhaustion(t *testing.T) {
 	}
 	defer sess.Close()
 	cc.NextCall(t)
-	must(t, sess.Bye(ctx10(t)))
-	s.WaitCalls(t, 0)
+	p.hangUp(t, ctx10(t), sess)
 }
 
 // TestMediaInactivityEndsCall: a call whose media stops is torn down with

@@ -9,17 +9,10 @@ import (
 )
 
 // strangerYAML: one carrier trunk at 127.0.0.2; 127.0.0.1 is nobody's.
-const strangerYAML = `
-sip:
-  listeners:
-    - {name: carrier, transport: udp, address: "${udp:carrier}"}
-    - {name: cc, transport: udp, address: "${udp:cc}"}
-  unknown_sources: %s
-trunks:
-  - {name: carrier, role: carrier, listener: carrier, sources: [127.0.0.2/32]}
-  - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.2/32], targets: ["sip:127.0.0.2:9"]}
-routes: [{from: carrier, to: cc}]
-`
+func strangerYAML(unknownSources string) string {
+	return topology{transports: []string{"udp"}, sources: "127.0.0.2/32", target: "127.0.0.2:9",
+		sip: "  unknown_sources: " + unknownSources + "\n"}.yaml()
+}
 
 // retransmitWindow outlasts sipgo's retransmissions of a final response to
 // an INVITE over UDP (T1 500 ms, doubling: 0.5+1+2 s) and of a 100 Trying.
@@ -33,8 +26,8 @@ func TestStrangerAmplification(t *testing.T) {
 	for _, mode := range []string{"drop", "reject"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			tw := start(t, fmt.Sprintf(strangerYAML, mode), 0)
-			to := udpAddr(t, tw.addr("udp:carrier"))
+			tw := start(t, strangerYAML(mode), 0)
+			to := udpAddr(t, tw.addr("udp:carrier_udp"))
 			friend := udpFrom(t, "127.0.0.2") // the listener answers its trunk
 			send(t, friend, to, request("OPTIONS", "UDP", friend.LocalAddr().String(), "", ""))
 			if got := statusLine(friend, 2*time.Second); got != "SIP/2.0 200 OK" {
@@ -123,10 +116,10 @@ func TestScannerFloodSilent(t *testing.T) {
 	for _, mode := range []string{"drop", "reject"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			tw := start(t, fmt.Sprintf(strangerYAML, mode), 0)
+			tw := start(t, strangerYAML(mode), 0)
 			reason := map[string]string{"drop": "unknown_source", "reject": "scanner"}[mode]
 			series := fmt.Sprintf(`tonewall_sip_dropped_total{reason=%q}`, reason)
-			to := udpAddr(t, tw.addr("udp:carrier"))
+			to := udpAddr(t, tw.addr("udp:carrier_udp"))
 			c := udpFrom(t, "127.0.0.1")
 			via := c.LocalAddr().String()
 			cpu0, t0 := tw.cpu(t), time.Now()

@@ -10,19 +10,8 @@ import (
 
 // fdYAML: connection caps far above the descriptor limit, so the limit is
 // what bites; loopback sources are a trunk's, so connections are kept.
-const fdYAML = `
-sip:
-  listeners:
-    - {name: carrier_tcp, transport: tcp, address: "${tcp:tcp}"}
-    - {name: carrier_tls, transport: tls, address: "${tcp:tls}"}
-    - {name: cc, transport: udp, address: "${udp:cc}"}
-  limits: {max_connections: 100000, max_connections_per_source: 100000, idle_timeout: 60s}
-trunks:
-  - {name: carrier_tcp, role: carrier, listener: carrier_tcp, sources: [127.0.0.0/8]}
-  - {name: carrier_tls, role: carrier, listener: carrier_tls, sources: [127.0.0.0/8]}
-  - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.0/8], targets: ["sip:127.0.0.1:9"]}
-routes: [{from: carrier_tcp, to: cc}, {from: carrier_tls, to: cc}]
-`
+var fdYAML = topology{transports: []string{"tcp", "tls"}, sources: "127.0.0.0/8", target: "127.0.0.1:9",
+	sip: "  limits: {max_connections: 100000, max_connections_per_source: 100000, idle_timeout: 60s}\n"}.yaml()
 
 // TestDescriptorExhaustion: idle connections fill tonewall's descriptor
 // limit. It cannot accept (EMFILE), counts it, reports itself not ready and
@@ -40,7 +29,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	defer func() { closeAll(conns) }()
 	for len(conns) < nofile+256 && tw.metric(t, errors) == 0 {
 		for range 16 {
-			conns = append(conns, dialFrom(t, fmt.Sprintf("127.0.2.%d", 1+len(conns)%250), tw.addr("tcp:tcp")))
+			conns = append(conns, dialFrom(t, fmt.Sprintf("127.0.2.%d", 1+len(conns)%250), tw.addr("tcp:carrier_tcp")))
 		}
 	}
 	accErr := tw.waitMetric(t, errors, 3*time.Second, func(v float64) bool { return v > 0 })
@@ -65,10 +54,10 @@ func TestDescriptorExhaustion(t *testing.T) {
 	closeAll(conns)
 	conns = nil
 	waitReady(t, tw, 200)
-	if got := tcpOptions(t, tw.addr("tcp:tcp")); got != "SIP/2.0 200 OK" {
+	if got := tcpOptions(t, tw.addr("tcp:carrier_tcp")); got != "SIP/2.0 200 OK" {
 		t.Fatalf("OPTIONS over TCP after the descriptors came back: %q", got)
 	}
-	if got := tlsOptions(t, tw.addr("tcp:tls"), &tls.Config{InsecureSkipVerify: true}); got != "SIP/2.0 200 OK" {
+	if got := tlsOptions(t, tw.addr("tcp:carrier_tls"), &tls.Config{InsecureSkipVerify: true}); got != "SIP/2.0 200 OK" {
 		t.Fatalf("OPTIONS over TLS after the descriptors came back: %q", got)
 	}
 	tw.alive(t)

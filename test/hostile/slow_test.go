@@ -17,19 +17,9 @@ const (
 	lateBy           = time.Second // how late a close may come on a loaded CI machine
 )
 
-var slowYAML = fmt.Sprintf(`
-sip:
-  listeners:
-    - {name: carrier_tcp, transport: tcp, address: "${tcp:tcp}"}
-    - {name: carrier_tls, transport: tls, address: "${tcp:tls}"}
-    - {name: cc, transport: udp, address: "${udp:cc}"}
-  limits: {message_timeout: %s, idle_timeout: %s, handshake_timeout: %s, max_connections_per_source: 4}
-trunks:
-  - {name: carrier_tcp, role: carrier, listener: carrier_tcp, sources: [127.0.0.0/8]}
-  - {name: carrier_tls, role: carrier, listener: carrier_tls, sources: [127.0.0.0/8]}
-  - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.0/8], targets: ["sip:127.0.0.1:9"]}
-routes: [{from: carrier_tcp, to: cc}, {from: carrier_tls, to: cc}]
-`, messageTimeout, idleTimeout, handshakeTimeout)
+var slowYAML = topology{transports: []string{"tcp", "tls"}, sources: "127.0.0.0/8", target: "127.0.0.1:9",
+	sip: fmt.Sprintf("  limits: {message_timeout: %s, idle_timeout: %s, handshake_timeout: %s, max_connections_per_source: 4}\n",
+		messageTimeout, idleTimeout, handshakeTimeout)}.yaml()
 
 // TestSlowSendersClosedAtDeadline: connections that trickle a message a
 // byte at a time are closed message_timeout after its first byte; silent
@@ -43,9 +33,9 @@ func TestSlowSendersClosedAtDeadline(t *testing.T) {
 		deadline               time.Duration
 		feed                   func(c net.Conn, stop <-chan struct{})
 	}{
-		{"trickle", "tcp:tcp", `tonewall_sip_connection_timeouts_total{kind="message"}`, messageTimeout, trickle},
-		{"silent", "tcp:tcp", `tonewall_sip_connection_timeouts_total{kind="idle"}`, idleTimeout, nil},
-		{"no TLS hello", "tcp:tls", `tonewall_tls_handshake_failures_total{listener="carrier_tls"}`, handshakeTimeout, nil},
+		{"trickle", "tcp:carrier_tcp", `tonewall_sip_connection_timeouts_total{kind="message"}`, messageTimeout, trickle},
+		{"silent", "tcp:carrier_tcp", `tonewall_sip_connection_timeouts_total{kind="idle"}`, idleTimeout, nil},
+		{"no TLS hello", "tcp:carrier_tls", `tonewall_tls_handshake_failures_total{listener="carrier_tls"}`, handshakeTimeout, nil},
 	}
 	for _, k := range kinds {
 		before := tw.metric(t, k.series)
@@ -73,7 +63,7 @@ func TestSlowSendersClosedAtDeadline(t *testing.T) {
 		t.Errorf("tonewall_sip_connections_open = %.0f after every connection closed", got)
 	}
 	tw.alive(t)
-	if got := tcpOptions(t, tw.addr("tcp:tcp")); got != "SIP/2.0 200 OK" {
+	if got := tcpOptions(t, tw.addr("tcp:carrier_tcp")); got != "SIP/2.0 200 OK" {
 		t.Fatalf("OPTIONS over TCP after the slow senders: %q", got)
 	}
 }

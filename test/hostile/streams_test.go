@@ -20,14 +20,7 @@ const (
 // the cap, and a stream closed frees its place for anyone.
 func TestEventStreamCaps(t *testing.T) {
 	keys := []string{"key-one", "key-two", "key-three"}
-	yaml := fmt.Sprintf(`
-sip:
-  listeners: [{name: carrier, transport: udp, address: "${udp:carrier}"}, {name: cc, transport: udp, address: "${udp:cc}"}]
-trunks:
-  - {name: carrier, role: carrier, listener: carrier, sources: [127.0.0.2/32]}
-  - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.2/32], targets: ["sip:127.0.0.2:9"]}
-routes: [{from: carrier, to: cc}]
-api:
+	yaml := topology{transports: []string{"udp"}, sources: "127.0.0.2/32", target: "127.0.0.2:9"}.yaml() + fmt.Sprintf(`api:
   address: "127.0.0.1:0"
   max_event_streams: %d
   max_event_streams_per_key: %d

@@ -14,25 +14,20 @@ import (
 	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
-const tlsYAML = `
-sip:
-  listeners:
-    - {name: carrier_tls, transport: tls, address: "${tcp:tls}"}
-    - {name: cc, transport: udp, address: "${udp:cc}"}
-%s
-trunks:
-  - {name: carrier_tls, role: carrier, listener: carrier_tls, sources: [127.0.0.0/8], mutual_tls: %t}
-  - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.0/8], targets: ["sip:127.0.0.1:9"]}
-routes: [{from: carrier_tls, to: cc}]
-`
+// tlsYAML: one TLS carrier listener, with sip.tls section tlsSection
+// (tonewall's self-signed certificate when empty).
+func tlsYAML(tlsSection string, mutual bool) string {
+	return topology{transports: []string{"tls"}, sources: "127.0.0.0/8", target: "127.0.0.1:9",
+		sip: tlsSection, trunk: fmt.Sprintf(", mutual_tls: %t", mutual)}.yaml()
+}
 
 // TestTLSRefusesWeakAndAsksNoCertificate: on a listener without mutual TLS
 // (tonewall's self-signed ECDSA certificate) TLS 1.0/1.1, CBC, RC4 and NULL
 // suites are refused, ECDHE-ECDSA-AES128-GCM accepted, and no client
 // certificate is asked for.
 func TestTLSRefusesWeakAndAsksNoCertificate(t *testing.T) {
-	tw := start(t, fmt.Sprintf(tlsYAML, "", false), 0)
-	to := tw.addr("tcp:tls")
+	tw := start(t, tlsYAML("", false), 0)
+	to := tw.addr("tcp:carrier_tls")
 	t.Run("openssl", func(t *testing.T) {
 		for _, c := range []struct{ name, args string }{
 			{"TLS 1.0", "-tls1 -cipher DEFAULT:@SECLEVEL=0"},
@@ -98,8 +93,8 @@ func TestMutualTLSRefusesForeignCertificate(t *testing.T) {
 	sbctest.WriteKeyPair(t, dir, "foreign", other.Issue(t, "foreign", x509.ExtKeyUsageClientAuth))
 	tlsSection := fmt.Sprintf("  tls: {cert_file: %q, key_file: %q, ca_file: %q}",
 		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem"))
-	tw := start(t, fmt.Sprintf(tlsYAML, tlsSection, true), 0)
-	to := tw.addr("tcp:tls")
+	tw := start(t, tlsYAML(tlsSection+"\n", true), 0)
+	to := tw.addr("tcp:carrier_tls")
 	cert := func(name string) string {
 		return fmt.Sprintf("-cert %s -key %s", filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key"))
 	}

@@ -42,6 +42,36 @@ audit: {file: "DATA/audit.log"}
 log: {level: info}
 `
 
+// topology is the sip: listeners, trunks and routes of a test's tonewall:
+// per transport a listener carrier_<transport> at ${udp:carrier_udp} or
+// ${tcp:carrier_<transport>} with its carrier trunk, every one routed to
+// the contact-center trunk cc on a UDP listener at ${udp:cc}.
+type topology struct {
+	transports []string // udp, tcp, tls: one carrier listener and trunk each
+	sources    string   // every trunk's sources, a CIDR
+	target     string   // the contact center's target host:port
+	sip        string   // more lines of the sip: section, indented
+	trunk      string   // more fields of each carrier trunk, ", key: value"
+}
+
+func (tp topology) yaml() string {
+	var b strings.Builder
+	b.WriteString("\nsip:\n  listeners:\n")
+	var routes []string
+	for _, tr := range tp.transports {
+		kind := map[bool]string{true: "udp", false: "tcp"}[tr == "udp"]
+		fmt.Fprintf(&b, "    - {name: carrier_%s, transport: %s, address: \"${%s:carrier_%s}\"}\n", tr, tr, kind, tr)
+		routes = append(routes, fmt.Sprintf("{from: carrier_%s, to: cc}", tr))
+	}
+	fmt.Fprintf(&b, "    - {name: cc, transport: udp, address: \"${udp:cc}\"}\n%strunks:\n", tp.sip)
+	for _, tr := range tp.transports {
+		fmt.Fprintf(&b, "  - {name: carrier_%s, role: carrier, listener: carrier_%s, sources: [%s]%s}\n", tr, tr, tp.sources, tp.trunk)
+	}
+	fmt.Fprintf(&b, "  - {name: cc, role: contact_center, listener: cc, sources: [%s], targets: [\"sip:%s\"]}\n", tp.sources, tp.target)
+	fmt.Fprintf(&b, "routes: [%s]\n", strings.Join(routes, ", "))
+	return b.String()
+}
+
 // start runs `tonewall run --config` on yaml (placeholders filled, DATA the
 // test's directory), with at most nofile descriptors when nofile > 0, and
 // kills it when the test ends.

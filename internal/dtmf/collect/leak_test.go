@@ -3,18 +3,15 @@ package collect
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tonewall/tonewall/internal/card"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // textVerbs print values as text; hexVerbs would turn any string into digits,
@@ -34,23 +31,7 @@ func outputs(t *testing.T, v any) (text, hexed string) {
 	for _, verb := range hexVerbs {
 		fmt.Fprintf(&hx, verb+"\n", v)
 	}
-	fmt.Fprintln(&out, v)
-	j, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("json %T: %v", v, err)
-	}
-	out.Write(j)
-	noTime := func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}
-	slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{ReplaceAttr: noTime})).Info("m", "v", v)
-	enc := zap.NewProductionEncoderConfig()
-	enc.TimeKey = ""
-	zl := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(&out), zapcore.DebugLevel))
-	zl.Info("m", zap.Any("any", v), zap.Reflect("reflect", v))
+	out.WriteString(sbctest.Encoded(t, v))
 	return out.String(), hx.String()
 }
 
