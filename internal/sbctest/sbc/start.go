@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tonewall/tonewall/internal/app"
-	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
@@ -56,7 +55,7 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*SBC, error) {
 // build is the one place the kit turns YAML into a tonewall, through the
 // entry points of production.
 func build(y []byte, log *zap.Logger) (*app.App, error) {
-	cfg, err := config.Parse("test", y)
+	cfg, err := app.Parse("test", y)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, y)
 	}

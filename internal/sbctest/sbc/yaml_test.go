@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tonewall/tonewall/internal/config"
+	"github.com/tonewall/tonewall/internal/app"
 )
 
 // TestYAMLParses: what Options render is a configuration production
@@ -23,7 +23,7 @@ func TestYAMLParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse("test", y)
+	c, err := app.Parse("test", y)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)
 	}
