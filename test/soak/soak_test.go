@@ -113,22 +113,25 @@ type phaseResult struct {
 }
 
 // phase starts calls at the soak's rate for d and waits for them to end.
+// A late tick (the machine is shared) delays calls, never drops one: each
+// tick starts every call due by then.
 func (k *soak) phase(name string, d time.Duration, rng *rand.Rand) *phaseResult {
 	r := &phaseResult{name: name, calls: newTally(), caps: newTally()}
 	var wg sync.WaitGroup
-	every := time.Duration(float64(time.Second) / k.sz.rate)
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / k.sz.rate))
 	defer tick.Stop()
-	begin, sampled := time.Now(), time.Now()
-	for time.Since(begin) < d {
-		p := draw(rng, k.sz.hold)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			k.place(ctx, p, r.calls, r.caps)
-		}()
+	begin, sampled, started := time.Now(), time.Now(), 0
+	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(begin) {
+		for due := int(elapsed.Seconds()*k.sz.rate) + 1; started < due; started++ {
+			p := draw(rng, k.sz.hold)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				k.place(ctx, p, r.calls, r.caps)
+			}()
+		}
 		<-tick.C
 		r.peakCalls = max(r.peakCalls, k.s.App.ActiveCalls())
 		if time.Since(sampled) >= time.Second {
@@ -140,7 +143,7 @@ func (k *soak) phase(name string, d time.Duration, rng *rand.Rand) *phaseResult 
 	wg.Wait()
 	r.took = time.Since(begin)
 	k.phases = append(k.phases, *r)
-	k.t.Logf("%s: %d calls in %s, at most %d at once, heap in use at most %s",
-		name, r.calls.total(), r.took.Round(time.Millisecond), r.peakCalls, mib(r.peakHeap))
+	k.t.Logf("%s: %d calls started over %s, all ended after %s; at most %d at once, heap in use at most %s",
+		name, started, d, r.took.Round(time.Millisecond), r.peakCalls, mib(r.peakHeap))
 	return r
 }
