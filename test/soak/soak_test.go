@@ -35,7 +35,9 @@ import (
 // with -race on two cores. SOAK_FULL=1 (make soak) runs 20 calls/s for 5
 // minutes after a 40 s warm-up, on production's timers (T1 500 ms, T4 5 s).
 // SOAK_RATE (calls/s), SOAK_DURATION (of the run) and SOAK_SEED (of the
-// call mix) override either size.
+// call mix) override either size. SOAK_HEAP_PROFILE=dir writes the heap
+// profiles at the baseline and the end, start.pprof and end.pprof, to
+// explain a growth: go tool pprof -base start.pprof end.pprof.
 func TestSoak(t *testing.T) {
 	sz := sizeFromEnv()
 	if testing.Short() && sz.full {
