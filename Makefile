@@ -43,6 +43,10 @@ sipp: ## every SIPp scenario against a local build, the payment load included (n
 hostile: ## the hostile-input suite at full size, with the figures of BENCHMARKS.md "Edge under attack"
 	HOSTILE_FULL=1 $(GO) test -count=1 -v -timeout 20m ./test/hostile
 
+.PHONY: soak
+soak: ## the soak at full size, 20 calls/s for 5 min, then nothing left of them (BENCHMARKS.md "Soak"); SOAK_RATE, SOAK_DURATION resize it
+	SOAK_FULL=1 $(GO) test -count=1 -v -timeout 20m -run '^TestSoak$$' ./test/soak
+
 IMAGE ?= localhost/tonewall:$(VERSION)
 CONTAINER_BUILD ?= buildah bud
 image: ## the container image of deploy/Containerfile around a static build; pulls nothing

@@ -98,6 +98,9 @@ func (a *Agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	body := a.SDP()
+	if p.SDP != nil {
+		body = p.SDP
+	}
 	if p.NoSDP {
 		body = nil
 	}
@@ -111,6 +114,9 @@ func (a *Agent) answer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	feed(a, a.Answered, dlg)
+	if p.OnAnswer != nil {
+		p.OnAnswer(dlg)
+	}
 	select { // until BYE, or until the agent shuts down
 	case <-dlg.Context().Done():
 	case <-a.stopped:
