@@ -102,9 +102,11 @@ func newTestServer(t *testing.T, yaml string) *Server {
 		l.setAddr(net.UDPAddrFromAddrPort(netip.MustParseAddrPort(lc.Address)))
 		s.listeners = append(s.listeners, l)
 	}
-	if s.trunks, err = buildTrunks(&cfg.Config, s.listenerMap()); err != nil {
+	tbl, err := s.buildTable(&cfg.Config)
+	if err != nil {
 		t.Fatal(err)
 	}
+	s.tbl.Store(tbl)
 	close(s.ready)
 	return s
 }
@@ -310,7 +312,7 @@ func TestHandlerInviteRefusals(t *testing.T) {
 
 func TestHandlerInviteOverMaxCalls(t *testing.T) {
 	s := newTestServer(t, handlerYAML) // max_calls: 2
-	carrier, cc := s.trunks[0], s.trunks[1]
+	carrier, cc := s.table().trunks[0], s.table().trunks[1]
 	for i := 0; i < 2; i++ {
 		release, refused := s.admitted.take(carrier, cc, time.Now())
 		if refused != "" {
@@ -460,7 +462,7 @@ func TestHandlerInviteTargetUnreachableIs503(t *testing.T) {
 // answering what crosses to it with answer.
 func confirmedCall(t *testing.T, s *Server, answer func(*sip.Request) *sip.Response) (*Call, *peer) {
 	c := fuzzCall(t, s)
-	c.a.trunk, c.b.trunk = s.trunks[0], s.trunks[1]
+	c.a.trunk, c.b.trunk = s.table().trunks[0], s.table().trunks[1]
 	c.setState(stateConfirmed)
 	s.calls.add(c)
 	s.dialogs.add(c.a)

@@ -71,7 +71,7 @@ func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 	if errors.As(err, &ch) {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", ch.header))
 	}
-	if ra := s.cfg.SIP.Limits.RetryAfter; code == 503 && ra >= time.Second {
+	if ra := s.table().limits.RetryAfter; code == 503 && ra >= time.Second {
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(int(ra/time.Second))))
 	}
 	if code == 420 {
@@ -117,7 +117,7 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 	src := sourceAddr(req)
 	var t *trunk
 	if l != nil {
-		t = matchTrunk(s.trunks, l, src)
+		t = matchTrunk(s.table().trunks, l, src)
 	}
 	if t == nil {
 		s.abuse.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
