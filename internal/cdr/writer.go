@@ -40,7 +40,7 @@ type Writer struct {
 	dirty    bool // written since the last fsync
 	buf      []byte
 	lastWarn time.Time
-	now      func() time.Time      // names of rotated files
+	now      func() time.Time     // names of rotated files
 	sync     func(*os.File) error // fsync; tests count it
 	closeErr error
 }

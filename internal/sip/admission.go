@@ -18,7 +18,7 @@ type admission struct {
 	mu      sync.Mutex
 	max     int // all trunks
 	calls   int
-	load    map[string]*trunkLoad // by trunk name
+	load    map[string]*trunkLoad  // by trunk name
 	refused *prometheus.CounterVec // by trunk and reason
 }
 

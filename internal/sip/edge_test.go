@@ -194,7 +194,7 @@ func TestAnswerNeverLarger(t *testing.T) {
 func edgeServer(unknown string, lim Limits) (*Server, *capturePacketConn) {
 	l := &listener{cfg: Listener{Name: "udp", Transport: "udp"}}
 	s := &Server{
-		cfg: &Config{SIP: Settings{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
+		cfg:     &Config{SIP: Settings{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
 		sources: newSourceRate(lim.SourceRate, lim.SourceBurst, lim.SourceBlock, 100),
 		metrics: newMetrics(prometheus.NewRegistry()),
 		abuse:   zap.NewNop(),

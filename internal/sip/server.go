@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/cdr"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
@@ -52,6 +53,7 @@ type Server struct {
 	sources  *sourceRate // out-of-dialog requests per source address
 	admitted *admission  // call caps
 	metrics  *metrics
+	cdr      *cdr.Writer // nil: no call detail records
 }
 
 // New builds the B2BUA from its validated sections; it binds nothing until Run.
