@@ -139,9 +139,15 @@ func runSBC(args []string, stderr io.Writer) int {
 		log.Error("start failed", zap.Error(err))
 		return 1
 	}
-	// SIGINT stops now; SIGTERM drains calls first.
+	// SIGINT stops now; SIGTERM drains calls first; SIGHUP reloads.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ran := make(chan struct{})
+	defer close(ran)
+	go reloadOnHangup(a, hup, ran)
 	drain := make(chan struct{})
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
@@ -159,6 +165,20 @@ func runSBC(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// reloadOnHangup reloads the configuration file at each SIGHUP (and
+// reopens the CDR file: logrotate's move, then HUP) until done. The
+// outcome is logged, audited and counted by the app.
+func reloadOnHangup(a *app.App, hup <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-hup:
+			_, _, _ = a.Reload("signal:SIGHUP", "")
+		case <-done:
+			return
+		}
+	}
 }
 
 // preflight is app.Check for run: a part another process holds fails it.
