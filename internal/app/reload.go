@@ -133,13 +133,22 @@ func (a *App) appendAudit(rec audit.Record) {
 }
 
 // oneLine joins the lines of a multi-line error (YAML's list of type
-// errors, errors.Join) with "; ".
+// errors, errors.Join) with "; ", or a space after a line ending in ":".
 func oneLine(s string) string {
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), ":") {
+			b.WriteString(";")
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(l)
 	}
-	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
+	return b.String()
 }
 
 // backquoted is how YAML's decoder quotes the value it could not decode.
