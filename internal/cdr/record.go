@@ -10,7 +10,7 @@ import (
 // Record is one call. Leg A is the dialog with whoever sent the INVITE,
 // leg B the one tonewall opened toward the routed trunk.
 type Record struct {
-	CallID     string // tonewall's call id (X-Tonewall-Call-ID toward the contact center)
+	CallID     string // tonewall's call id (X-Tonewall-Call-ID toward the contact center); empty when refused
 	LegACallID string
 	LegBCallID string // empty for a call refused before leg B existed
 	FromTrunk  string // leg A's trunk
@@ -50,7 +50,7 @@ type Capture struct {
 
 // line is a Record as written.
 type line struct {
-	CallID     string    `json:"call_id"`
+	CallID     string    `json:"call_id,omitempty"` // none for a refused call
 	LegACallID string    `json:"leg_a_call_id"`
 	LegBCallID string    `json:"leg_b_call_id,omitempty"`
 	FromTrunk  string    `json:"from_trunk,omitempty"`
