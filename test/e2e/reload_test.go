@@ -107,14 +107,19 @@ func TestReloadKeepsCallInProgress(t *testing.T) {
 	}
 }
 
-// TestCDRAfterCapture: a call on which a card was keyed has one CDR line
-// naming its capture and the capture's outcome, and no digit of the card.
+// TestCDRAfterCapture: a call on which a card was keyed (in a capture the
+// route's policy "always" opened at the answer) has one CDR line naming the
+// capture and its outcome, and no digit of the card.
 func TestCDRAfterCapture(t *testing.T) {
 	cdrFile := filepath.Join(t.TempDir(), "cdr.jsonl")
-	u := callUp(t, withCDR(cdrFile))
+	u := callUp(t, withCDR(cdrFile), func(o *sbcOpts) { o.routeCapture = "always" })
+	_, call := apiDo(t, u.s, "GET", "agent-key", "/v1/calls/"+u.callID, "")
+	cid, _ := call["capture_id"].(string)
+	if cid == "" {
+		t.Fatalf("policy always opened no capture: %v", call)
+	}
 	tx := u.sender(t)
 	tx.silence(t, 5)
-	cid := openCapture(t, u.s, u.callID)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
 		tx.key(t, byte(k))
 	}
