@@ -26,7 +26,8 @@ var version = "dev"
 const usage = `usage: tonewall <command> [flags]
 
 commands:
-  run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
+  run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default);
+                            SIGTERM drains, SIGINT stops, SIGHUP reloads the file (docs/operations.md)
   check   [--config FILE]   validate a configuration and all that run needs short of listening:
                             TLS files load, vault and audit log open, addresses are this host's
   dtmf    detect|mask ...   find or mask keypad tones in recordings
