@@ -66,20 +66,7 @@ const (
 // trunks in place and ready closed, as Run leaves them, and nothing bound.
 func newTestServer(t *testing.T, yaml string) *Server {
 	t.Helper()
-	var cfg struct {
-		Config  `yaml:",inline"`
-		Media   media.Config   `yaml:"media"`
-		Capture capture.Config `yaml:"capture"`
-		Vault   vault.Config   `yaml:"vault"`
-	}
-	if _, err := config.Decode("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for _, validate := range []func() error{cfg.Config.Validate, cfg.Media.Validate, cfg.Capture.Validate, cfg.Vault.Validate} {
-		if err := validate(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfg := testSections(t, yaml)
 	mm, err := media.NewManager(cfg.Media, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +96,30 @@ func newTestServer(t *testing.T, yaml string) *Server {
 	s.tbl.Store(tbl)
 	close(s.ready)
 	return s
+}
+
+// sections is what a test's YAML holds: the server's sections and those of
+// the parts it is built with.
+type sections struct {
+	Config  `yaml:",inline"`
+	Media   media.Config   `yaml:"media"`
+	Capture capture.Config `yaml:"capture"`
+	Vault   vault.Config   `yaml:"vault"`
+}
+
+// testSections decodes and validates yaml (DIR stands for a fresh directory).
+func testSections(t *testing.T, yaml string) sections {
+	t.Helper()
+	var cfg sections
+	if _, err := config.Decode("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, validate := range []func() error{cfg.Config.Validate, cfg.Media.Validate, cfg.Capture.Validate, cfg.Vault.Validate} {
+		if err := validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg
 }
 
 // request parses a request and stamps where it came from, as the

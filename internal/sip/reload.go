@@ -76,16 +76,3 @@ func (s *Server) Reload(cfg Config) error {
 	s.conns.setCaps(t.limits.MaxConnections, t.limits.MaxConnsPerSource)
 	return nil
 }
-
-// Trunks names the trunks in force, for logs and tests.
-func (s *Server) Trunks() []string {
-	t := s.table()
-	if t == nil {
-		return nil
-	}
-	out := make([]string, len(t.trunks))
-	for i, tr := range t.trunks {
-		out[i] = tr.cfg.Name
-	}
-	return out
-}
