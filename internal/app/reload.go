@@ -169,7 +169,7 @@ func changedKeys(old, next *Config) []string {
 }
 
 func diff(path string, a, b reflect.Value, out *[]string) {
-	if a.Kind() != reflect.Struct {
+	if !isSection(a.Type()) {
 		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
 			*out = append(*out, path)
 		}
@@ -191,4 +191,19 @@ func diff(path string, a, b reflect.Value, out *[]string) {
 		}
 		diff(p, a.Field(i), b.Field(i), out)
 	}
+}
+
+// isSection reports whether t is a struct of YAML keys, to compare key by
+// key; any other value (a list, a duration, a struct of no keys such as a
+// parsed address) is compared whole.
+func isSection(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		if _, ok := t.Field(i).Tag.Lookup("yaml"); ok {
+			return true
+		}
+	}
+	return false
 }

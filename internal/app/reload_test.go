@@ -210,3 +210,20 @@ func checkReloadRecords(t *testing.T, path, sum string) {
 		t.Fatal(err)
 	}
 }
+
+// TestChangedKeys: keys are named down to the scalar or list, through
+// inline sections; only what differs is named.
+func TestChangedKeys(t *testing.T) {
+	dir := t.TempDir()
+	old := testConfig(t, dir)
+	next := testConfig(t, dir, `{name: cc, transport: udp, address: "127.0.0.1:0"}`,
+		`{name: cc, transport: udp, address: "127.0.0.1:0"}`+"\n  tls: {min_version: \"1.3\"}\n  limits: {max_calls: 5}",
+		"audit:", "media: {port_min: 21000}\nlog: {level: debug}\naudit:")
+	got := strings.Join(changedKeys(old, next), ",")
+	if got != "sip.tls.min_version,sip.limits.max_calls,media.port_min,log.level" {
+		t.Fatalf("changed keys %s", got)
+	}
+	if n := changedKeys(old, testConfig(t, dir)); len(n) != 0 {
+		t.Fatalf("the same file changed %v", n)
+	}
+}
