@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+
+	"github.com/tonewall/tonewall/internal/capture"
 )
 
 // reloading is a Status that also reloads: each call applies next (the
@@ -61,4 +64,30 @@ func TestReloadSwapsKeys(t *testing.T) {
 	require.Equal(t, []string{"admin-holder@127.0.0.1", "admin-holder@127.0.0.1"}, st.callers)
 	require.Equal(t, http.StatusUnauthorized, e.send(t, "GET", "/v1/calls", "Bearer super-key", ""), "a removed key still works")
 	require.Equal(t, http.StatusOK, e.send(t, "GET", "/v1/calls", "Bearer new-super-key", ""), "an added key does not work")
+}
+
+// TestReloadEndsRevokedStreams: an event stream opened with a key that a
+// reload removes gets no event after the swap and ends; one whose key stays
+// goes on.
+func TestReloadEndsRevokedStreams(t *testing.T) {
+	leakCheck(t)
+	src := newFakeSource()
+	e := startEdge(t, Config{}, noCalls{}, nil, withSource(src))
+	gone := e.openEvents(t, "super-key")
+	var keep []Key
+	for _, k := range testAPIKeys() {
+		if k.Role != RoleSupervisor {
+			keep = append(keep, k)
+		}
+	}
+	e.s.SetKeys(keep)
+	src.ch <- capture.Event{CaptureID: "cap_1", State: "collecting"}
+	rest, err := io.ReadAll(gone.lines) // ends: the server closed the stream
+	require.NoError(t, err)
+	require.Equal(t, "\n", string(rest), "a revoked key's stream got more than the end of its first comment")
+	require.Equal(t, 1.0, gauge(e.s.metrics.streamsDropped.WithLabelValues(keyRevoked)))
+	kept := e.openEvents(t, "agent-key")
+	src.ch <- capture.Event{CaptureID: "cap_2", State: "collecting"}
+	require.Equal(t, "\n", kept.line(t)) // the end of the first comment
+	require.Equal(t, "event: capture\n", kept.line(t))
 }
