@@ -220,3 +220,30 @@ func TestListenerTLSClientCertificates(t *testing.T) {
 		})
 	}
 }
+
+// TestHandshakeTLSFollowsTheTable: a TLS listener takes its configuration
+// from the table in force at each handshake: once a reload has taken
+// mutual_tls off its trunks, a client certificate from another CA no
+// longer fails the handshake, and none is asked for.
+func TestHandshakeTLSFollowsTheTable(t *testing.T) {
+	leakCheck(t)
+	ca, _ := caFile(t)
+	s, mtls, _ := mutualServer(t, ca)
+	withTLS := func(trunks []*trunk) {
+		s.tbl.Store(&trunkTable{trunks: trunks, tls: map[*listener]*tls.Config{mtls: listenerTLS(s.serverTLS, trunks, mtls)}})
+	}
+	withTLS(s.table().trunks)
+	stranger, err := selfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := clientTLS(tls.VersionTLS12, tls.VersionTLS13)
+	client.Certificates = []tls.Certificate{stranger}
+	if _, _, _, serr := handshake(t, s.handshakeTLS(mtls), client); serr == nil {
+		t.Fatal("a certificate from another CA passed a listener with mutual_tls")
+	}
+	withTLS([]*trunk{{cfg: Trunk{Name: "a"}, listener: mtls}})
+	if _, ss, cerr, serr := handshake(t, s.handshakeTLS(mtls), client); serr != nil || cerr != nil || len(ss.PeerCertificates) != 0 {
+		t.Fatalf("after the reload: server %v, client %v, certificates asked %d", serr, cerr, len(ss.PeerCertificates))
+	}
+}
