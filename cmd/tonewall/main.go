@@ -26,7 +26,8 @@ var version = "dev"
 const usage = `usage: tonewall <command> [flags]
 
 commands:
-  run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default)
+  run     [--config FILE]   run the SBC (default: configs/tonewall.yaml if present, else the embedded default);
+                            SIGTERM drains, SIGINT stops, SIGHUP reloads the file (docs/operations.md)
   check   [--config FILE]   validate a configuration and all that run needs short of listening:
                             TLS files load, vault and audit log open, addresses are this host's
   dtmf    detect|mask ...   find or mask keypad tones in recordings
@@ -138,9 +139,15 @@ func runSBC(args []string, stderr io.Writer) int {
 		log.Error("start failed", zap.Error(err))
 		return 1
 	}
-	// SIGINT stops now; SIGTERM drains calls first.
+	// SIGINT stops now; SIGTERM drains calls first; SIGHUP reloads.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ran := make(chan struct{})
+	defer close(ran)
+	go reloadOnHangup(a, hup, ran)
 	drain := make(chan struct{})
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
@@ -158,6 +165,20 @@ func runSBC(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// reloadOnHangup reloads the configuration file at each SIGHUP (and
+// reopens the CDR file: logrotate's move, then HUP) until done. The
+// outcome is logged, audited and counted by the app.
+func reloadOnHangup(a *app.App, hup <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-hup:
+			_, _, _ = a.Reload("signal:SIGHUP", "")
+		case <-done:
+			return
+		}
+	}
 }
 
 // preflight is app.Check for run: a part another process holds fails it.

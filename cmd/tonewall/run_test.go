@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,4 +134,53 @@ func waitLog(t *testing.T, logs <-chan map[string]any, msg string) map[string]an
 			t.Fatalf("no %q log line in 10s", msg)
 		}
 	}
+}
+
+// TestRunReloadsOnSIGHUP: SIGHUP re-reads the file: a key added works; a
+// file that does not validate is refused with one error line naming its
+// line, and the key stays in force.
+func TestRunReloadsOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, runConfig)
+	cmd, logs := startTonewall(t, cfg)
+	api, _ := waitLog(t, logs, "tonewall ready")["api"].(string)
+	const key = "tw_reload_key_8Jq2"
+	sum := sha256.Sum256([]byte(key))
+	withKey := strings.Replace(runConfig, `api: {address: "127.0.0.1:0"}`,
+		`api: {address: "127.0.0.1:0", keys: [{name: ops, role: supervisor, sha256: `+hex.EncodeToString(sum[:])+`}]}`, 1)
+	if code := getCalls(t, api, key); code != http.StatusUnauthorized {
+		t.Fatalf("GET /v1/calls before the reload: %d", code)
+	}
+	writeConfig(t, dir, withKey)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if m := waitLog(t, logs, "configuration reloaded"); fmt.Sprint(m["changed"]) != "[api.keys]" {
+		t.Fatalf("reload log: %v", m)
+	}
+	if code := getCalls(t, api, key); code != http.StatusOK {
+		t.Fatalf("GET /v1/calls with the key added: %d", code)
+	}
+	writeConfig(t, dir, strings.Replace(withKey, "drain_timeout: 1s", "drain_timeout: soon", 1))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	m := waitLog(t, logs, "configuration reload refused; the configuration in force stays")
+	if e, _ := m["error"].(string); !strings.Contains(e, "t.yaml: yaml: unmarshal errors: line 5: cannot unmarshal") || strings.Contains(e, "\n") || m["level"] != "error" {
+		t.Fatalf("refusal log: %v", m)
+	}
+	if code := getCalls(t, api, key); code != http.StatusOK {
+		t.Fatalf("GET /v1/calls after a refused reload: %d", code)
+	}
+}
+
+func getCalls(t *testing.T, api, key string) int {
+	t.Helper()
+	res, err := http.DefaultClient.Do(&http.Request{Method: "GET", URL: &url.URL{Scheme: "http", Host: api, Path: "/v1/calls"},
+		Header: http.Header{"Authorization": {"Bearer " + key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }

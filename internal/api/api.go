@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +34,7 @@ type Server struct {
 	log      *zap.Logger
 	http     *http.Server
 	ln       net.Listener
-	keys     []key
+	keys     atomic.Pointer[[]key] // swapped whole by SetKeys
 	captures *capture.Service
 	base     context.Context // request contexts derive from it: ended on shutdown, which ends event streams
 	detok    detokenizer     // set by SetDetokenize before Run
@@ -51,8 +52,9 @@ type Server struct {
 // the other parts register their own series.
 func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry, log *zap.Logger) *Server {
 	cfg.SetDefaults()
-	s := &Server{addr: cfg.Address, status: st, log: log, keys: parseKeys(cfg.Keys), captures: caps, refusals: newRefusalGate(),
+	s := &Server{addr: cfg.Address, status: st, log: log, captures: caps, refusals: newRefusalGate(),
 		cfg: cfg, metrics: newEdgeMetrics(reg), streams: newStreamGate(cfg.MaxEventStreams, cfg.MaxEventStreamsPerKey)}
+	s.SetKeys(cfg.Keys)
 	if caps != nil {
 		s.source = caps.Events
 		s.failer, _ = any(caps).(captureFailer) // absent until the capture service has FailClosed
@@ -67,6 +69,9 @@ func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry,
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
 	s.routesCaptures(mux)
 	s.routesTokens(mux)
+	if r, ok := st.(Reloader); ok {
+		mux.HandleFunc("POST /v1/reload", s.require(RoleAdmin, reloadHandler(r)))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.http = &http.Server{Handler: s.egress(mux), MaxHeaderBytes: cfg.MaxHeaderBytes,

@@ -70,13 +70,22 @@ func parseKeys(ks []Key) []key {
 	return out
 }
 
+// SetKeys puts a new list of keys in force at once: a request is checked
+// against the old list or the new one, never a mix, and a key that is no
+// longer listed fails its next request with 401. keys must have passed
+// ValidateKeys.
+func (s *Server) SetKeys(keys []Key) {
+	ks := parseKeys(keys)
+	s.keys.Store(&ks)
+}
+
 // lookup finds the key whose hash matches the bearer token, comparing every
 // key in constant time.
 func (s *Server) lookup(token string) (Principal, bool) {
 	sum := sha256.Sum256([]byte(token))
 	var found Principal
 	ok := false
-	for _, k := range s.keys {
+	for _, k := range *s.keys.Load() {
 		if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
 			found, ok = Principal{Name: k.name, Role: k.role}, true
 		}

@@ -66,7 +66,7 @@ type edgeMetrics struct {
 	connsRefused   prometheus.Counter
 	streamsOpen    prometheus.Gauge
 	streamsRefused *prometheus.CounterVec // reason: per_key, total
-	streamsDropped *prometheus.CounterVec // reason: write_timeout, write_error, egress_blocked
+	streamsDropped *prometheus.CounterVec // reason: write_timeout, write_error, egress_blocked, key_revoked
 	egressBlocked  prometheus.Counter
 }
 
@@ -86,7 +86,7 @@ func newEdgeMetrics(reg *prometheus.Registry) *edgeMetrics {
 		streamsRefused: f.NewCounterVec(prometheus.CounterOpts{Name: "tonewall_api_event_streams_refused_total",
 			Help: "GET /v1/events refused: per_key (429, api.max_event_streams_per_key) or total (503, api.max_event_streams)."}, []string{"reason"}),
 		streamsDropped: f.NewCounterVec(prometheus.CounterOpts{Name: "tonewall_api_event_streams_dropped_total",
-			Help: "Event streams tonewall ended: write_timeout (the client stopped reading), write_error, egress_blocked."}, []string{"reason"}),
+			Help: "Event streams tonewall ended: write_timeout (the client stopped reading), write_error, egress_blocked, key_revoked (a reload removed its key)."}, []string{"reason"}),
 		egressBlocked: f.NewCounter(prometheus.CounterOpts{Name: "tonewall_api_egress_blocked_total",
 			Help: "API answers and events not sent because they held what looks like a card number."}),
 	}

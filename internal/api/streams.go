@@ -89,7 +89,9 @@ func (s *Server) openStream(w http.ResponseWriter, key string) (release func(), 
 // events streams masked capture events as server-sent events, within the
 // stream caps. Each write gets api.write_timeout to be taken: a client that
 // stops reading is dropped, not waited on. Each event passes the egress
-// check; on a hit it is not sent and the stream ends.
+// check; on a hit it is not sent and the stream ends. After a reload has
+// swapped the keys, nothing more is sent on a stream whose key is no longer
+// in force for the route: it ends.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if s.source == nil {
 		writeProblem(w, http.StatusServiceUnavailable, "events_unavailable", "no capture service to stream events of")
@@ -109,7 +111,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	keepalive := time.NewTicker(keepaliveEvery)
 	defer keepalive.Stop()
 	msg := []byte(": tonewall events\n\n")
+	keys := s.keys.Load()
 	for {
+		if k := s.keys.Load(); k != keys {
+			keys = k
+			if s.revoked(r, RoleAgent) {
+				s.metrics.streamsDropped.WithLabelValues(keyRevoked).Inc()
+				return
+			}
+		}
 		if err := out.send(msg); err != nil {
 			s.metrics.streamsDropped.WithLabelValues(dropReason(err)).Inc()
 			return
@@ -147,6 +157,16 @@ func (o *sse) send(msg []byte) error {
 		return err
 	}
 	return o.rc.Flush()
+}
+
+// keyRevoked is the drop reason of a stream whose key a reload removed.
+const keyRevoked = "key_revoked"
+
+// revoked reports whether the key r was made with no longer opens need.
+func (s *Server) revoked(r *http.Request, need Role) bool {
+	token, _ := bearer(r.Header.Get("Authorization"))
+	p, ok := s.lookup(token)
+	return !ok || !p.Role.allows(need)
 }
 
 func dropReason(err error) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/tonewall/tonewall/internal/api"
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/cdr"
 	"github.com/tonewall/tonewall/internal/media"
 	"github.com/tonewall/tonewall/internal/sip"
 	"github.com/tonewall/tonewall/internal/vault"
@@ -30,13 +31,16 @@ type App struct {
 	SIP      *sip.Server
 	API      *api.Server
 	Metrics  *prometheus.Registry // every part's series; served at /metrics
+	cdr      *cdr.Writer          // nil: cdr.file is empty
 	ready    chan struct{}
+	reload   *reloader
 }
 
 // New builds every part; nothing listens until Run. When a part fails, what
 // was built before it is closed again.
 func New(cfg *Config, log *zap.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, ready: make(chan struct{}), Metrics: prometheus.NewRegistry()}
+	a.reload = newReloader(cfg, a.Metrics)
 	if err := a.build(); err != nil {
 		_ = a.close() // the build error is the one to report
 		return nil, err
@@ -52,6 +56,9 @@ func (a *App) build() (err error) {
 	}
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
 		return fmt.Errorf("audit: %w", err)
+	}
+	if a.cdr, err = cdr.Open(cfg.CDR, a.Metrics, log.Named("cdr")); err != nil {
+		return cfg.At("cdr.file", err)
 	}
 	a.Captures = capture.NewService(cfg.Capture, a.vault, a.audit, a.Metrics, log.Named("capture"))
 	if a.media, err = media.NewManager(cfg.Media, log.Named("media")); err != nil {
@@ -71,6 +78,7 @@ func (a *App) build() (err error) {
 	if a.SIP, err = sip.New(cfg.Config, a.media, a.Captures, a.Metrics, log.Named("sip")); err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
+	a.SIP.SetCDR(a.cdr)
 	a.API = api.New(cfg.API, a, a.Captures, a.Metrics, log.Named("api"))
 	a.API.SetDetokenize(a.forward, a.audit)
 	return nil
@@ -88,6 +96,7 @@ func (a *App) close() error {
 	if a.forward != nil {
 		errs = append(errs, a.forward.Close())
 	}
+	errs = append(errs, a.cdr.Close()) // after SIP: the calls hung up at shutdown are in it
 	if a.audit != nil {
 		errs = append(errs, a.audit.Close())
 	}

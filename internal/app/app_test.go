@@ -95,3 +95,24 @@ func TestCheckCreatesNothing(t *testing.T) {
 		t.Fatalf("Check left %v behind", ents)
 	}
 }
+
+// TestCheckCDRFile: a CDR file whose directory cannot be made fails Check
+// at the cdr.file line; one that can be is left uncreated.
+func TestCheckCDRFile(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "blocker")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Check(testConfig(t, dir, "audit:", "cdr: {file: "+blocker+"/cdr.jsonl}\naudit:"))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:11: cdr.file:") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("Check with a CDR file under a regular file: %v", err)
+	}
+	cdr := filepath.Join(dir, "data", "cdr.jsonl")
+	if _, err := Check(testConfig(t, dir, "audit:", "cdr: {file: "+cdr+"}\naudit:")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cdr); err == nil {
+		t.Fatal("Check created the CDR file")
+	}
+}

@@ -19,16 +19,16 @@ import (
 
 // Check proves, short of listening, what New and Run will need from this
 // host, as `nginx -t` does: every certificate, key and CA file loads, the
-// vault and the audit log open (or can be created), and every address to
-// bind is one of this host's. It creates nothing and takes no lock a
-// running tonewall holds, so it can run beside the instance it is about to
-// replace.
+// vault and the audit log open (or can be created), every address to bind
+// is one of this host's, and the CDR file can be written. It creates
+// nothing and takes no lock a running tonewall holds, so it can run beside
+// the instance it is about to replace.
 //
 // err is the first failure. held lists the parts another process has open
 // (a running tonewall on the same files): fine for `tonewall check`, fatal
 // for `tonewall run`. Both name the YAML line of the key concerned.
 func Check(cfg *Config) (held []error, err error) {
-	for _, step := range []func(*Config) error{checkTLSFiles, checkVaultDriver, checkAddresses} {
+	for _, step := range []func(*Config) error{checkTLSFiles, checkVaultDriver, checkAddresses, checkCDRFile} {
 		if err := step(cfg); err != nil {
 			return nil, err
 		}
@@ -145,6 +145,26 @@ func checkAuditLog(cfg *Config) error {
 		return cfg.At("audit.file", err)
 	}
 	return nil
+}
+
+// checkCDRFile proves the CDR file, when there is one, can be created, or
+// opened for appending.
+func checkCDRFile(cfg *Config) error {
+	file := cfg.CDR.File
+	if file == "" {
+		return nil
+	}
+	if err := creatable(file); err != nil {
+		return cfg.At("cdr.file", err)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return cfg.At("cdr.file", err)
+	}
+	return f.Close()
 }
 
 // creatable passes a file that exists (its owner's check opens it) and

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"github.com/tonewall/tonewall/internal/api"
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/cdr"
 	"github.com/tonewall/tonewall/internal/config"
 	"github.com/tonewall/tonewall/internal/media"
 	"github.com/tonewall/tonewall/internal/sip"
@@ -22,7 +24,7 @@ var Default []byte
 
 // Config is the whole of tonewall.yaml, assembled from the sections each
 // part declares: sip, trunks and routes (sip.Config), media, capture,
-// vault, audit, api and log.
+// vault, audit, api, cdr and log.
 type Config struct {
 	sip.Config `yaml:",inline"`
 	Media      media.Config   `yaml:"media"`
@@ -30,9 +32,12 @@ type Config struct {
 	Vault      vault.Config   `yaml:"vault"`
 	Audit      audit.Config   `yaml:"audit"`
 	API        api.Config     `yaml:"api"`
+	CDR        cdr.Config     `yaml:"cdr"`
 	Log        Log            `yaml:"log"`
 
-	src *config.Source // where it was read from, for At
+	src  *config.Source // where it was read from, for At
+	file string         // the file Load read; "" for Parse
+	sum  [sha256.Size]byte
 }
 
 // Log is the `log` section.
@@ -55,7 +60,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, b)
+	c, err := Parse(path, b)
+	if err != nil {
+		return nil, err
+	}
+	c.file = path
+	return c, nil
 }
 
 // Parse decodes and validates YAML; name is used in error messages, which
@@ -66,7 +76,7 @@ func Parse(name string, b []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.src = src
+	c.src, c.sum = src, sha256.Sum256(b)
 	if err := c.Validate(); err != nil {
 		return nil, src.Locate(err)
 	}
@@ -81,7 +91,7 @@ func (c *Config) Validate() error {
 		validate func() error
 	}{
 		{"sip", c.Config.Validate}, {"media", c.Media.Validate}, {"capture", c.Capture.Validate},
-		{"vault", c.Vault.Validate}, {"audit", c.Audit.Validate}, {"api", c.API.Validate}, {"log", c.Log.Validate},
+		{"vault", c.Vault.Validate}, {"audit", c.Audit.Validate}, {"api", c.API.Validate}, {"cdr", c.CDR.Validate}, {"log", c.Log.Validate},
 	} {
 		if err := s.validate(); err != nil {
 			return keyed(s.key, err)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,15 @@ const (
 	// forwarded toward the contact center. Reason: the kind, inband or
 	// rfc4733; CallID, CaptureID. Never a digit. The capture fails closed.
 	MaskLeak Type = "mask_leak"
+	// ConfigReloaded: a new configuration file was put in force without a
+	// restart. Actor: "signal:SIGHUP" or the API key's name; Source: the
+	// API client's address; Digest: the file's SHA-256; Changed: the keys
+	// that changed (trunks, routes, api.keys, sip.limits.max_calls, …).
+	ConfigReloaded Type = "config_reloaded"
+	// ConfigReloadRefused: a reload was asked for and the file refused;
+	// the old configuration stays in force. Reason: where and why (the
+	// value at fault is left out). Digest: the file's SHA-256, when read.
+	ConfigReloadRefused Type = "config_reload_refused"
 )
 
 // Record is one line of the log. Append fills Seq, Time (when zero), Prev and
@@ -41,6 +51,8 @@ type Record struct {
 	Reason       string    `json:"reason,omitempty"`        // e.g. vault_unavailable
 	Target       string    `json:"target,omitempty"`        // where card data was sent: the payment processor's host:port
 	TargetStatus int       `json:"target_status,omitempty"` // the HTTP status Target answered
+	Digest       string    `json:"digest,omitempty"`        // hex SHA-256 of a configuration file; anything else is dropped
+	Changed      []string  `json:"changed,omitempty"`       // configuration keys a reload changed
 	Prev         string    `json:"prev"`                    // hex SHA-256 of the previous record; Genesis for the first
 	Hash         string    `json:"hash"`                    // hex SHA-256 of this record encoded with Hash ""
 }
@@ -73,6 +85,20 @@ func (r *Record) clean() {
 		*s = scrub(strings.ToValidUTF8(*s, "\uFFFD"))
 	}
 	r.Type = Type(scrub(strings.ToValidUTF8(string(r.Type), "\uFFFD")))
+	r.Changed = slices.Clone(r.Changed) // the caller's slice is not written
+	for i := range r.Changed {
+		r.Changed[i] = scrub(strings.ToValidUTF8(r.Changed[i], "\uFFFD"))
+	}
+	if !isDigest(r.Digest) {
+		r.Digest = ""
+	}
+}
+
+// isDigest reports whether s is the 64 lower-case hex digits of a SHA-256.
+// A digest is kept as it is, even where its digits happen to pass for a
+// card number: it is a hash of a file, and scrubbing would break it.
+func isDigest(s string) bool {
+	return len(s) == 2*sha256.Size && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // scrub replaces every run of digits holding a valid card number with

@@ -41,9 +41,10 @@ type Controller struct {
 	callID  string
 	deliver InfoSender
 
-	mu    sync.Mutex
-	cur   *Capture // guarded by mu
-	ended bool     // guarded by mu
+	mu      sync.Mutex
+	cur     *Capture   // guarded by mu
+	history []*Capture // guarded by mu: the call's captures, oldest first, the last maxHistory
+	ended   bool       // guarded by mu
 
 	keying  tokenKeyer // media goroutine; only outside windows
 	payload [maxSamples]byte
@@ -247,6 +248,26 @@ func (c *Controller) OnInfo(contentType string, body []byte) bool {
 		}
 	}
 	return true
+}
+
+// maxHistory bounds the captures a call remembers for its record.
+const maxHistory = 16
+
+// keep makes c the current capture and remembers it; ctrl.mu is held.
+func (ctrl *Controller) keep(c *Capture) {
+	ctrl.cur = c
+	if len(ctrl.history) == maxHistory {
+		ctrl.history = append(ctrl.history[:0], ctrl.history[1:]...)
+	}
+	ctrl.history = append(ctrl.history, c)
+}
+
+// Captures lists the call's captures, oldest first (the last 16), for its
+// call detail record.
+func (c *Controller) Captures() []*Capture {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Capture(nil), c.history...)
 }
 
 // Current returns the call's capture that is open or ended last.

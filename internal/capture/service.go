@@ -166,7 +166,7 @@ func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Captur
 		retry: make(chan retryReq), fail: make(chan struct{}),
 		done: make(chan struct{})}
 	c.status = Status{ID: c.id, CallID: c.callID, State: string(collect.StateIdle), Created: time.Now()}
-	ctrl.cur = c
+	ctrl.keep(c)
 	ctrl.presses.Store(&c.presses)
 	ctrl.svc.wg.Add(1)
 	go func() {

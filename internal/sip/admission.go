@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -10,12 +11,14 @@ import (
 // admission caps calls before any RTP port is taken or any INVITE leaves:
 // calls in all, calls per trunk (a call counts on both its trunks) and new
 // calls per second per trunk. A flood on one trunk is refused at that trunk's
-// caps and leaves the other trunks their room.
+// caps and leaves the other trunks their room. Loads are kept by trunk name,
+// so that a reload, which makes new trunks, keeps counting the calls
+// admitted before it.
 type admission struct {
 	mu      sync.Mutex
 	max     int // all trunks
 	calls   int
-	load    map[*trunk]*trunkLoad
+	load    map[string]*trunkLoad  // by trunk name
 	refused *prometheus.CounterVec // by trunk and reason
 }
 
@@ -26,7 +29,7 @@ type trunkLoad struct {
 }
 
 func newAdmission(max int, refused *prometheus.CounterVec) *admission {
-	return &admission{max: max, load: map[*trunk]*trunkLoad{}, refused: refused}
+	return &admission{max: max, load: map[string]*trunkLoad{}, refused: refused}
 }
 
 // take admits a call from one trunk to another, or names the cap that
@@ -71,12 +74,26 @@ func (a *admission) add(loads []*trunkLoad, n int) {
 }
 
 func (a *admission) loadOf(t *trunk) *trunkLoad {
-	l := a.load[t]
+	l := a.load[t.cfg.Name]
 	if l == nil {
 		l = &trunkLoad{}
-		a.load[t] = l
+		a.load[t.cfg.Name] = l
 	}
 	return l
+}
+
+// reconfigure sets the cap on all calls and forgets the idle loads of
+// trunks no longer configured; a removed trunk's calls in progress keep
+// their load until they end.
+func (a *admission) reconfigure(max int, trunks []*trunk) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.max = max
+	for name, l := range a.load {
+		if l.calls == 0 && !slices.ContainsFunc(trunks, func(t *trunk) bool { return t.cfg.Name == name }) {
+			delete(a.load, name)
+		}
+	}
 }
 
 func full(t *trunk, l *trunkLoad) bool {

@@ -161,13 +161,38 @@ func TestAdmissionReleaseIsIdempotent(t *testing.T) {
 	release()
 	mustTake(t, a, carrier, cc, t0)
 	wantRefused(t, a, carrier, cc, t0, "calls_limit")
-	if a.calls != 1 || a.load[carrier].calls != 1 || a.load[cc].calls != 1 {
+	if a.calls != 1 || a.load["carrier"].calls != 1 || a.load["cc"].calls != 1 {
 		t.Errorf("counts after double release: all %d, carrier %d, cc %d; want 1 each",
-			a.calls, a.load[carrier].calls, a.load[cc].calls)
+			a.calls, a.load["carrier"].calls, a.load["cc"].calls)
 	}
 	noop, _ := a.take(carrier, cc, t0)
 	noop() // a refused call's release gives nothing back
 	if a.calls != 1 {
 		t.Errorf("a refused call's release changed the count to %d", a.calls)
+	}
+}
+
+// TestAdmissionAcrossReload: a reload makes new trunks of the same names;
+// the calls admitted on the old ones count against the new caps, and give
+// their places back to them when they end.
+func TestAdmissionAcrossReload(t *testing.T) {
+	a, _ := newTestAdmission(10)
+	oldFrom, oldTo := testTrunk("carrier", 3, 0), testTrunk("cc", 0, 0)
+	r1 := mustTake(t, a, oldFrom, oldTo, t0)
+	r2 := mustTake(t, a, oldFrom, oldTo, t0)
+	newFrom, newTo, gone := testTrunk("carrier", 2, 0), testTrunk("cc", 0, 0), testTrunk("old", 0, 0)
+	mustTake(t, a, gone, newTo, t0)()
+	a.reconfigure(2, []*trunk{newFrom, newTo})
+	if _, ok := a.load["old"]; ok {
+		t.Error("the idle load of a removed trunk was kept")
+	}
+	wantRefused(t, a, newFrom, newTo, t0, "calls_limit") // two calls of before, max_calls now 2
+	a.reconfigure(10, []*trunk{newFrom, newTo})
+	wantRefused(t, a, newFrom, newTo, t0, "trunk_calls_limit") // the trunk's new cap, 2, counts them too
+	r1()
+	mustTake(t, a, newFrom, newTo, t0)
+	r2()
+	if a.calls != 1 || a.load["carrier"].calls != 1 {
+		t.Errorf("after the old calls ended: all %d, carrier %d; want 1", a.calls, a.load["carrier"].calls)
 	}
 }

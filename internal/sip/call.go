@@ -41,12 +41,14 @@ type Call struct {
 	created time.Time
 	release []func() // admission places and held connections, given back at the end
 
-	mu      sync.Mutex
-	state   callState           // guarded by mu
-	ctrl    *capture.Controller // guarded by mu; nil when the route takes no captures
-	acks    chan *sip.Request   // 2xx ACKs from leg A (initial INVITE or re-INVITE)
-	ended   chan struct{}
-	endOnce sync.Once
+	mu       sync.Mutex
+	state    callState           // guarded by mu
+	answered time.Time           // guarded by mu: when leg A was sent its 2xx
+	out      outcome             // guarded by mu: the final answer to leg A
+	ctrl     *capture.Controller // guarded by mu; nil when the route takes no captures
+	acks     chan *sip.Request   // 2xx ACKs from leg A (initial INVITE or re-INVITE)
+	ended    chan struct{}
+	endOnce  sync.Once
 }
 
 // CallInfo is what the control API shows of a call. The carrier leg's
@@ -143,6 +145,7 @@ func (c *Call) end(reason string, skip *Leg) {
 		for _, f := range c.release {
 			f()
 		}
+		c.record(reason, skip, ctrl) // its captures have ended: Detach waited for them
 		if wasConfirmed {
 			var wg sync.WaitGroup // both BYEs at once: a dead leg must not delay the live one
 			for _, l := range []*Leg{c.a, c.b} {

@@ -37,7 +37,7 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 		return data, nil // a socket sipgo opened for a request of ours
 	}
 	src := addrPortOf(info.RemoteAddr).Addr()
-	known := matchTrunk(s.trunks, sock.l, src) != nil
+	known := matchTrunk(s.table().trunks, sock.l, src) != nil
 	if !known && s.cfg.SIP.UnknownSources == "drop" {
 		return s.drop("unknown_source", info, data)
 	}
@@ -169,5 +169,5 @@ func headerValue(data []byte, name string) string {
 // it arrived on.
 func (s *Server) stranger(req *sip.Request, tx sip.ServerTransaction) bool {
 	l := s.listenerOf(tx, req)
-	return l == nil || matchTrunk(s.trunks, l, sourceAddr(req)) == nil
+	return l == nil || matchTrunk(s.table().trunks, l, sourceAddr(req)) == nil
 }

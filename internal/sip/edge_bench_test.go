@@ -18,7 +18,7 @@ func benchEdge(b *testing.B, mode string) (*Server, sip.TransportReadProps) {
 	cfg.SIP.ScannerAgents = DefaultScannerAgents
 	s := &Server{cfg: cfg, log: zap.NewNop(), abuse: zap.NewNop(), metrics: newMetrics(prometheus.NewRegistry())}
 	l := &listener{cfg: Listener{Name: "carrier", Transport: "udp"}}
-	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}}
+	s.tbl.Store(&trunkTable{trunks: []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}}})
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -194,13 +194,13 @@ func TestAnswerNeverLarger(t *testing.T) {
 func edgeServer(unknown string, lim Limits) (*Server, *capturePacketConn) {
 	l := &listener{cfg: Listener{Name: "udp", Transport: "udp"}}
 	s := &Server{
-		cfg: &Config{SIP: Settings{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
-		trunks: []*trunk{{cfg: Trunk{Name: "carrier"}, listener: l,
-			sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}},
+		cfg:     &Config{SIP: Settings{UnknownSources: unknown, ScannerAgents: []string{"friendly-scanner"}}},
 		sources: newSourceRate(lim.SourceRate, lim.SourceBurst, lim.SourceBlock, 100),
 		metrics: newMetrics(prometheus.NewRegistry()),
 		abuse:   zap.NewNop(),
 	}
+	s.tbl.Store(&trunkTable{trunks: []*trunk{{cfg: Trunk{Name: "carrier"}, listener: l,
+		sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}})
 	pc := &capturePacketConn{local: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 100), Port: 5060}}
 	s.udpConns.Store(addrPortOf(pc.local), &udpSocket{PacketConn: pc, l: l})
 	return s, pc

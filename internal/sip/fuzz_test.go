@@ -46,7 +46,7 @@ func fuzzServer(tb testing.TB) *Server {
 	// readFilter's view: a UDP listener at fuzzUDP whose trunk is the
 	// sender, so every datagram takes the full path of a trunk's.
 	l := &listener{cfg: Listener{Name: "fuzz", Transport: "udp"}}
-	s.trunks = []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}
+	s.tbl.Store(&trunkTable{trunks: []*trunk{{listener: l, sources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}})
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // its 400s to 192.0.2.1 go nowhere
 	if err != nil {
 		tb.Fatal(err)

@@ -66,20 +66,7 @@ const (
 // trunks in place and ready closed, as Run leaves them, and nothing bound.
 func newTestServer(t *testing.T, yaml string) *Server {
 	t.Helper()
-	var cfg struct {
-		Config  `yaml:",inline"`
-		Media   media.Config   `yaml:"media"`
-		Capture capture.Config `yaml:"capture"`
-		Vault   vault.Config   `yaml:"vault"`
-	}
-	if _, err := config.Decode("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for _, validate := range []func() error{cfg.Config.Validate, cfg.Media.Validate, cfg.Capture.Validate, cfg.Vault.Validate} {
-		if err := validate(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfg := testSections(t, yaml)
 	mm, err := media.NewManager(cfg.Media, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +89,37 @@ func newTestServer(t *testing.T, yaml string) *Server {
 		l.setAddr(net.UDPAddrFromAddrPort(netip.MustParseAddrPort(lc.Address)))
 		s.listeners = append(s.listeners, l)
 	}
-	if s.trunks, err = buildTrunks(&cfg.Config, s.listenerMap()); err != nil {
+	tbl, err := s.buildTable(&cfg.Config)
+	if err != nil {
 		t.Fatal(err)
 	}
+	s.tbl.Store(tbl)
 	close(s.ready)
 	return s
+}
+
+// sections is what a test's YAML holds: the server's sections and those of
+// the parts it is built with.
+type sections struct {
+	Config  `yaml:",inline"`
+	Media   media.Config   `yaml:"media"`
+	Capture capture.Config `yaml:"capture"`
+	Vault   vault.Config   `yaml:"vault"`
+}
+
+// testSections decodes and validates yaml (DIR stands for a fresh directory).
+func testSections(t *testing.T, yaml string) sections {
+	t.Helper()
+	var cfg sections
+	if _, err := config.Decode("test", []byte(strings.ReplaceAll(yaml, "DIR", t.TempDir())), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, validate := range []func() error{cfg.Config.Validate, cfg.Media.Validate, cfg.Capture.Validate, cfg.Vault.Validate} {
+		if err := validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg
 }
 
 // request parses a request and stamps where it came from, as the
@@ -310,7 +323,7 @@ func TestHandlerInviteRefusals(t *testing.T) {
 
 func TestHandlerInviteOverMaxCalls(t *testing.T) {
 	s := newTestServer(t, handlerYAML) // max_calls: 2
-	carrier, cc := s.trunks[0], s.trunks[1]
+	carrier, cc := s.table().trunks[0], s.table().trunks[1]
 	for i := 0; i < 2; i++ {
 		release, refused := s.admitted.take(carrier, cc, time.Now())
 		if refused != "" {
@@ -460,7 +473,7 @@ func TestHandlerInviteTargetUnreachableIs503(t *testing.T) {
 // answering what crosses to it with answer.
 func confirmedCall(t *testing.T, s *Server, answer func(*sip.Request) *sip.Response) (*Call, *peer) {
 	c := fuzzCall(t, s)
-	c.a.trunk, c.b.trunk = s.trunks[0], s.trunks[1]
+	c.a.trunk, c.b.trunk = s.table().trunks[0], s.table().trunks[1]
 	c.setState(stateConfirmed)
 	s.calls.add(c)
 	s.dialogs.add(c.a)

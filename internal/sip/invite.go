@@ -34,6 +34,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer s.handlers.Done()
 	t, release, err := s.admit(req, tx)
 	if err != nil {
+		s.recordRefused(req, t, err)
 		// Refused before any work and before a 100: one answer, not
 		// retransmitted (a retransmitted INVITE is refused again as
 		// cheaply), so a flood from a spoofed trunk address is not
@@ -51,6 +52,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	c, err := s.newCall(req, t, tx, release)
 	if err != nil {
+		s.recordRefused(req, t, err)
 		release()
 		s.reject(req, tx, err)
 		return
@@ -71,7 +73,7 @@ func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 	if errors.As(err, &ch) {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", ch.header))
 	}
-	if ra := s.cfg.SIP.Limits.RetryAfter; code == 503 && ra >= time.Second {
+	if ra := s.table().limits.RetryAfter; code == 503 && ra >= time.Second {
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(int(ra/time.Second))))
 	}
 	if code == 420 {
@@ -83,7 +85,8 @@ func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 
 // admit checks an initial INVITE: hop count, drain, trunk, authentication,
 // route, extensions and the call caps, whose places release gives back. It
-// reads the request and changes nothing, and does no I/O.
+// reads the request and changes nothing, and does no I/O. A refusal after
+// the trunk is known returns the trunk with it, for the record.
 func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, release func(), err error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return nil, nil, statusErr(483, "Too Many Hops", nil)
@@ -95,18 +98,18 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, re
 		return nil, nil, err
 	}
 	if err := s.authenticate(req, t); err != nil {
-		return nil, nil, err
+		return t, nil, err
 	}
 	if t.route == nil {
-		return nil, nil, statusErr(404, "Not Found", errNoRoute)
+		return t, nil, statusErr(404, "Not Found", errNoRoute)
 	}
 	if unsupported(req) != "" {
-		return nil, nil, statusErr(420, "Bad Extension", nil)
+		return t, nil, statusErr(420, "Bad Extension", nil)
 	}
 	release, refused := s.admitted.take(t, t.route.to, time.Now())
 	if refused != "" {
 		s.abuse.Warn("call refused by a cap", zap.String("trunk", t.cfg.Name), zap.String("reason", refused))
-		return nil, nil, statusErr(503, "Service Unavailable", errCapped)
+		return t, nil, statusErr(503, "Service Unavailable", errCapped)
 	}
 	return t, release, nil
 }
@@ -117,7 +120,7 @@ func (s *Server) trunkOf(req *sip.Request, tx sip.ServerTransaction) (*trunk, er
 	src := sourceAddr(req)
 	var t *trunk
 	if l != nil {
-		t = matchTrunk(s.trunks, l, src)
+		t = matchTrunk(s.table().trunks, l, src)
 	}
 	if t == nil {
 		s.abuse.Warn("request from no trunk refused", zap.String("method", string(req.Method)),
@@ -293,6 +296,11 @@ func (c *Call) run(req *sip.Request, tx sip.ServerTransaction) {
 
 // fail ends a call that was never answered and tells leg A why.
 func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
+	c.mu.Lock()
+	if c.answered.IsZero() {
+		c.out = failedWith(err)
+	}
+	c.mu.Unlock()
 	if !errors.Is(err, errCancelled) {
 		c.srv.reject(req, tx, err)
 	}
@@ -322,6 +330,9 @@ func (c *Call) answer(o *outbound, bRes *sip.Response) {
 	c.setState(stateConfirmed)
 	c.attachCapture()
 	res := c.responseToA(o.aReq, bRes, sdp)
+	c.mu.Lock()
+	c.answered, c.out.code = time.Now(), res.StatusCode
+	c.mu.Unlock()
 	ack, ok := c.awaitAck(o.aTx, res)
 	if !ok {
 		c.end("no ACK from leg A", nil)

@@ -165,7 +165,7 @@ func (o *outbound) onResponse(ctx context.Context, res *sip.Response) (bool, *si
 		return true, nil, errCancelled
 	}
 	code, reason := mapFailure(res)
-	return true, nil, statusErr(code, reason, fmt.Errorf("target answered %d", res.StatusCode))
+	return true, nil, statusErr(code, reason, fmt.Errorf("%w %d", errTargetAnswered, res.StatusCode))
 }
 
 // mapFailure maps leg B's final failure to leg A's: challenges and

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/cdr"
 	"github.com/tonewall/tonewall/internal/media"
 )
 
@@ -35,7 +36,8 @@ type Server struct {
 	srv       *sipgo.Server
 	cli       *sipgo.Client
 	listeners []*listener
-	trunks    []*trunk
+	tbl       atomic.Pointer[trunkTable] // see table()
+	reloadMu  sync.Mutex
 	serverTLS *tls.Config
 	nonceKey  []byte
 
@@ -51,6 +53,7 @@ type Server struct {
 	sources  *sourceRate // out-of-dialog requests per source address
 	admitted *admission  // call caps
 	metrics  *metrics
+	cdr      *cdr.Writer // nil: no call detail records
 }
 
 // New builds the B2BUA from its validated sections; it binds nothing until Run.
@@ -251,12 +254,12 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, lc := range s.cfg.SIP.Listeners {
 		s.listeners = append(s.listeners, &listener{cfg: lc})
 	}
-	trunks, err := buildTrunks(s.cfg, s.listenerMap())
+	t, err := s.buildTable(s.cfg)
 	if err != nil {
 		close(s.failed)
 		return err
 	}
-	s.trunks = trunks // before any socket is bound: the first packet is matched against them
+	s.tbl.Store(t) // before any socket is bound: the first packet is matched against it
 	closers, err := s.bind()
 	if err != nil {
 		close(s.failed)
@@ -347,7 +350,7 @@ func (s *Server) ListenersUp() bool {
 // one of its trunks, or anyone when strangers are answered (reject).
 func (s *Server) admits(l *listener) func(netip.Addr) bool {
 	return func(src netip.Addr) bool {
-		return s.cfg.SIP.UnknownSources == "reject" || matchTrunk(s.trunks, l, src) != nil
+		return s.cfg.SIP.UnknownSources == "reject" || matchTrunk(s.table().trunks, l, src) != nil
 	}
 }
 
@@ -378,7 +381,7 @@ func (s *Server) listen(l *listener) (func(), error) {
 			admit: s.admits(l), m: s.metrics, log: s.abuse, closed: make(chan struct{})}
 		s.streams = append(s.streams, sl)
 		if l.cfg.Transport == "tls" {
-			sl.tls = s.listenerTLS(l)
+			sl.tls = s.handshakeTLS(l)
 			go func() { _ = s.srv.ServeTLS(sl) }()
 		} else {
 			go func() { _ = s.srv.ServeTCP(sl) }()

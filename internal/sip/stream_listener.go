@@ -276,6 +276,13 @@ func (t *connTable) release(src netip.Addr) {
 	}
 }
 
+// setCaps changes the caps; connections already open stay, and count.
+func (t *connTable) setCaps(max, per int) {
+	t.mu.Lock()
+	t.max, t.per = max, per
+	t.mu.Unlock()
+}
+
 // open is the number of connections counted.
 func (t *connTable) open() int {
 	t.mu.Lock()

@@ -59,14 +59,15 @@ var aeadSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// listenerTLS is a TLS listener's configuration: a client certificate is
-// asked for only where a trunk of the listener has mutual_tls, and one that
-// does not verify against sip.tls.ca_file fails the handshake. A peer with
-// none still completes it, and the trunk refuses its requests (peerVerified),
-// so a listener can serve trunks with and without mutual TLS.
-func (s *Server) listenerTLS(l *listener) *tls.Config {
-	c := s.serverTLS.Clone()
-	for _, t := range s.trunks {
+// listenerTLS is a TLS listener's configuration, derived from base (the
+// server's) for the trunks in force: a client certificate is asked for only
+// where a trunk of the listener has mutual_tls, and one that does not verify
+// against sip.tls.ca_file fails the handshake. A peer with none still
+// completes it, and the trunk refuses its requests (peerVerified), so a
+// listener can serve trunks with and without mutual TLS.
+func listenerTLS(base *tls.Config, trunks []*trunk, l *listener) *tls.Config {
+	c := base.Clone()
+	for _, t := range trunks {
 		if t.listener == l && t.cfg.MutualTLS {
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 			return c
@@ -74,6 +75,14 @@ func (s *Server) listenerTLS(l *listener) *tls.Config {
 	}
 	c.ClientCAs = nil // nothing asked, no CA names sent
 	return c
+}
+
+// handshakeTLS is what a TLS listener hands each connection: the listener's
+// configuration in the table in force at the handshake.
+func (s *Server) handshakeTLS(l *listener) *tls.Config {
+	return &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return s.table().tls[l], nil
+	}}
 }
 
 func loadOrMakeCert(c TLS) (tls.Certificate, bool, error) {

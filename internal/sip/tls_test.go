@@ -145,11 +145,12 @@ func caFile(t *testing.T) (string, tls.Certificate) {
 // mutual_tls (and one that has not), "plain" with none.
 func mutualServer(t *testing.T, ca string) (s *Server, mtls, plain *listener) {
 	mtls, plain = &listener{cfg: Listener{Name: "mtls"}}, &listener{cfg: Listener{Name: "plain"}}
-	s = &Server{serverTLS: serverTLS(t, TLS{CAFile: ca}), trunks: []*trunk{
+	s = &Server{serverTLS: serverTLS(t, TLS{CAFile: ca})}
+	s.tbl.Store(&trunkTable{trunks: []*trunk{
 		{cfg: Trunk{Name: "a"}, listener: mtls},
 		{cfg: Trunk{Name: "b", MutualTLS: true}, listener: mtls},
 		{cfg: Trunk{Name: "c"}, listener: plain},
-	}}
+	}})
 	return s, mtls, plain
 }
 
@@ -163,8 +164,8 @@ func TestListenerTLS(t *testing.T) {
 	}
 	want.AddCert(leaf)
 
-	p := s.listenerTLS(plain)
-	m := s.listenerTLS(mtls)
+	p := listenerTLS(s.serverTLS, s.table().trunks, plain)
+	m := listenerTLS(s.serverTLS, s.table().trunks, mtls)
 	if p.ClientAuth != tls.NoClientCert || p.ClientCAs != nil {
 		t.Errorf("listener without mutual_tls: ClientAuth %v, ClientCAs set %v", p.ClientAuth, p.ClientCAs != nil)
 	}
@@ -209,7 +210,7 @@ func TestListenerTLSClientCertificates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ss, cerr, serr := handshake(t, s.listenerTLS(tt.l), tt.client)
+			_, ss, cerr, serr := handshake(t, listenerTLS(s.serverTLS, s.table().trunks, tt.l), tt.client)
 			if (serr == nil) != tt.ok || tt.ok && cerr != nil {
 				t.Fatalf("server error %v, client error %v; want success %v", serr, cerr, tt.ok)
 			}
@@ -217,5 +218,32 @@ func TestListenerTLSClientCertificates(t *testing.T) {
 				t.Errorf("client certificate verified %v, want %v", verified, tt.verified)
 			}
 		})
+	}
+}
+
+// TestHandshakeTLSFollowsTheTable: a TLS listener takes its configuration
+// from the table in force at each handshake: once a reload has taken
+// mutual_tls off its trunks, a client certificate from another CA no
+// longer fails the handshake, and none is asked for.
+func TestHandshakeTLSFollowsTheTable(t *testing.T) {
+	leakCheck(t)
+	ca, _ := caFile(t)
+	s, mtls, _ := mutualServer(t, ca)
+	withTLS := func(trunks []*trunk) {
+		s.tbl.Store(&trunkTable{trunks: trunks, tls: map[*listener]*tls.Config{mtls: listenerTLS(s.serverTLS, trunks, mtls)}})
+	}
+	withTLS(s.table().trunks)
+	stranger, err := selfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := clientTLS(tls.VersionTLS12, tls.VersionTLS13)
+	client.Certificates = []tls.Certificate{stranger}
+	if _, _, _, serr := handshake(t, s.handshakeTLS(mtls), client); serr == nil {
+		t.Fatal("a certificate from another CA passed a listener with mutual_tls")
+	}
+	withTLS([]*trunk{{cfg: Trunk{Name: "a"}, listener: mtls}})
+	if _, ss, cerr, serr := handshake(t, s.handshakeTLS(mtls), client); serr != nil || cerr != nil || len(ss.PeerCertificates) != 0 {
+		t.Fatalf("after the reload: server %v, client %v, certificates asked %d", serr, cerr, len(ss.PeerCertificates))
 	}
 }
