@@ -21,6 +21,11 @@ import (
 // target answers nothing.
 func startSBC(t *testing.T, o sbc.Options) *sbc.SBC {
 	t.Helper()
+	return sbc.Start(t, e2eDefaults(o))
+}
+
+// e2eDefaults is o with the e2e defaults startSBC gives what o leaves zero.
+func e2eDefaults(o sbc.Options) sbc.Options {
 	sip := &o.SIP
 	sip.InviteTimeout = cmp.Or(sip.InviteTimeout, 1500*time.Millisecond)
 	sip.RingTimeout = cmp.Or(sip.RingTimeout, 20*time.Second)
@@ -34,7 +39,7 @@ func startSBC(t *testing.T, o sbc.Options) *sbc.SBC {
 	if len(o.Carrier.Targets) == 0 {
 		o.Carrier.Targets = []string{"127.0.0.1:9"}
 	}
-	return sbc.Start(t, o)
+	return o
 }
 
 // deadTarget is a UDP address where a socket is bound but nothing answers.

@@ -11,13 +11,14 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/app"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // withCDR has tonewall write call detail records to file, fsynced per
-// record. The harness has no key for the cdr section: it goes in through
-// the raw top-level text of captureYAML, which these tests leave unused.
-func withCDR(file string) func(*sbcOpts) {
-	return func(o *sbcOpts) { o.captureYAML = fmt.Sprintf("cdr: {file: %q, fsync: every_record}", file) }
+// record.
+func withCDR(file string) func(*sbc.Options) {
+	return func(o *sbc.Options) { o.CDR = sbc.M{"file": file, "fsync": "every_record"} }
 }
 
 // cdrLines waits until file holds n records and returns them, failing on
@@ -55,39 +56,41 @@ func cdrLines(t *testing.T, file string, n int) []map[string]any {
 func TestReloadKeepsCallInProgress(t *testing.T) {
 	cdrFile := filepath.Join(t.TempDir(), "cdr.jsonl")
 	u := callUp(t, withCDR(cdrFile))
-	s, cc2 := u.s, newAgent(t, "udp")
+	s, cc2 := u.s, sipua.New(t, "udp")
 
-	next := sbcOpts{ccTargets: []string{cc2.addr}, ccTrunk: "max_calls: 1", dataDir: s.dataDir,
-		apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))}
+	next := sbc.Options{Transport: "udp", ContactCenter: sbc.Trunk{Targets: []string{cc2.Addr}, MaxCalls: 1},
+		API: apiKeys(), DataDir: s.DataDir}
 	withCDR(cdrFile)(&next)
-	cfg, err := app.Parse("reloaded.yaml", []byte(next.yaml()))
+	y, err := e2eDefaults(next).YAML()
 	must(t, err)
-	_, changed, err := s.app.Apply(cfg, "e2e", "")
+	cfg, err := app.Parse("reloaded.yaml", y)
+	must(t, err)
+	_, changed, err := s.App.Apply(cfg, "e2e", "")
 	must(t, err)
 	if strings.Join(changed, ",") != "trunks" {
 		t.Fatalf("reload changed %v, want trunks only", changed)
 	}
 
-	if sess, err := u.carrier.call(ctx10(t), s.addr("carrier"), u.carrier.sdp()); err == nil {
+	if sess, err := u.carrier.Call(ctx10(t), s.Addr("carrier"), u.carrier.SDP()); err == nil {
 		sess.Close()
 		t.Fatal("a second call was admitted past the contact-center trunk's new max_calls")
 	}
-	if !u.carrier.gotStatus(503) {
+	if !u.carrier.GotStatus(503) {
 		t.Fatal("the second call was not refused 503")
 	}
-	if len(cc2.received(sip.INVITE)) != 0 {
+	if len(cc2.Received(sip.INVITE)) != 0 {
 		t.Fatal("the refused call reached the new target")
 	}
 	must(t, u.sess.Bye(ctx10(t)))
 	waitBye(t, u.cc) // the call in progress still crosses to its own target
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 
-	sess, err := u.carrier.call(ctx10(t), s.addr("carrier"), u.carrier.sdp())
+	sess, err := u.carrier.Call(ctx10(t), s.Addr("carrier"), u.carrier.SDP())
 	must(t, err)
-	cc2.nextCall(t)
+	cc2.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	waitBye(t, cc2)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 
 	recs := cdrLines(t, cdrFile, 3)
 	for i, want := range []struct {
@@ -101,7 +104,7 @@ func TestReloadKeepsCallInProgress(t *testing.T) {
 			t.Errorf("CDR %d: %v, want %+v", i, r, want)
 		}
 	}
-	if first := recs[1]; first["call_id"] != u.callID || first["leg_b_call_id"] != u.cc.received(sip.INVITE)[0].CallID().Value() ||
+	if first := recs[1]; first["call_id"] != u.callID || first["leg_b_call_id"] != u.cc.Received(sip.INVITE)[0].CallID().Value() ||
 		first["leg_a_call_id"] != u.sess.InviteRequest.CallID().Value() || first["answer"] == nil {
 		t.Errorf("first call's CDR does not name its legs: %v", first)
 	}
@@ -112,7 +115,7 @@ func TestReloadKeepsCallInProgress(t *testing.T) {
 // capture and its outcome, and no digit of the card.
 func TestCDRAfterCapture(t *testing.T) {
 	cdrFile := filepath.Join(t.TempDir(), "cdr.jsonl")
-	u := callUp(t, withCDR(cdrFile), func(o *sbcOpts) { o.routeCapture = "always" })
+	u := callUp(t, withCDR(cdrFile), func(o *sbc.Options) { o.Capture = "always" })
 	_, call := apiDo(t, u.s, "GET", "agent-key", "/v1/calls/"+u.callID, "")
 	cid, _ := call["capture_id"].(string)
 	if cid == "" {
@@ -128,7 +131,7 @@ func TestCDRAfterCapture(t *testing.T) {
 		t.Fatalf("capture ended %v", st)
 	}
 	must(t, u.sess.Bye(ctx10(t)))
-	u.s.waitCalls(t, 0)
+	u.s.WaitCalls(t, 0)
 	rec := cdrLines(t, cdrFile, 1)[0]
 	caps, _ := rec["captures"].([]any)
 	if len(caps) != 1 || fmt.Sprint(caps[0]) != fmt.Sprintf("map[id:%s state:tokenized]", cid) {

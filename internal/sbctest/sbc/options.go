@@ -22,6 +22,7 @@ type Options struct {
 	API           API
 	CaptureConfig M      // the capture: section
 	Vault         M      // the vault: section; default the local vault in DataDir
+	CDR           M      // the cdr: section; default none: no call records
 	DataDir       string // vault store and audit log; Start sets it to a test directory
 	LogLevel      string // debug | info | warn | error
 }
@@ -70,6 +71,7 @@ type Trunk struct {
 	OutboundAuth *Digest
 	SRTP         string
 	KeyExchange  string
+	MaxCalls     int
 }
 
 // Digest is a trunk's credentials.

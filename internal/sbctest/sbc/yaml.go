@@ -16,6 +16,7 @@ type (
 		Routes  []route    `yaml:"routes"`
 		Capture M          `yaml:"capture,omitempty"`
 		Vault   M          `yaml:"vault,omitempty"`
+		CDR     M          `yaml:"cdr,omitempty"`
 		Audit   M          `yaml:"audit,omitempty"`
 		API     API        `yaml:"api"`
 		Log     M          `yaml:"log,omitempty"`
@@ -40,6 +41,7 @@ type (
 		OutboundAuth *Digest  `yaml:"outbound_auth,omitempty"`
 		SRTP         string   `yaml:"srtp,omitempty"`
 		KeyExchange  string   `yaml:"key_exchange,omitempty"`
+		MaxCalls     int      `yaml:"max_calls,omitempty"`
 	}
 	route struct {
 		From    string `yaml:"from"`
@@ -64,6 +66,7 @@ func (o Options) YAML() ([]byte, error) {
 		Routes:  []route{{From: "carrier", To: "contact_center", Capture: or(o.Capture, "api")}},
 		Capture: o.CaptureConfig,
 		Vault:   o.Vault,
+		CDR:     o.CDR,
 		API:     o.API,
 	}
 	if len(o.Carrier.Targets) > 0 {
@@ -90,7 +93,7 @@ func (o Options) YAML() ([]byte, error) {
 func (t Trunk) render(name, tp string) trunk {
 	out := trunk{Name: name, Role: name, Listener: name, Sources: t.Sources,
 		MutualTLS: t.MutualTLS, InboundAuth: t.InboundAuth, OutboundAuth: t.OutboundAuth,
-		SRTP: t.SRTP, KeyExchange: t.KeyExchange}
+		SRTP: t.SRTP, KeyExchange: t.KeyExchange, MaxCalls: t.MaxCalls}
 	if len(out.Sources) == 0 {
 		out.Sources = []string{"127.0.0.0/8"}
 	}
