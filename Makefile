@@ -14,8 +14,8 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, the systemd unit's checks, the SIPp call flows and payment calls (when sipp is installed), every test with the race detector
-	bash deploy/check.sh
+test: vet ## go vet, the systemd unit's checks, the container image built and run, the SIPp call flows and payment calls (when sipp is installed), every test with the race detector
+	bash deploy/check.sh --image
 	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh flows pay
 	$(GO) test -race -timeout 20m ./...
 
