@@ -42,6 +42,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res.To().Params.Add("tag", sip.GenerateTagN(16))
 		_ = tx.Respond(res)
 		tx.Terminate()
+		s.countCall(t, callRefused, res.StatusCode)
 		return
 	}
 	// Our To tag goes on the request itself, before anything responds on the
@@ -53,6 +54,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		release()
 		s.reject(req, tx, err)
+		code, _ := statusOf(err)
+		s.countCall(t, callFailed, code)
 		return
 	}
 	c.run(req, tx)
@@ -83,7 +86,8 @@ func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 
 // admit checks an initial INVITE: hop count, drain, trunk, authentication,
 // route, extensions and the call caps, whose places release gives back. It
-// reads the request and changes nothing, and does no I/O.
+// reads the request and changes nothing, and does no I/O. A refusal still
+// returns the trunk when it was found, for the call counts.
 func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, release func(), err error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return nil, nil, statusErr(483, "Too Many Hops", nil)
@@ -95,18 +99,18 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, re
 		return nil, nil, err
 	}
 	if err := s.authenticate(req, t); err != nil {
-		return nil, nil, err
+		return t, nil, err
 	}
 	if t.route == nil {
-		return nil, nil, statusErr(404, "Not Found", errNoRoute)
+		return t, nil, statusErr(404, "Not Found", errNoRoute)
 	}
 	if unsupported(req) != "" {
-		return nil, nil, statusErr(420, "Bad Extension", nil)
+		return t, nil, statusErr(420, "Bad Extension", nil)
 	}
 	release, refused := s.admitted.take(t, t.route.to, time.Now())
 	if refused != "" {
 		s.abuse.Warn("call refused by a cap", zap.String("trunk", t.cfg.Name), zap.String("reason", refused))
-		return nil, nil, statusErr(503, "Service Unavailable", errCapped)
+		return t, nil, statusErr(503, "Service Unavailable", errCapped)
 	}
 	return t, release, nil
 }
@@ -200,7 +204,7 @@ func streamOf(tx sip.ServerTransaction) *streamConn {
 // connOf is the stream connection (TCP or TLS) a request came over; nil
 // for UDP.
 func connOf(tx sip.ServerTransaction) net.Conn {
-	stx, ok := tx.(*sip.ServerTx)
+	stx, ok := sipgoTx(tx)
 	if !ok {
 		return nil
 	}
@@ -293,8 +297,12 @@ func (c *Call) run(req *sip.Request, tx sip.ServerTransaction) {
 
 // fail ends a call that was never answered and tells leg A why.
 func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
-	if !errors.Is(err, errCancelled) {
+	if errors.Is(err, errCancelled) {
+		c.count(callCancelled, 487) // sipgo's answer to the INVITE
+	} else {
 		c.srv.reject(req, tx, err)
+		code, _ := statusOf(err)
+		c.count(callFailed, code)
 	}
 	c.end(errString(err), nil)
 }
@@ -322,6 +330,8 @@ func (c *Call) answer(o *outbound, bRes *sip.Response) {
 	c.setState(stateConfirmed)
 	c.attachCapture()
 	res := c.responseToA(o.aReq, bRes, sdp)
+	c.count(callAnswered, res.StatusCode)
+	c.srv.traffic.setup.WithLabelValues(c.b.trunk.cfg.Name).Observe(time.Since(c.created).Seconds())
 	ack, ok := c.awaitAck(o.aTx, res)
 	if !ok {
 		c.end("no ACK from leg A", nil)
