@@ -61,6 +61,7 @@ func (a *App) build() (err error) {
 		Name: "tonewall_rtp_port_errors_total",
 		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
 	}, func() float64 { return float64(a.media.PortErrors()) }))
+	a.Metrics.MustRegister(media.NewCollector(a.media))
 	if cfg.Vault.Detokenize.Enabled() {
 		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {
 			return fmt.Errorf("vault: %w", err)
