@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ func (a *App) build() (err error) {
 	if a.vault, err = vault.New(cfg.Vault, log.Named("vault")); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
+	a.vault = vault.Timed(a.vault, cmp.Or(cfg.Vault.Driver, vault.DriverLocal), a.Metrics)
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
