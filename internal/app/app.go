@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,7 @@ func (a *App) build() (err error) {
 	if a.vault, err = vault.New(cfg.Vault, log.Named("vault")); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
+	a.vault = vault.Timed(a.vault, cmp.Or(cfg.Vault.Driver, vault.DriverLocal), a.Metrics)
 	if a.audit, err = audit.Open(cfg.Audit.File); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -68,6 +70,7 @@ func (a *App) build() (err error) {
 		Name: "tonewall_rtp_port_errors_total",
 		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
 	}, func() float64 { return float64(a.media.PortErrors()) }))
+	a.Metrics.MustRegister(media.NewCollector(a.media))
 	if cfg.Vault.Detokenize.Enabled() {
 		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {
 			return fmt.Errorf("vault: %w", err)

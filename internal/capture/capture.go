@@ -221,7 +221,7 @@ func (c *Capture) finish(snap Status) {
 		snap = c.failResult(ReasonEgressBlocked)
 		hook, info, _ = c.results(snap)
 	}
-	c.svc.ended(snap.State)
+	c.svc.ended(snap.State, time.Since(snap.Created))
 	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
 	c.send(snap, hook, info)
 }

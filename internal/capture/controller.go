@@ -115,6 +115,7 @@ func (c *Controller) event(p *media.Packet, out media.Emitter) {
 	c.keys, _ = c.recv.Receive(p.Header.Timestamp, p.Payload, c.keys[:0])
 	for _, k := range c.keys {
 		if !k.End {
+			c.svc.metrics.suppRFC4733.Inc()
 			c.press(k.Key, collect.SourceRFC4733, time.Now())
 		}
 	}
@@ -146,6 +147,7 @@ func (c *Controller) audio(p *media.Packet, out media.Emitter) {
 		now, pos := time.Now(), c.supp.Position()
 		for _, d := range c.digits {
 			if !d.End { // the press began (pos - Start) samples before now
+				c.svc.metrics.suppInBand.Inc()
 				c.press(d.Key, collect.SourceInBand, now.Add(-time.Duration(pos-d.Start)*time.Second/dtmf.SampleRate))
 			}
 		}
@@ -236,6 +238,7 @@ func (c *Controller) OnInfo(contentType string, body []byte) bool {
 	if !c.windowOpen() || !dtmf.IsInfoDTMF(contentType) {
 		return false
 	}
+	c.svc.metrics.suppINFO.Inc()
 	k, d, err := dtmf.ParseInfo(contentType, body)
 	if err != nil {
 		return true // DTMF-typed but unreadable, inside a window: never relay it

@@ -43,7 +43,7 @@ func (c *Capture) send(snap Status, hook, info []byte) {
 			defer c.svc.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			if err := c.svc.cfg.Delivery.Webhook.send(ctx, hook); err != nil {
+			if err := c.svc.cfg.Delivery.Webhook.send(ctx, hook, c.svc.metrics.webhook); err != nil {
 				c.svc.log.Warn("capture result webhook failed", zap.String("capture_id", c.id), zap.Error(err))
 			}
 		}()

@@ -140,10 +140,11 @@ func (s *Service) States() map[string]int {
 	return out
 }
 
-func (s *Service) ended(state string) {
+func (s *Service) ended(state string, took time.Duration) {
 	s.mu.Lock()
 	s.states[state]++
 	s.mu.Unlock()
+	s.metrics.duration.WithLabelValues(state).Observe(took.Seconds())
 }
 
 // Wait blocks until every capture goroutine has ended (for shutdown and tests).

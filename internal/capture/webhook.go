@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Webhook delivers each capture result to a URL, signed: header
@@ -60,11 +62,16 @@ func Sign(secret, body []byte, t time.Time) string {
 }
 
 // send posts body, retrying with backoff on errors and 5xx, until ctx ends.
-func (w *Webhook) send(ctx context.Context, body []byte) error {
+// Each attempt's duration goes into took, by result.
+func (w *Webhook) send(ctx context.Context, body []byte, took *prometheus.HistogramVec) error {
 	var err error
 	wait := 500 * time.Millisecond
 	for i := 0; i < w.Attempts; i++ {
-		if err = w.post(ctx, body); err == nil {
+		start := time.Now()
+		var code int
+		code, err = w.post(ctx, body)
+		took.WithLabelValues(webhookResult(code, err)).Observe(time.Since(start).Seconds())
+		if err == nil {
 			return nil
 		}
 		select {
@@ -77,22 +84,33 @@ func (w *Webhook) send(ctx context.Context, body []byte) error {
 	return err
 }
 
-func (w *Webhook) post(ctx context.Context, body []byte) error {
+// post makes one attempt; code is the receiver's status, 0 without an answer.
+func (w *Webhook) post(ctx context.Context, body []byte) (code int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Tonewall-Signature", Sign(w.secret, body, time.Now()))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	res.Body.Close()
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("webhook answered %d", res.StatusCode)
+		return res.StatusCode, fmt.Errorf("webhook answered %d", res.StatusCode)
 	}
-	return nil
+	return res.StatusCode, nil
+}
+
+func webhookResult(code int, err error) string {
+	switch {
+	case err == nil:
+		return webhookOK
+	case code != 0:
+		return webhookStatus
+	}
+	return webhookError
 }

@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/tonewall/tonewall/internal/media"
 )
 
@@ -38,7 +42,8 @@ func eventPackets(k byte, seq *uint16, ts uint32) []*media.Packet {
 }
 
 // TestWebhookSigned: a capture's result is POSTed with a signature the
-// receiver can check, after one failed attempt is retried.
+// receiver can check, after one failed attempt is retried; the keys, the
+// capture and both attempts are counted.
 func TestWebhookSigned(t *testing.T) {
 	secret := []byte("0123456789abcdef-secret")
 	var calls atomic.Int32
@@ -90,4 +95,27 @@ func TestWebhookSigned(t *testing.T) {
 	}
 	svc.Detach("call1")
 	svc.Wait()
+	m := svc.metrics
+	if n := testutil.ToFloat64(m.suppRFC4733); n != 17 {
+		t.Errorf("dtmf suppressed rfc4733 = %v, want the 17 keys", n)
+	}
+	for _, want := range []struct {
+		h    *prometheus.HistogramVec
+		name string
+		n    uint64
+	}{{m.webhook, webhookStatus, 1}, {m.webhook, webhookOK, 1}, {m.webhook, webhookError, 0}, {m.duration, "tokenized", 1}} {
+		if n := observations(t, want.h, want.name); n != want.n {
+			t.Errorf("%s observations = %d, want %d", want.name, n, want.n)
+		}
+	}
+}
+
+// observations counts what h observed under label value v.
+func observations(t *testing.T, h *prometheus.HistogramVec, v string) uint64 {
+	t.Helper()
+	var m dto.Metric
+	if err := h.WithLabelValues(v).(prometheus.Histogram).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }

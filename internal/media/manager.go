@@ -23,6 +23,7 @@ type Manager struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{} // guarded by mu; removed on Session.Close
 	closed   bool                  // guarded by mu
+	ended    [2]LegStats           // guarded by mu: by leg, counts of the sessions closed
 }
 
 // NewManager validates cfg (filling defaults) and starts nothing.
@@ -100,10 +101,31 @@ func (m *Manager) Close() error {
 	return errors.Join(errs...)
 }
 
+// forget drops a closed session, whose relay has stopped, keeping its counts.
 func (m *Manager) forget(s *Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.sessions[s]; !ok {
+		return
+	}
 	delete(m.sessions, s)
+	for l := range m.ended {
+		m.ended[l].add(s.stats[l].snapshot())
+	}
+}
+
+// Stats sums the packet counters of every session since the Manager was
+// made, by leg: those closed and those open now. Each count only grows.
+func (m *Manager) Stats() [2]LegStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sum := m.ended
+	for s := range m.sessions {
+		for l := range sum {
+			sum[l].add(s.stats[l].snapshot())
+		}
+	}
+	return sum
 }
 
 func randomSSRC() uint32 { return rand.Uint32() }

@@ -17,6 +17,16 @@ type legCounters struct {
 	received, sent, wrongSource, malformed, dropped, authFailed, replayed atomic.Uint64
 }
 
+func (s *LegStats) add(o LegStats) {
+	s.Received += o.Received
+	s.Sent += o.Sent
+	s.WrongSource += o.WrongSource
+	s.Malformed += o.Malformed
+	s.Dropped += o.Dropped
+	s.AuthFailed += o.AuthFailed
+	s.Replayed += o.Replayed
+}
+
 func (c *legCounters) snapshot() LegStats {
 	return LegStats{
 		Received: c.received.Load(), Sent: c.sent.Load(), WrongSource: c.wrongSource.Load(),

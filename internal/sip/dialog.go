@@ -296,6 +296,7 @@ func (l *Leg) ack(inv *sip.Request, body []byte) error {
 	if err := l.call.srv.cli.WriteRequest(req, l.addVia); err != nil {
 		return err
 	}
+	l.call.srv.traffic.request(string(sip.ACK), dirOut)
 	l.mu.Lock()
 	l.sentAck = req
 	l.mu.Unlock()

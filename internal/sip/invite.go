@@ -43,6 +43,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res.To().Params.Add("tag", sip.GenerateTagN(16))
 		_ = tx.Respond(res)
 		tx.Terminate()
+		s.countCall(t, callRefused, res.StatusCode)
 		return
 	}
 	// Our To tag goes on the request itself, before anything responds on the
@@ -55,6 +56,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.recordRefused(req, t, err)
 		release()
 		s.reject(req, tx, err)
+		code, _ := statusOf(err)
+		s.countCall(t, callFailed, code)
 		return
 	}
 	c.run(req, tx)
@@ -86,7 +89,8 @@ func (s *Server) rejection(req *sip.Request, err error) *sip.Response {
 // admit checks an initial INVITE: hop count, drain, trunk, authentication,
 // route, extensions and the call caps, whose places release gives back. It
 // reads the request and changes nothing, and does no I/O. A refusal after
-// the trunk is known returns the trunk with it, for the record.
+// the trunk is known returns the trunk with it, for the record and the
+// call counts.
 func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (t *trunk, release func(), err error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return nil, nil, statusErr(483, "Too Many Hops", nil)
@@ -203,7 +207,7 @@ func streamOf(tx sip.ServerTransaction) *streamConn {
 // connOf is the stream connection (TCP or TLS) a request came over; nil
 // for UDP.
 func connOf(tx sip.ServerTransaction) net.Conn {
-	stx, ok := tx.(*sip.ServerTx)
+	stx, ok := sipgoTx(tx)
 	if !ok {
 		return nil
 	}
@@ -301,8 +305,12 @@ func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
 		c.out = failedWith(err)
 	}
 	c.mu.Unlock()
-	if !errors.Is(err, errCancelled) {
+	if errors.Is(err, errCancelled) {
+		c.count(callCancelled, 487) // sipgo's answer to the INVITE
+	} else {
 		c.srv.reject(req, tx, err)
+		code, _ := statusOf(err)
+		c.count(callFailed, code)
 	}
 	c.end(errString(err), nil)
 }
@@ -333,6 +341,8 @@ func (c *Call) answer(o *outbound, bRes *sip.Response) {
 	c.mu.Lock()
 	c.answered, c.out.code = time.Now(), res.StatusCode
 	c.mu.Unlock()
+	c.count(callAnswered, res.StatusCode)
+	c.srv.traffic.setup.WithLabelValues(c.b.trunk.cfg.Name).Observe(time.Since(c.created).Seconds())
 	ack, ok := c.awaitAck(o.aTx, res)
 	if !ok {
 		c.end("no ACK from leg A", nil)

@@ -104,10 +104,12 @@ func (l *Leg) send(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	if err != nil {
 		return nil, err
 	}
+	l.call.srv.traffic.request(string(req.Method), dirOut)
 	defer tx.Terminate()
 	for {
 		select {
 		case res := <-tx.Responses():
+			l.call.srv.traffic.response(string(req.Method), res.StatusCode, dirIn)
 			if res.IsProvisional() {
 				continue
 			}

@@ -81,6 +81,7 @@ func (o *outbound) try(target sip.Uri) (*sip.Response, error) {
 	if err != nil {
 		return nil, statusErr(0, "transport", err)
 	}
+	o.c.srv.traffic.request(string(sip.INVITE), dirOut)
 	o.bTx = tx
 	return o.wait(ctx)
 }
@@ -95,6 +96,7 @@ func (o *outbound) wait(ctx context.Context) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-o.bTx.Responses():
+			o.c.srv.traffic.response(string(sip.INVITE), res.StatusCode, dirIn)
 			if !o.heard {
 				o.heard = true
 				noAnswer.Stop()
@@ -190,6 +192,7 @@ func (o *outbound) retryAuth(ctx context.Context, res *sip.Response) (bool, *sip
 	if err != nil {
 		return true, nil, statusErr(503, "Service Unavailable", err)
 	}
+	o.c.srv.traffic.request(string(sip.INVITE), dirOut)
 	o.bTx = tx
 	o.c.b.mu.Lock()
 	o.c.b.cseq = o.bReq.CSeq().SeqNo
@@ -279,6 +282,7 @@ func (o *outbound) cancelB() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 		defer cancel()
+		o.c.srv.traffic.request(string(sip.CANCEL), dirOut)
 		_, _ = o.c.srv.cli.Do(ctx, req, func(*sipgo.Client, *sip.Request) error { return nil })
 	}()
 }

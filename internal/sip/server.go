@@ -54,6 +54,7 @@ type Server struct {
 	admitted *admission  // call caps
 	metrics  *metrics
 	cdr      *cdr.Writer // nil: no call detail records
+	traffic  *traffic
 }
 
 // New builds the B2BUA from its validated sections; it binds nothing until Run.
@@ -62,6 +63,7 @@ type Server struct {
 func New(cfg Config, mm *media.Manager, caps *capture.Service, reg prometheus.Registerer, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: &cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
 	s.metrics = newMetrics(reg)
+	s.traffic = newTraffic(reg)
 	lim := cfg.SIP.Limits
 	s.conns = newConnTable(lim.MaxConnections, lim.MaxConnsPerSource)
 	s.admitted = newAdmission(lim.MaxCalls, s.metrics.admission)
@@ -146,9 +148,14 @@ func (s *Server) register() {
 	s.srv.OnNoRoute(s.withRecovery(s.onUnknown))
 }
 
-// withRecovery turns a panic in a handler into a 500 and a log line.
+// withRecovery turns a panic in a handler into a 500 and a log line. It
+// is also where requests received and responses sent are counted.
 func (s *Server) withRecovery(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.traffic.request(string(req.Method), dirIn)
+		if tx != nil {
+			tx = &countedTx{ServerTransaction: tx, t: s.traffic}
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", zap.String("method", string(req.Method)), zap.String("panic", fmt.Sprint(r)))
@@ -469,7 +476,7 @@ func (l *listener) via() *sip.ViaHeader {
 
 // listenerOf finds the listener a request arrived on.
 func (s *Server) listenerOf(tx sip.ServerTransaction, req *sip.Request) *listener {
-	stx, ok := tx.(*sip.ServerTx)
+	stx, ok := sipgoTx(tx)
 	if !ok || stx.Connection() == nil {
 		return nil
 	}
