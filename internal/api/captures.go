@@ -54,7 +54,7 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 }
 
 // findCapture resolves {id} and {cid}, answering 404 itself.
-func (s *Server) findCapture(w http.ResponseWriter, r *http.Request) (*capture.Capture, bool) {
+func (s *Server) findCapture(w http.ResponseWriter, r *http.Request) (*capture.Window, bool) {
 	id, ok := s.callID(w, r)
 	if !ok {
 		return nil, false

@@ -78,7 +78,7 @@ func (r *rig) press(stage media.Stage, k byte) {
 }
 
 // end waits for the capture's end and every goroutine the service started.
-func (r *rig) end(c *Capture) Status {
+func (r *rig) end(c *Window) Status {
 	r.t.Helper()
 	select {
 	case <-c.Done():
@@ -139,7 +139,7 @@ func (r *rig) requireFailedClosed(st Status, reason string) {
 }
 
 // requireLeak checks the canary's audit record, without a digit.
-func (r *rig) requireLeak(capt *Capture, kind string) {
+func (r *rig) requireLeak(capt *Window, kind string) {
 	r.t.Helper()
 	leaks := r.records(audit.MaskLeak)
 	require.NotEmpty(r.t, leaks)

@@ -38,8 +38,8 @@ type Status struct {
 	Created      time.Time             `json:"created"`
 }
 
-// Capture is one window: it owns a collect.Machine and one goroutine.
-type Capture struct {
+// Window is one capture window: it owns a collect.Machine and one goroutine.
+type Window struct {
 	id      string
 	callID  string
 	ctrl    *Controller
@@ -61,10 +61,10 @@ type Capture struct {
 }
 
 // ID is the capture's id.
-func (c *Capture) ID() string { return c.id }
+func (c *Window) ID() string { return c.id }
 
 // Status returns a snapshot.
-func (c *Capture) Status() Status {
+func (c *Window) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.status
@@ -73,7 +73,7 @@ func (c *Capture) Status() Status {
 }
 
 // Done is closed when the capture has ended and wiped its digits.
-func (c *Capture) Done() <-chan struct{} { return c.done }
+func (c *Window) Done() <-chan struct{} { return c.done }
 
 type retryReq struct {
 	field string
@@ -82,7 +82,7 @@ type retryReq struct {
 
 // Retry asks the caller for one field again (the agent re-requests, say,
 // the security code) without restarting the capture.
-func (c *Capture) Retry(field string) error {
+func (c *Window) Retry(field string) error {
 	r := retryReq{field: field, err: make(chan error, 1)}
 	select {
 	case c.retry <- r:
@@ -93,12 +93,12 @@ func (c *Capture) Retry(field string) error {
 }
 
 // Cancel ends the capture `cancelled`; its digits are wiped.
-func (c *Capture) Cancel() { c.once.Do(func() { close(c.cancel) }) }
+func (c *Window) Cancel() { c.once.Do(func() { close(c.cancel) }) }
 
-func (c *Capture) callEnded() { c.endOnce.Do(func() { close(c.callEnd) }) }
+func (c *Window) callEnded() { c.endOnce.Do(func() { close(c.callEnd) }) }
 
 // run drives the machine until a terminal state; it owns c.m.
-func (c *Capture) run(actor, source string) {
+func (c *Window) run(actor, source string) {
 	defer close(c.done)
 	defer c.m.Wipe()                                     // whatever the end: terminal states wipe already, this is the backstop
 	defer c.ctrl.presses.CompareAndSwap(&c.presses, nil) // the window closes first
@@ -121,7 +121,7 @@ func (c *Capture) run(actor, source string) {
 }
 
 // step waits for one input: a press, a deadline, a cancel or the call's end.
-func (c *Capture) step() {
+func (c *Window) step() {
 	var timer <-chan time.Time
 	if dl, ok := c.m.Deadline(); ok {
 		t := time.NewTimer(time.Until(dl))
@@ -147,7 +147,7 @@ func (c *Capture) step() {
 }
 
 // tokenize hands the collected card to the vault, then finishes the machine.
-func (c *Capture) tokenize() {
+func (c *Window) tokenize() {
 	r, err := c.m.Result()
 	if err != nil {
 		c.apply(c.m.Finish(err))
@@ -174,7 +174,7 @@ func (c *Capture) tokenize() {
 
 // apply publishes the machine's events and refreshes the snapshot; on a
 // terminal state it delivers and audits the result.
-func (c *Capture) apply(evs []collect.Event) {
+func (c *Window) apply(evs []collect.Event) {
 	st := c.m.Status()
 	c.mu.Lock()
 	reason := c.status.Reason
@@ -196,7 +196,7 @@ func (c *Capture) apply(evs []collect.Event) {
 	}
 }
 
-func (c *Capture) event(e collect.Event, snap Status) Event {
+func (c *Window) event(e collect.Event, snap Status) Event {
 	ev := Event{Time: time.Now(), CallID: c.callID, CaptureID: c.id, Type: string(e.Type), Field: e.Field,
 		Count: e.Count, Reason: string(e.Reason), State: string(e.State), Brand: string(e.Brand), Last4: e.Last4,
 		Attempts: e.AttemptsLeft}
@@ -212,7 +212,7 @@ func (c *Capture) event(e collect.Event, snap Status) Event {
 // finish checks and delivers the result (delivery.go) and audits the end.
 // A capture failing closed meanwhile, or a result that holds a card number,
 // ends failed instead.
-func (c *Capture) finish(snap Status) {
+func (c *Window) finish(snap Status) {
 	if r := c.failing(); r != "" && snap.Reason != r {
 		snap = c.failResult(r)
 	}
@@ -231,7 +231,7 @@ func (c *Capture) finish(snap Status) {
 // whose result has gone out by withdrawing it. It does not wait for the
 // capture's goroutine, which may be the caller: a SIP egress check can
 // block the result INFO that finish is sending.
-func (c *Capture) failClosed(reason string) {
+func (c *Window) failClosed(reason string) {
 	c.mu.Lock()
 	first, over := c.failReason == "", c.over
 	if first {
@@ -248,7 +248,7 @@ func (c *Capture) failClosed(reason string) {
 }
 
 // failing is the reason the capture fails closed, or "".
-func (c *Capture) failing() string {
+func (c *Window) failing() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.failReason
@@ -256,7 +256,7 @@ func (c *Capture) failing() string {
 
 // failResult turns the capture's snapshot into a failed one with reason,
 // without its token, and announces it.
-func (c *Capture) failResult(reason string) Status {
+func (c *Window) failResult(reason string) Status {
 	c.mu.Lock()
 	if c.failReason == "" {
 		c.failReason = reason
@@ -273,7 +273,7 @@ func (c *Capture) failResult(reason string) Status {
 // withdraw fails a capture whose result has already gone out: its status
 // becomes failed, a token not yet keyed is not keyed, and the end is
 // audited again with the reason.
-func (c *Capture) withdraw(reason string) {
+func (c *Window) withdraw(reason string) {
 	snap := c.failResult(reason)
 	c.ctrl.inject.Store(nil)
 	c.audit(audit.CaptureEnded, "", "", snap.State, snap.Reason)
@@ -292,7 +292,7 @@ type resultBody struct {
 	Last4     string `json:"last4,omitempty"`
 }
 
-func (c *Capture) audit(t audit.Type, actor, source, outcome, reason string) {
+func (c *Window) audit(t audit.Type, actor, source, outcome, reason string) {
 	c.mu.Lock()
 	token := c.status.Token
 	c.mu.Unlock()

@@ -42,9 +42,9 @@ type Controller struct {
 	deliver InfoSender
 
 	mu      sync.Mutex
-	cur     *Capture   // guarded by mu
-	history []*Capture // guarded by mu: the call's captures, oldest first, the last maxHistory
-	ended   bool       // guarded by mu
+	cur     *Window   // guarded by mu
+	history []*Window // guarded by mu: the call's captures, oldest first, the last maxHistory
+	ended   bool      // guarded by mu
 
 	keying  tokenKeyer // media goroutine; only outside windows
 	payload [maxSamples]byte
@@ -257,7 +257,7 @@ func (c *Controller) OnInfo(contentType string, body []byte) bool {
 const maxHistory = 16
 
 // keep makes c the current capture and remembers it; ctrl.mu is held.
-func (ctrl *Controller) keep(c *Capture) {
+func (ctrl *Controller) keep(c *Window) {
 	ctrl.cur = c
 	if len(ctrl.history) == maxHistory {
 		ctrl.history = append(ctrl.history[:0], ctrl.history[1:]...)
@@ -267,14 +267,14 @@ func (ctrl *Controller) keep(c *Capture) {
 
 // Captures lists the call's captures, oldest first (the last 16), for its
 // call detail record.
-func (c *Controller) Captures() []*Capture {
+func (c *Controller) Captures() []*Window {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]*Capture(nil), c.history...)
+	return append([]*Window(nil), c.history...)
 }
 
 // Current returns the call's capture that is open or ended last.
-func (c *Controller) Current() *Capture {
+func (c *Controller) Current() *Window {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cur

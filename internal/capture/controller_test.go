@@ -34,7 +34,7 @@ func attach(t testing.TB, svc *Service) *Controller {
 }
 
 // startPAN starts a capture of a card number on call1.
-func startPAN(t testing.TB, svc *Service) *Capture {
+func startPAN(t testing.TB, svc *Service) *Window {
 	t.Helper()
 	capt, err := svc.Start("call1", Request{Fields: []string{"pan"}})
 	if err != nil {

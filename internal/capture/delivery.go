@@ -19,7 +19,7 @@ import (
 // results builds the body each configured delivery sends and checks it on
 // its way out: a body that holds a card number is not sent (nil), and
 // blocked says so.
-func (c *Capture) results(snap Status) (webhook, info []byte, blocked bool) {
+func (c *Window) results(snap Status) (webhook, info []byte, blocked bool) {
 	body, _ := json.Marshal(resultBody{CaptureID: c.id, CallID: c.callID, Status: snap.State, Reason: snap.Reason,
 		Token: snap.Token, Brand: snap.Brand, Last4: snap.Last4})
 	if c.svc.cfg.Delivery.Webhook.URL != "" {
@@ -36,7 +36,7 @@ func (c *Capture) results(snap Status) (webhook, info []byte, blocked bool) {
 // send delivers a checked result: the webhook on a goroutine of its own
 // (its retries must not hold the capture or the call's end up), the token
 // as DTMF, then the SIP INFO.
-func (c *Capture) send(snap Status, hook, info []byte) {
+func (c *Window) send(snap Status, hook, info []byte) {
 	if hook != nil {
 		c.svc.wg.Add(1)
 		go func() {

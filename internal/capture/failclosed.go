@@ -33,7 +33,7 @@ func (s *Service) FailClosed(captureID, reason string) bool {
 }
 
 // find is the capture with id among the calls' open or last captures.
-func (s *Service) find(id string) *Capture {
+func (s *Service) find(id string) *Window {
 	s.mu.Lock()
 	ctrls := make([]*Controller, 0, len(s.calls))
 	for _, c := range s.calls {
@@ -51,7 +51,7 @@ func (s *Service) find(id string) *Capture {
 // recordLeak writes what the canary found to the audit log and the log,
 // without a digit, and fails the window's capture closed. cur may be nil
 // or already ended (masking lingers after a window).
-func (s *Service) recordLeak(callID string, cur *Capture, kind string, at time.Time) {
+func (s *Service) recordLeak(callID string, cur *Window, kind string, at time.Time) {
 	id := ""
 	if cur != nil {
 		id = cur.id
@@ -67,7 +67,7 @@ func (s *Service) recordLeak(callID string, cur *Capture, kind string, at time.T
 // egress is the body a capture's result leaves by path with, or nil when
 // it holds a card number: then it is not sent, and that is counted and
 // logged (without the body).
-func (s *Service) egress(c *Capture, path string, body []byte) []byte {
+func (s *Service) egress(c *Window, path string, body []byte) []byte {
 	if s.egressHook != nil {
 		body = s.egressHook(path, body)
 	}

@@ -76,7 +76,7 @@ func newEgressRig(t *testing.T) *egressRig {
 }
 
 // capture keys a card as RFC 4733 events and waits for the end.
-func (e *egressRig) capture() (*Capture, Status) {
+func (e *egressRig) capture() (*Window, Status) {
 	capt, err := e.svc.Start("call1", Request{Fields: []string{"pan"}})
 	require.NoError(e.t, err)
 	for _, k := range "4111111111111111#" {

@@ -101,7 +101,7 @@ func (s *Service) Controller(callID string) (*Controller, bool) {
 }
 
 // Start opens a capture window on a call.
-func (s *Service) Start(callID string, req Request) (*Capture, error) {
+func (s *Service) Start(callID string, req Request) (*Window, error) {
 	ctrl, ok := s.Controller(callID)
 	if !ok {
 		return nil, ErrNoCall
@@ -118,7 +118,7 @@ func (s *Service) Start(callID string, req Request) (*Capture, error) {
 }
 
 // Get finds a capture of a call by id.
-func (s *Service) Get(callID, captureID string) (*Capture, error) {
+func (s *Service) Get(callID, captureID string) (*Window, error) {
 	ctrl, ok := s.Controller(callID)
 	if !ok {
 		return nil, ErrNoCall
@@ -151,7 +151,7 @@ func (s *Service) ended(state string, took time.Duration) {
 func (s *Service) Wait() { s.wg.Wait() }
 
 // start opens the window with a fresh machine, if none is open.
-func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Capture, error) {
+func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Window, error) {
 	ctrl.mu.Lock()
 	defer ctrl.mu.Unlock()
 	if ctrl.ended {
@@ -162,7 +162,7 @@ func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Captur
 	if ctrl.cur != nil && !isDone(ctrl.cur) && !collect.State(ctrl.cur.Status().State).Terminal() {
 		return nil, ErrBusy
 	}
-	c := &Capture{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,
+	c := &Window{id: newID(), callID: ctrl.callID, ctrl: ctrl, svc: ctrl.svc, m: m,
 		presses: make(chan collect.Press, 64), cancel: make(chan struct{}), callEnd: make(chan struct{}),
 		retry: make(chan retryReq), fail: make(chan struct{}),
 		done: make(chan struct{})}
@@ -177,7 +177,7 @@ func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Captur
 	return c, nil
 }
 
-func isDone(c *Capture) bool {
+func isDone(c *Window) bool {
 	select {
 	case <-c.done:
 		return true

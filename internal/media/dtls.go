@@ -114,7 +114,7 @@ func isDTLSRecord(b []byte) bool { return len(b) > 0 && b[0] >= 20 && b[0] <= 63
 // dtlsLink is one leg's DTLS association; the pump feeds it the leg's DTLS
 // records, and it writes through the leg's RTP socket.
 type dtlsLink struct {
-	leg    Leg
+	leg    Side
 	params dtlsParams
 	in     chan []byte
 	closed chan struct{}
@@ -190,7 +190,7 @@ func (c packetConn) SetReadDeadline(time.Time) error  { return nil }
 func (c packetConn) SetWriteDeadline(time.Time) error { return nil }
 
 // startDTLS replaces leg l's association; called with s.mu held.
-func (s *Session) startDTLS(l Leg, p dtlsParams) {
+func (s *Session) startDTLS(l Side, p dtlsParams) {
 	if old := s.links[l].Load(); old != nil {
 		old.close()
 	}
@@ -202,7 +202,7 @@ func (s *Session) startDTLS(l Leg, p dtlsParams) {
 }
 
 // writeDTLS sends a record to where leg l's media goes.
-func (s *Session) writeDTLS(l Leg, b []byte) (int, error) {
+func (s *Session) writeDTLS(l Side, b []byte) (int, error) {
 	rt := s.routes[l.Other()].Load()
 	if rt == nil {
 		return 0, errors.New("media: dtls peer address unknown")

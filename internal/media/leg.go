@@ -7,17 +7,17 @@ import (
 	"github.com/tonewall/tonewall/internal/config"
 )
 
-// Leg names a call's side by trunk role. The DTMF stage always sits on
+// Side names a call's side by trunk role: the legs of a call are its two sides. The DTMF stage always sits on
 // Carrier→ContactCenter (the customer's audio), whichever side placed the call.
-type Leg int
+type Side int
 
-// The two legs of every call.
+// The two sides of every call.
 const (
-	Carrier Leg = iota
+	Carrier Side = iota
 	ContactCenter
 )
 
-func (l Leg) String() string {
+func (l Side) String() string {
 	switch l {
 	case Carrier:
 		return "carrier"
@@ -27,10 +27,10 @@ func (l Leg) String() string {
 	return fmt.Sprintf("leg(%d)", int(l))
 }
 
-// Other is the opposite leg.
-func (l Leg) Other() Leg { return 1 - l }
+// Other is the opposite side.
+func (l Side) Other() Side { return 1 - l }
 
-func (l Leg) valid() bool { return l == Carrier || l == ContactCenter }
+func (l Side) valid() bool { return l == Carrier || l == ContactCenter }
 
 // LegPolicy is one leg's media policy: the media keys of its trunk in
 // tonewall.yaml (inline in the trunk's entry), which Validate parses once.

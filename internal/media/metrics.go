@@ -37,7 +37,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	stats := c.m.Stats()
 	for l, st := range stats {
-		leg := Leg(l).String()
+		leg := Side(l).String()
 		c.counter(ch, c.packets, st.Received, leg, "in")
 		c.counter(ch, c.packets, st.Sent, leg, "out")
 		c.counter(ch, c.dropped, st.WrongSource, leg, "wrong_source")

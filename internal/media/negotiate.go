@@ -23,7 +23,7 @@ func (n *negotiated) secure() bool { return n.rx != nil || n.tx != nil || n.dtls
 
 // offerState is an offer passed on to the other leg, waiting for its answer.
 type offerState struct {
-	from      Leg
+	from      Side
 	offer     *parsedSDP
 	remoteKey *cryptoAttr    // from's key, nil = plain
 	localKey  *cryptoAttr    // our key toward from, nil = plain
@@ -38,13 +38,13 @@ type offerState struct {
 // Offer takes an SDP offer from leg `from` and returns the offer for
 // from.Other(): tonewall's address and ports, its own crypto per the other
 // leg's policy, codecs filtered by both policies. Ports are bound on first use.
-func (s *Session) Offer(from Leg, raw []byte) ([]byte, error) {
+func (s *Session) Offer(from Side, raw []byte) ([]byte, error) {
 	return s.negotiate("offer", from, raw, s.offer)
 }
 
 // negotiate checks leg `from`, parses its SDP and, holding s.mu on an open
 // session, hands both to step: the part Offer and Answer share.
-func (s *Session) negotiate(what string, from Leg, raw []byte, step func(Leg, *parsedSDP) ([]byte, error)) ([]byte, error) {
+func (s *Session) negotiate(what string, from Side, raw []byte, step func(Side, *parsedSDP) ([]byte, error)) ([]byte, error) {
 	if !from.valid() {
 		return nil, fmt.Errorf("media: %s from %s: no such leg", what, from)
 	}
@@ -61,7 +61,7 @@ func (s *Session) negotiate(what string, from Leg, raw []byte, step func(Leg, *p
 }
 
 // offer is Offer under s.mu.
-func (s *Session) offer(from Leg, p *parsedSDP) ([]byte, error) {
+func (s *Session) offer(from Side, p *parsedSDP) ([]byte, error) {
 	of, err := s.prepareOffer(from, p)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (s *Session) offer(from Leg, p *parsedSDP) ([]byte, error) {
 	return out, nil
 }
 
-func (s *Session) prepareOffer(from Leg, p *parsedSDP) (*offerState, error) {
+func (s *Session) prepareOffer(from Side, p *parsedSDP) (*offerState, error) {
 	fromPol, toPol := s.legs[from].policy, s.legs[from.Other()].policy
 	of := &offerState{from: from, offer: p}
 	remote, fromDTLS, err := acceptOfferCrypto(p.media, fromPol)
@@ -162,7 +162,7 @@ func keyChanged(cur *cryptoSet, next *cryptoAttr) bool {
 }
 
 // answerKey is our key toward the offering leg: kept while its key is kept.
-func (s *Session) answerKey(from Leg, remote *cryptoAttr, changed bool) (*cryptoAttr, error) {
+func (s *Session) answerKey(from Side, remote *cryptoAttr, changed bool) (*cryptoAttr, error) {
 	if remote == nil {
 		return nil, nil
 	}
@@ -177,7 +177,7 @@ func (s *Session) answerKey(from Leg, remote *cryptoAttr, changed bool) (*crypto
 
 // offerKeys is the protocol and a=crypto lines offered to leg `to`: the
 // current key again on a re-offer when the offerer kept its key, else fresh.
-func (s *Session) offerKeys(to Leg, changed bool) (string, []cryptoAttr, error) {
+func (s *Session) offerKeys(to Side, changed bool) (string, []cryptoAttr, error) {
 	pol := s.legs[to].policy
 	if pol.SRTP == SRTPOff {
 		return "RTP/AVP", nil, nil
@@ -230,12 +230,12 @@ func offerDirection(m *mediaDesc) string {
 // Answer takes the answer from leg `from` to the pending offer and returns
 // the answer for from.Other(); relaying starts or follows the new state. It
 // may be called again for the same offer (183 then 200): the latest wins.
-func (s *Session) Answer(from Leg, raw []byte) ([]byte, error) {
+func (s *Session) Answer(from Side, raw []byte) ([]byte, error) {
 	return s.negotiate("answer", from, raw, s.answerPending)
 }
 
 // answerPending is Answer under s.mu.
-func (s *Session) answerPending(from Leg, p *parsedSDP) ([]byte, error) {
+func (s *Session) answerPending(from Side, p *parsedSDP) ([]byte, error) {
 	of := s.pending
 	if of == nil || of.from != from.Other() {
 		return nil, notAcceptable(ErrNoOffer)
@@ -351,7 +351,7 @@ func containsCodec(cs []codec, c codec) bool {
 
 // cryptoSets keeps a leg's SRTP contexts while its keys are unchanged, so
 // that rollover counters and replay windows survive a re-INVITE.
-func (s *Session) cryptoSets(l Leg, remote, local *cryptoAttr) (rx, tx *cryptoSet, err error) {
+func (s *Session) cryptoSets(l Side, remote, local *cryptoAttr) (rx, tx *cryptoSet, err error) {
 	cur := s.legs[l].neg
 	if rx, err = keepOrNew(cur.rx, remote, true); err != nil {
 		return nil, nil, err
@@ -396,7 +396,7 @@ func (s *Session) commit(next [2]negotiated) {
 			s.latched[i].rtp.Store(nil)
 			s.latched[i].rtcp.Store(nil)
 		}
-		restart[i] = s.keepDTLS(Leg(i), &next[i])
+		restart[i] = s.keepDTLS(Side(i), &next[i])
 		l.neg = next[i]
 	}
 	s.held.Store(!bothSendRecv(next))
@@ -404,7 +404,7 @@ func (s *Session) commit(next [2]negotiated) {
 	s.start()
 	for i, r := range restart {
 		if r {
-			s.startDTLS(Leg(i), *next[i].dtls)
+			s.startDTLS(Side(i), *next[i].dtls)
 		}
 	}
 	s.log.Debug("media negotiated", zap.Stringer("carrier", s.routes[Carrier].Load()),
@@ -413,7 +413,7 @@ func (s *Session) commit(next [2]negotiated) {
 
 // keepDTLS carries the keys of a DTLS association over to next when its
 // peer and roles are unchanged; it reports whether a new handshake is due.
-func (s *Session) keepDTLS(l Leg, next *negotiated) bool {
+func (s *Session) keepDTLS(l Side, next *negotiated) bool {
 	cur := s.links[l].Load()
 	switch {
 	case next.dtls == nil && cur != nil:
@@ -431,7 +431,7 @@ func (s *Session) keepDTLS(l Leg, next *negotiated) bool {
 
 func (s *Session) swapRoutes() {
 	for l := range s.legs {
-		s.routes[l].Store(s.buildRoute(Leg(l)))
+		s.routes[l].Store(s.buildRoute(Side(l)))
 	}
 }
 

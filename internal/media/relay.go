@@ -17,7 +17,7 @@ const bufSize = 1500 + 64 // one Ethernet MTU plus room for the SRTP tag
 // leg. It owns its buffers; only its goroutine touches them.
 type pump struct {
 	s        *Session
-	leg      Leg
+	leg      Side
 	conn     *net.UDPConn
 	rtcpOnly bool
 
@@ -30,7 +30,7 @@ type pump struct {
 	published               uint64     // renum.mapping() last stored in Session.streams
 }
 
-func newPump(s *Session, leg Leg, conn *net.UDPConn, rtcpOnly bool) *pump {
+func newPump(s *Session, leg Side, conn *net.UDPConn, rtcpOnly bool) *pump {
 	p := &pump{s: s, leg: leg, conn: conn, rtcpOnly: rtcpOnly,
 		buf: make([]byte, bufSize), plain: make([]byte, bufSize), out: make([]byte, bufSize),
 		sealed: make([]byte, bufSize+32)}

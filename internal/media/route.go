@@ -9,7 +9,7 @@ import (
 // route is everything one direction's readers need, immutable once built:
 // a new one is swapped in on every answer.
 type route struct {
-	src, dst  Leg
+	src, dst  Side
 	srcRTP    netip.AddrPort // signalled source; invalid before the leg's SDP
 	srcRTCP   netip.AddrPort
 	latchSrc  bool
@@ -27,7 +27,7 @@ type route struct {
 	ssrc      uint32
 }
 
-func (s *Session) buildRoute(src Leg) *route {
+func (s *Session) buildRoute(src Side) *route {
 	from, to := s.legs[src], s.legs[src.Other()]
 	r := &route{src: src, dst: src.Other(), latchSrc: from.policy.Latch, latchDst: to.policy.Latch,
 		out: to.neg.send, rx: from.neg.rx, tx: to.neg.tx, dstMux: to.neg.mux, ssrc: to.ssrc}

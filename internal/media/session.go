@@ -20,7 +20,7 @@ type Session struct {
 	log *zap.Logger
 
 	mu      sync.Mutex   // guards negotiation state; never held during I/O
-	legs    [2]*legState // by Leg
+	legs    [2]*legState // by Side
 	pending *offerState  // last offer not yet replaced or rolled back
 	started bool
 	closed  bool
@@ -79,7 +79,7 @@ func (s *Session) Err() error {
 }
 
 // Stats returns the packet counters of one leg.
-func (s *Session) Stats(l Leg) LegStats { return s.stats[l&1].snapshot() }
+func (s *Session) Stats(l Side) LegStats { return s.stats[l&1].snapshot() }
 
 // SetStage installs st on the Carrier→ContactCenter direction, replacing any
 // previous stage; nil removes it. Safe to call at any time from any goroutine;
@@ -97,7 +97,7 @@ func (s *Session) SetStage(st Stage) {
 // "carrier udp(192.0.2.1:4000) -> srtp-open(AES_CM_128_HMAC_SHA1_80) ->
 // pt-map(0>0 101>96) -> dtmf-mask -> renumber -> srtp-seal(AEAD_AES_128_GCM) ->
 // contact_center udp(198.51.100.2:5000)". It is "" before the first answer.
-func (s *Session) Pipeline(from Leg) string {
+func (s *Session) Pipeline(from Side) string {
 	rt := s.routes[from&1].Load()
 	if rt == nil {
 		return ""
@@ -113,7 +113,7 @@ func (s *Session) Pipeline(from Leg) string {
 // answer, as "name/rate" in its preference order, e.g. ["PCMU/8000",
 // "telephone-event/8000"]. A Stage can tell from it whether the contact
 // center takes RFC 4733 events or needs in-band tones.
-func (s *Session) Codecs(l Leg) []string {
+func (s *Session) Codecs(l Side) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -173,7 +173,7 @@ func (s *Session) releasePorts() {
 }
 
 // ensurePorts binds both legs' ports on first use; called with mu held.
-func (s *Session) ensurePorts(from Leg, mux bool) error {
+func (s *Session) ensurePorts(from Side, mux bool) error {
 	if s.legs[from].ports != nil {
 		return nil
 	}
@@ -197,9 +197,9 @@ func (s *Session) start() {
 	}
 	s.started = true
 	for l, ls := range s.legs {
-		s.spawn(newPump(s, Leg(l), ls.ports.rtp, false).run)
+		s.spawn(newPump(s, Side(l), ls.ports.rtp, false).run)
 		if ls.ports.rtcp != nil {
-			s.spawn(newPump(s, Leg(l), ls.ports.rtcp, true).run)
+			s.spawn(newPump(s, Side(l), ls.ports.rtcp, true).run)
 		}
 	}
 	if s.m.cfg.Inactivity > 0 {

@@ -537,7 +537,7 @@ func TestHandlerByeEndsBothLegs(t *testing.T) {
 
 // startCapture attaches a capture point to c, as attachCapture does, and
 // opens a window for a card number.
-func startCapture(t *testing.T, s *Server, c *Call) *capture.Capture {
+func startCapture(t *testing.T, s *Server, c *Call) *capture.Window {
 	t.Helper()
 	ctrl, err := s.captures.Attach(c.id, capture.Point{Policy: "api"})
 	if err != nil {
@@ -553,7 +553,7 @@ func startCapture(t *testing.T, s *Server, c *Call) *capture.Capture {
 	return capt
 }
 
-func waitDone(t *testing.T, capt *capture.Capture) {
+func waitDone(t *testing.T, capt *capture.Window) {
 	t.Helper()
 	select {
 	case <-capt.Done():

@@ -15,7 +15,7 @@ type Leg struct {
 	call     *Call
 	trunk    *trunk
 	listener *listener
-	side     media.Leg // carrier or contact center
+	side     media.Side // carrier or contact center
 
 	callID    string
 	localTag  string

@@ -29,7 +29,7 @@ type listener struct {
 	advertise sip.Uri        // host:port for Via/Contact
 }
 
-func (t *trunk) role() media.Leg {
+func (t *trunk) role() media.Side {
 	if t.cfg.Role == "carrier" {
 		return media.Carrier
 	}
