@@ -105,14 +105,20 @@ func (l *Leg) send(ctx context.Context, req *sip.Request) (*sip.Response, error)
 		return nil, err
 	}
 	defer tx.Terminate()
+	res, err := finalResponse(ctx, tx)
+	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
+		return l.call.srv.authRetry(ctx, req, res, l.trunk)
+	}
+	return res, err
+}
+
+// finalResponse waits for a client transaction's final response.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				continue
-			}
-			if (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
-				return l.call.srv.authRetry(ctx, req, res, l.trunk)
 			}
 			return res, nil
 		case <-tx.Done():
