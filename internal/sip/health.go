@@ -168,13 +168,13 @@ func (h *health) loop(ctx context.Context, k targetKey, p *pinger) {
 // reaches the trunk's threshold. A result from a pinger since replaced is
 // dropped.
 func (h *health) record(k targetKey, p *pinger, r pingResult) {
-	h.m.pinged(k, r.result())
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.targets[k]
 	if h.running[k] != p || st == nil {
 		return
 	}
+	h.m.pinged(k, r.result())
 	st.last = r
 	if r.alive() == st.up {
 		st.streak = 0
