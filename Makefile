@@ -14,9 +14,9 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet ## go vet, the systemd unit's checks, the SIPp call flows (when sipp is installed), every test with the race detector
+test: vet ## go vet, the systemd unit's checks, the SIPp call flows and payment calls (when sipp is installed), every test with the race detector
 	bash deploy/check.sh
-	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh
+	SIPP_CALLS=50 SIPP_RATE=25 SIPP_HOLD=500 bash test/sipp/run.sh flows pay
 	$(GO) test -race -timeout 20m ./...
 
 bench: build ## micro-benchmarks, then the B2BUA load program (figures in BENCHMARKS.md)
@@ -34,8 +34,8 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-sipp: ## SIPp scenarios against a local build (needs sipp on PATH)
-	SBC_SIPP=1 bash test/sipp/run.sh
+sipp: ## every SIPp scenario against a local build, the payment load included (needs sipp on PATH)
+	bash test/sipp/run.sh all
 
 hostile: ## the hostile-input suite at full size, with the figures of BENCHMARKS.md "Edge under attack"
 	HOSTILE_FULL=1 $(GO) test -count=1 -v -timeout 20m ./test/hostile

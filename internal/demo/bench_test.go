@@ -16,14 +16,15 @@ func BenchmarkCaptureEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.stop()
-	sess, err := e.carrier.call(ctx, e.app.SIP.Addr("carrier").String())
+	sess, err := e.carrier.Call(ctx, e.app.SIP.Addr("carrier").String(), e.carrier.SDP())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer sess.Close()
-	<-e.cc.calls
+	<-e.cc.Answered
 	callID := e.app.Calls()[0].ID
-	c := &caller{conn: e.carrier.rtp, to: sdpAudio(sess.InviteResponse.Body()), ts: 8000, pace: -1} // no pacing: the keying is not what is measured
+	c := e.carrier.Phone
+	c.To, c.TS, c.Pace = sdpAudio(sess.InviteResponse.Body()), 8000, -1 // no pacing: the keying is not what is measured
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -33,7 +34,7 @@ func BenchmarkCaptureEndToEnd(b *testing.B) {
 		}
 		cid := st["id"].(string)
 		for _, k := range testPAN + "#" + testExpiry + testCVV {
-			c.event(byte(k))
+			_ = c.Key(byte(k))
 		}
 		for st["state"] != "tokenized" {
 			if st["state"] == "failed" {

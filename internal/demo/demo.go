@@ -8,12 +8,10 @@ package demo
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,6 +19,8 @@ import (
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/card"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"github.com/tonewall/tonewall/internal/sip"
 )
 
@@ -49,7 +49,7 @@ func Run(ctx context.Context, w io.Writer) error {
 // env is tonewall and its two simulated peers, running.
 type env struct {
 	app         *app.App
-	carrier, cc *agent
+	carrier, cc *sipua.Agent
 	key         string
 	stop        func()
 }
@@ -67,37 +67,26 @@ func start(ctx context.Context) (*env, error) {
 		}
 	}
 	cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
-	if e.cc, err = newAgent(); err != nil {
+	if e.cc, err = sipua.Open(sipua.Options{}); err != nil {
 		e.stop()
 		return nil, err
 	}
-	cleanups = append(cleanups, e.cc.close)
-	if e.carrier, err = newAgent(); err != nil {
+	cleanups = append(cleanups, e.cc.Close)
+	e.cc.Phone.Listen()
+	if e.carrier, err = sipua.Open(sipua.Options{}); err != nil {
 		e.stop()
 		return nil, err
 	}
-	cleanups = append(cleanups, e.carrier.close)
-	cfg, err := demoConfig(dir, e.cc.addr, e.key)
+	cleanups = append(cleanups, e.carrier.Close)
+	quietLibrary.Do(func() { sip.RouteLibraryLogs(zap.NewNop()) })
+	s, err := sbc.Run(ctx, options(dir, e.cc.Addr, e.key), zap.NewNop())
 	if err != nil {
 		e.stop()
 		return nil, err
 	}
-	quietLibrary.Do(func() { sip.RouteLibraryLogs(zap.NewNop()) })
-	if e.app, err = app.New(cfg, zap.NewNop()); err != nil {
-		e.stop()
-		return nil, err
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.app.Run(runCtx, nil) }()
-	cleanups = append(cleanups, func() { stop(); <-done })
-	select {
-	case <-e.app.Started():
-		return e, nil
-	case err := <-done:
-		e.stop()
-		return nil, err
-	}
+	e.app = s.App
+	cleanups = append(cleanups, func() { _ = s.Stop() })
+	return e, nil
 }
 
 func randomKey() string {
@@ -106,22 +95,18 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
-func demoConfig(dir, ccAddr, apiKey string) (*app.Config, error) {
-	sum := sha256.Sum256([]byte(apiKey))
-	y := fmt.Sprintf(`sip:
-  listeners:
-    - {name: carrier, transport: udp, address: "127.0.0.1:0"}
-    - {name: contact_center, transport: udp, address: "127.0.0.1:0"}
-media: {address: 127.0.0.1, port_min: 46000, port_max: 46999, drain: 10ms}
-trunks:
-  - {name: carrier, role: carrier, listener: carrier, sources: [127.0.0.1/32]}
-  - {name: contact_center, role: contact_center, listener: contact_center, sources: [127.0.0.1/32], targets: ["sip:%s"]}
-routes: [{from: carrier, to: contact_center, capture: api}]
-vault: {local: {dir: %q}}
-audit: {file: %q}
-api: {address: "127.0.0.1:0", keys: [{name: demo-desk, sha256: %s, role: agent}]}
-`, ccAddr, dir, filepath.Join(dir, "audit.log"), hex.EncodeToString(sum[:]))
-	return app.Parse("demo", []byte(y))
+// options are the demo's tonewall: loopback only, the contact center at
+// ccAddr, captures opened over the API with apiKey, vault and audit log
+// in dir.
+func options(dir, ccAddr, apiKey string) sbc.Options {
+	loopback := []string{"127.0.0.1/32"}
+	return sbc.Options{
+		Media:         sbc.Media{Address: "127.0.0.1", PortMin: 46000, PortMax: 46999, Drain: 10 * time.Millisecond},
+		Carrier:       sbc.Trunk{Sources: loopback},
+		ContactCenter: sbc.Trunk{Sources: loopback, Targets: []string{ccAddr}},
+		API:           sbc.API{Keys: []sbc.APIKey{sbc.Key("demo-desk", apiKey, "agent")}},
+		DataDir:       dir,
+	}
 }
 
 // masked shows a test card as the demo may print it.

@@ -1,9 +1,7 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,84 +10,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
 	"github.com/tonewall/tonewall/internal/app"
 	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
-// caller sends the carrier side's RTP toward tonewall.
-type caller struct {
-	conn *net.UDPConn
-	to   *net.UDPAddr
-	seq  uint16
-	ts   uint32
-	pace time.Duration // between packets; 0 means 2 ms
-}
-
-func (c *caller) send(pt uint8, marker bool, ts uint32, payload []byte) {
-	c.seq++
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: c.seq, Timestamp: ts, SSRC: 0xdeed}, Payload: payload}
-	b, _ := p.Marshal()
-	_, _ = c.conn.WriteToUDP(b, c.to)
-	if c.pace == 0 {
-		time.Sleep(2 * time.Millisecond)
-	} else if c.pace > 0 {
-		time.Sleep(c.pace)
-	}
-}
-
-func (c *caller) silence(n int) {
-	for i := 0; i < n; i++ {
-		c.send(0, false, c.ts, bytes.Repeat([]byte{0xff}, 160))
-		c.ts += 160
-	}
-}
-
-// event keys one press as RFC 4733 telephone-events.
-func (c *caller) event(k byte) {
-	key, _ := dtmf.ParseKey(k)
-	code := byte(key.Event())
-	for i, dur := range []uint16{160, 320, 480, 640} {
-		c.send(101, i == 0, c.ts, binary.BigEndian.AppendUint16([]byte{code, 10}, dur))
-	}
-	for i := 0; i < 3; i++ {
-		c.send(101, false, c.ts, binary.BigEndian.AppendUint16([]byte{code, 0x80 | 10}, 640))
-	}
-	c.ts += 1600
-}
-
-// tone keys one press in-band: 100 ms of the key, 100 ms of silence.
-func (c *caller) tone(k byte) {
-	key, _ := dtmf.ParseKey(k)
-	g, _ := dtmf.NewKeyTone(key, -10)
-	pcm := make([]int16, 160)
-	for i := 0; i < 10; i++ {
-		if i < 5 {
-			g.Read(pcm)
-		} else {
-			clear(pcm)
-		}
-		c.send(0, false, c.ts, dtmf.EncodeUlaw(make([]byte, 160), pcm))
-		c.ts += 160
-	}
-}
-
-func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *agent, key string) error {
+func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *sipua.Agent, key string) error {
 	step(w, "tonewall is up: carrier trunk on %s, control API on %s", a.SIP.Addr("carrier"), a.API.Addr())
-	sess, err := carrier.call(ctx, a.SIP.Addr("carrier").String())
+	sess, err := carrier.Call(ctx, a.SIP.Addr("carrier").String(), carrier.SDP())
 	if err != nil {
 		return fmt.Errorf("call: %w", err)
 	}
 	defer sess.Close()
-	<-cc.calls
+	<-cc.Answered
 	callID := a.Calls()[0].ID
 	step(w, "caller → tonewall → contact center: call %s answered", callID)
-	c := &caller{conn: carrier.rtp, to: sdpAudio(sess.InviteResponse.Body()), ts: 8000}
-	c.silence(10)
-	c.event('1')
-	c.silence(5)
-	_, pkts, _ := cc.snapshot()
+	c := carrier.Phone
+	c.To, c.TS = sdpAudio(sess.InviteResponse.Body()), 8000
+	_ = c.Silence(10)
+	_ = c.Key('1')
+	_ = c.Silence(5)
+	pkts := cc.Phone.Received()
 	step(w, "caller presses 1 for the payments menu (no window open): the contact center received %d telephone-event packets", countPT(pkts, 101))
 
 	for _, method := range []string{"rfc4733", "inband"} {
@@ -100,7 +46,7 @@ func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *agent, key 
 	if err := sess.Bye(ctx); err != nil {
 		return err
 	}
-	reqs, pkts, infos := cc.snapshot()
+	reqs, pkts, infos := len(cc.Requests()), cc.Phone.Received(), cc.Received(sip.INFO)
 	step(w, "caller hangs up")
 	fmt.Fprintf(w, "\nThe contact center received %d SIP requests (%d INFO with results) and %d RTP packets.\n", reqs, len(infos), len(pkts))
 	fmt.Fprintf(w, "Searched for the card in all of it: %s\n", searchResult(cc))
@@ -108,23 +54,23 @@ func play(ctx context.Context, w io.Writer, a *app.App, carrier, cc *agent, key 
 }
 
 // capture opens a window, keys the card with one method and reports.
-func capture(ctx context.Context, w io.Writer, a *app.App, c *caller, cc *agent, callID, key, method string) error {
-	_, before, infosBefore := cc.snapshot()
+func capture(ctx context.Context, w io.Writer, a *app.App, c *sbctest.Phone, cc *sipua.Agent, callID, key, method string) error {
+	before, infosBefore := cc.Phone.Received(), cc.Received(sip.INFO)
 	st, err := api(ctx, a, key, "POST", "/v1/calls/"+callID+"/captures", `{"fields":["pan","expiry","cvv"]}`)
 	if err != nil {
 		return err
 	}
 	cid, _ := st["id"].(string)
 	step(w, "agent opens capture %s (fields pan, expiry, cvv)", cid)
-	press := c.event
+	press := func(k byte) { _ = c.Key(k) }
 	if method == "inband" {
-		press = c.tone
+		press = func(k byte) { _ = inband.Key(c, k) }
 	}
 	step(w, "caller keys card %s, expiry %s, security code *** as %s", masked(testPAN), "**/**", map[string]string{"rfc4733": "RFC 4733 events", "inband": "in-band tones"}[method])
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
 		press(byte(k))
 	}
-	c.silence(15)
+	_ = c.Silence(15)
 	for i := 0; i < 100 && st["state"] != "tokenized" && st["state"] != "failed"; i++ {
 		time.Sleep(50 * time.Millisecond)
 		if st, err = api(ctx, a, key, "GET", "/v1/calls/"+callID+"/captures/"+cid, ""); err != nil {
@@ -132,7 +78,7 @@ func capture(ctx context.Context, w io.Writer, a *app.App, c *caller, cc *agent,
 		}
 	}
 	step(w, "capture %s: %v, brand %v, last four %v, token %v", cid, st["state"], st["brand"], st["last4"], st["token"])
-	_, after, infos := cc.snapshot()
+	after, infos := cc.Phone.Received(), cc.Received(sip.INFO)
 	during := after[len(before):]
 	found := detectDigits(during)
 	step(w, "contact center during the window: %d telephone-event packets, %d keys decodable from its audio", countPT(during, 101), found)
@@ -193,10 +139,8 @@ func detectDigits(pkts []rtp.Packet) int {
 
 // searchResult looks for the card's digits in every SIP message and RTP
 // payload the contact center received.
-func searchResult(cc *agent) string {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	for _, in := range cc.infos {
+func searchResult(cc *sipua.Agent) string {
+	for _, in := range cc.Received(sip.INFO) {
 		// A token keeps the card's last four and is random before them, so
 		// the middle six can show up across its edge by chance: the tokens
 		// the contact center got are taken out before the search.

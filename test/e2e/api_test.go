@@ -1,33 +1,25 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
-func keyHash(k string) string {
-	s := sha256.Sum256([]byte(k))
-	return hex.EncodeToString(s[:])
+// apiKeys are the API's keys: agent-key (agent), super-key (supervisor)
+// and one auditor's.
+func apiKeys() sbc.API {
+	return sbc.API{Keys: []sbc.APIKey{sbc.Key("desk", "agent-key", "agent"), sbc.Key("floor", "super-key", "supervisor"),
+		{Name: "books", SHA256: "4b757dbf2a80635aa58493a3d99640445d25a375b85befb1ea3b7c3c55feabf8", Role: "auditor"}}}
 }
 
-const apiKeys = `
-api:
-  address: "127.0.0.1:0"
-  keys:
-    - {name: desk, sha256: %s, role: agent}
-    - {name: floor, sha256: %s, role: supervisor}
-    - {name: books, sha256: 4b757dbf2a80635aa58493a3d99640445d25a375b85befb1ea3b7c3c55feabf8, role: auditor}
-`
-
-func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
+func apiGet(t *testing.T, s *sbc.SBC, key, path string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+s.app.API.Addr()+path, nil)
+	req, err := http.NewRequest("GET", "http://"+s.App.API.Addr()+path, nil)
 	must(t, err)
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -41,13 +33,10 @@ func apiGet(t *testing.T, s *sbc, key, path string) (int, string) {
 
 // TestAPICalls: the calls in progress, by role; unknown call 404; no key 401.
 func TestAPICalls(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
-	inv := cc.received("INVITE")[0]
+	p := newPeers(t, "udp", sbc.Options{API: apiKeys()})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
+	inv := cc.Received("INVITE")[0]
 	id := inv.GetHeader("X-Tonewall-Call-ID").Value()
 
 	if code, _ := apiGet(t, s, "", "/v1/calls"); code != 401 {
@@ -69,12 +58,12 @@ func TestAPICalls(t *testing.T) {
 			t.Fatalf("get by %q: %d %s", ref, code, body)
 		}
 	}
-	if strings.Contains(body, carrier.sentInvite.CallID().Value()) {
+	if strings.Contains(body, carrier.SentInvite().CallID().Value()) {
 		t.Fatal("the carrier's Call-ID leaked through the API")
 	}
 	if code, _ := apiGet(t, s, "agent-key", "/v1/calls/nope"); code != 404 {
 		t.Fatalf("unknown call: %d", code)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

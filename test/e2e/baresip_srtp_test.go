@@ -1,13 +1,14 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestBaresipSRTP: baresip calls through tonewall with SRTP it insists on
@@ -16,31 +17,21 @@ import (
 // plays must arrive.
 func TestBaresipSRTP(t *testing.T) {
 	bin := needTool(t, "baresip")
-	for _, tc := range []struct{ enc, trunk string }{
-		{"srtp-mand", "srtp: required\nkey_exchange: sdes"},
-		{"dtls_srtp", "srtp: required\nkey_exchange: dtls"},
+	for _, tc := range []struct{ enc, keyExchange string }{
+		{"srtp-mand", "sdes"},
+		{"dtls_srtp", "dtls"},
 	} {
 		t.Run(tc.enc, func(t *testing.T) {
-			cc := newAgent(t, "tls")
-			s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, extraTrunk: tc.trunk})
-			heard := cc.recordRTP(t)
+			cc := sipua.New(t, "tls")
+			s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+				Carrier: sbc.Trunk{SRTP: "required", KeyExchange: tc.keyExchange}})
+			heard := recordRTP(cc)
 			dir := t.TempDir()
 			writeBaresipConfigEnc(t, dir, tc.enc)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "-n", "127.0.0.1", "-f", dir, "-e",
-				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier")), "-t", "5")
-			var out strings.Builder
-			cmd.Stdout, cmd.Stderr = &out, &out
-			must(t, cmd.Start())
-			defer func() {
-				_ = cmd.Wait()
-				if t.Failed() {
-					t.Logf("baresip output:\n%s", out.String())
-				}
-			}()
-			cc.nextCall(t)
-			offer := string(cc.received("INVITE")[0].Body())
+			runBaresip(t, bin, "-n", "127.0.0.1", "-f", dir, "-e",
+				fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier")), "-t", "5")
+			cc.NextCall(t)
+			offer := string(cc.Received("INVITE")[0].Body())
 			if strings.Contains(offer, "a=crypto") || strings.Contains(offer, "SAVP") {
 				t.Fatalf("the contact center was offered SRTP though its trunk has it off:\n%s", offer)
 			}
@@ -50,11 +41,11 @@ func TestBaresipSRTP(t *testing.T) {
 				t.Fatalf("the contact center does not hear baresip's 440 Hz tone (share %.2f)", share)
 			}
 			select {
-			case <-cc.byes:
+			case <-cc.Byes:
 			case <-time.After(15 * time.Second):
 				t.Fatal("baresip's hangup never reached the contact center")
 			}
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }

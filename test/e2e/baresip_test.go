@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // needTool skips when a Debian-packaged peer is missing, except in CI
@@ -31,33 +34,22 @@ func needTool(t *testing.T, name string) string {
 // places a call through tonewall over TLS to the contact center and hangs up.
 func TestBaresipCallsOverTLS(t *testing.T) {
 	bin := needTool(t, "baresip")
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	dir := t.TempDir()
 	writeBaresipConfig(t, dir)
-	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.addr("carrier"))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	target := fmt.Sprintf("/dial sip:5551000@%s;transport=tls", s.Addr("carrier"))
 	// -t: baresip quits (hanging up, so a BYE crosses tonewall) after 4s.
-	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-e", target, "-t", "4")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	must(t, cmd.Start())
-	defer func() {
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("baresip output:\n%s", out.String())
-		}
-	}()
-	cc.nextCall(t)
-	s.waitCalls(t, 1)
+	runBaresip(t, bin, "-f", dir, "-e", target, "-t", "4")
+	cc.NextCall(t)
+	s.WaitCalls(t, 1)
 	select {
-	case <-cc.byes:
+	case <-cc.Byes:
 	case <-time.After(15 * time.Second):
 		t.Fatal("baresip's hangup never reached the contact center as a BYE")
 	}
-	s.waitCalls(t, 0)
-	inv := cc.received("INVITE")[0]
+	s.WaitCalls(t, 0)
+	inv := cc.Received("INVITE")[0]
 	if !strings.Contains(string(inv.Body()), "PCMU") {
 		t.Fatalf("baresip's offer lost its codecs on the way:\n%s", inv.Body())
 	}
@@ -118,4 +110,26 @@ func toneWAV(freq float64, rate int, d time.Duration) []byte {
 		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
 	}
 	return b
+}
+
+// runBaresip starts baresip with args; when the test ends it waits for it
+// (its -t makes it quit, 30 s at most) and, if the test failed, logs what
+// it printed.
+func runBaresip(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Wait()
+		cancel()
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", out.String())
+		}
+	})
 }

@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 var transports = []string{"udp", "tcp", "tls"}
@@ -19,20 +21,15 @@ func TestBasicCall(t *testing.T) {
 	for _, tp := range transports {
 		for _, byeFrom := range []string{"carrier", "contact_center"} {
 			t.Run(tp+"/bye_from_"+byeFrom, func(t *testing.T) {
-				carrier, cc := newAgent(t, tp), newAgent(t, tp)
-				s := startSBC(t, sbcOpts{transport: tp, ccTargets: []string{cc.addr}})
+				p := newPeers(t, tp, sbc.Options{})
+				carrier, cc, s := p.carrier, p.cc, p.s
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp(), carrierHeaders()...)
-				if err != nil {
-					t.Fatalf("call: %v", err)
-				}
-				defer sess.Close()
-				ccSide := cc.nextCall(t)
-				if !carrier.gotStatus(180) {
+				sess, ccSide := p.call(t, ctx, carrierHeaders()...)
+				if !carrier.GotStatus(180) {
 					t.Error("the contact center's 180 Ringing never reached the carrier")
 				}
-				s.waitCalls(t, 1)
+				s.WaitCalls(t, 1)
 				checkTopologyHidden(t, carrier, cc)
 				if byeFrom == "carrier" {
 					must(t, sess.Bye(ctx))
@@ -41,7 +38,7 @@ func TestBasicCall(t *testing.T) {
 					must(t, ccSide.Bye(ctx))
 					waitBye(t, carrier)
 				}
-				s.waitCalls(t, 0)
+				s.WaitCalls(t, 0)
 			})
 		}
 	}
@@ -51,21 +48,21 @@ func TestBasicCall(t *testing.T) {
 // carrier's dialog (addresses, Call-ID, tags, Via, Contact, unlisted
 // headers), pass-listed headers crossed exactly once, and the SDP points at
 // tonewall's relay; the same the other way for the carrier's 200.
-func checkTopologyHidden(t *testing.T, carrier, cc *agent) {
+func checkTopologyHidden(t *testing.T, carrier, cc *sipua.Agent) {
 	t.Helper()
-	got := cc.received(sip.INVITE)
+	got := cc.Received(sip.INVITE)
 	if len(got) == 0 {
 		t.Fatal("contact center got no INVITE")
 	}
 	inv := got[0]
 	raw := inv.String()
-	sent := carrier.sentInvite
-	for _, secret := range []string{carrier.addr, sent.CallID().Value(), fromTag(sent), "X-Carrier-Internal", "carrier-secret"} {
+	sent := carrier.SentInvite()
+	for _, secret := range []string{carrier.Addr, sent.CallID().Value(), fromTag(sent), "X-Carrier-Internal", "carrier-secret"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("%q reached the contact center:\n%s", secret, raw)
 		}
 	}
-	if port := fmt.Sprint(carrier.rtp.LocalAddr().(*net.UDPAddr).Port); strings.Contains(string(inv.Body()), "m=audio "+port) {
+	if port := fmt.Sprint(carrier.Phone.Port()); strings.Contains(string(inv.Body()), "m=audio "+port) {
 		t.Error("the carrier's RTP port reached the contact center: SDP not rewritten")
 	}
 	if len(inv.GetHeaders("Via")) != 1 {
@@ -81,11 +78,11 @@ func checkTopologyHidden(t *testing.T, carrier, cc *agent) {
 	if inv.GetHeader("X-Tonewall-Call-ID") == nil {
 		t.Error("no X-Tonewall-Call-ID toward the contact center")
 	}
-	res := carrier.lastInviteResponse
+	res := carrier.LastInviteResponse()
 	if res == nil {
 		t.Fatal("carrier saw no final response")
 	}
-	if strings.Contains(res.String(), cc.addr) || strings.Contains(res.String(), "X-CC-Internal") {
+	if strings.Contains(res.String(), cc.Addr) || strings.Contains(res.String(), "X-CC-Internal") {
 		t.Errorf("the contact center's address or headers reached the carrier:\n%s", res)
 	}
 }
@@ -107,10 +104,10 @@ func fromTag(r *sip.Request) string {
 	return tag
 }
 
-func waitBye(t *testing.T, a *agent) {
+func waitBye(t *testing.T, a *sipua.Agent) {
 	t.Helper()
 	select {
-	case <-a.byes:
+	case <-a.Byes:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no BYE arrived")
 	}

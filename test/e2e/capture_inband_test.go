@@ -13,33 +13,17 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/sbctest/inband"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
-// tone sends one in-band key press as PCMU: 100 ms of the key at -10 dBm0,
-// then 100 ms of silence.
-func (s *rtpSender) tone(t *testing.T, k byte) {
-	key, _ := dtmf.ParseKey(k)
-	g, err := dtmf.NewKeyTone(key, -10)
-	must(t, err)
-	pcm := make([]int16, 160)
-	for i := 0; i < 10; i++ {
-		if i < 5 {
-			g.Read(pcm)
-		} else {
-			clear(pcm)
-		}
-		s.send(t, 0, false, s.ts, dtmf.EncodeUlaw(make([]byte, len(pcm)), pcm))
-		s.ts += 160
-		time.Sleep(time.Millisecond)
-	}
-}
+// tone sends one in-band key press.
+func (s rtpSender) tone(t *testing.T, k byte) { t.Helper(); must(t, inband.Key(s.Phone, k)) }
 
 // pcm decodes the PCMU the agent received, in arrival order.
 func (l *rtpLog) pcm() []int16 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []int16
-	for _, p := range l.pkts {
+	for _, p := range l.Received() {
 		if p.PayloadType == 0 {
 			out = append(out, dtmf.DecodeUlaw(make([]int16, len(p.Payload)), p.Payload)...)
 		}
@@ -48,7 +32,7 @@ func (l *rtpLog) pcm() []int16 {
 }
 
 // openCapture starts a capture over the API and returns its id.
-func openCapture(t *testing.T, s *sbc, callID string) string {
+func openCapture(t *testing.T, s *sbc.SBC, callID string) string {
 	t.Helper()
 	code, c := apiDo(t, s, "POST", "agent-key", "/v1/calls/"+callID+"/captures", `{"fields":["pan","expiry","cvv"]}`)
 	if code != 201 {
@@ -57,7 +41,7 @@ func openCapture(t *testing.T, s *sbc, callID string) string {
 	return c["id"].(string)
 }
 
-func waitCapture(t *testing.T, s *sbc, callID, cid string) map[string]any {
+func waitCapture(t *testing.T, s *sbc.SBC, callID, cid string) map[string]any {
 	t.Helper()
 	var st map[string]any
 	waitFor(t, "capture end", func() bool {
@@ -73,7 +57,7 @@ func waitCapture(t *testing.T, s *sbc, callID, cid string) map[string]any {
 func TestCaptureInBand(t *testing.T) {
 	u := callUp(t)
 	s, cc, sess, callID := u.s, u.cc, u.sess, u.callID
-	heard := cc.recordRTP(t)
+	heard := recordRTP(cc)
 	tx := u.sender(t)
 	tx.silence(t, 5)
 	cid := openCapture(t, s, callID)
@@ -98,7 +82,7 @@ func TestCaptureInBand(t *testing.T) {
 		t.Fatalf("multimon-ng decodes %q from what the contact center heard", digits)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }
 
@@ -144,7 +128,7 @@ func TestCaptureSIPInfo(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	info('5') // outside a window: an IVR menu choice, relayed
-	if got := cc.received(sip.INFO); len(got) != 1 || !strings.Contains(string(got[0].Body()), "Signal=5") {
+	if got := cc.Received(sip.INFO); len(got) != 1 || !strings.Contains(string(got[0].Body()), "Signal=5") {
 		t.Fatalf("INFO outside a window not relayed: %v", got)
 	}
 	cid := openCapture(t, s, callID)
@@ -155,11 +139,11 @@ func TestCaptureSIPInfo(t *testing.T) {
 	if st["state"] != "tokenized" {
 		t.Fatalf("capture ended %v", st)
 	}
-	waitFor(t, "result INFO", func() bool { return len(cc.received(sip.INFO)) == 2 })
-	if ct := cc.received(sip.INFO)[1].ContentType().Value(); ct != "application/vnd.tonewall.capture+json" {
+	waitFor(t, "result INFO", func() bool { return len(cc.Received(sip.INFO)) == 2 })
+	if ct := cc.Received(sip.INFO)[1].ContentType().Value(); ct != "application/vnd.tonewall.capture+json" {
 		t.Fatalf("second INFO at the contact center is %s, want only the result", ct)
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestCaptureVaultDown: with the tokenization service unreachable the
 // capture ends failed/vault_unavailable, the agent is told, nothing leaks.
 func TestCaptureVaultDown(t *testing.T) {
-	u := callUp(t, func(o *sbcOpts) {
-		o.vaultYAML = `vault: {driver: http, http: {url: "http://127.0.0.1:1/", max_attempts: 1, timeout: 500ms}}`
+	u := callUp(t, func(o *sbc.Options) {
+		o.Vault = sbc.M{"driver": "http", "http": sbc.M{"url": "http://127.0.0.1:1/", "max_attempts": 1, "timeout": "500ms"}}
 	})
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
@@ -26,9 +27,9 @@ func TestCaptureVaultDown(t *testing.T) {
 	if st["state"] != "failed" || st["reason"] != "vault_unavailable" {
 		t.Fatalf("capture with the vault down ended %v", st)
 	}
-	waitFor(t, "result INFO", func() bool { return len(u.cc.received(sip.INFO)) > 0 })
+	waitFor(t, "result INFO", func() bool { return len(u.cc.Received(sip.INFO)) > 0 })
 	var body map[string]any
-	must(t, json.Unmarshal(u.cc.received(sip.INFO)[0].Body(), &body))
+	must(t, json.Unmarshal(u.cc.Received(sip.INFO)[0].Body(), &body))
 	if body["status"] != "failed" || body["reason"] != "vault_unavailable" || body["token"] != nil {
 		t.Fatalf("result INFO: %v", body)
 	}
@@ -41,7 +42,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 	u := callUp(t)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
-	capt, err := u.s.app.Captures.Get(u.callID, cid)
+	capt, err := u.s.App.Captures.Get(u.callID, cid)
 	must(t, err)
 	for _, k := range testPAN[:8] {
 		tx.key(t, byte(k))
@@ -56,8 +57,8 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 	if st := capt.Status(); st.State != "call_ended" {
 		t.Fatalf("capture ended %q, want call_ended", st.State)
 	}
-	u.s.waitCalls(t, 0)
-	if n := len(u.cc.received(sip.INFO)); n != 0 {
+	u.s.WaitCalls(t, 0)
+	if n := len(u.cc.Received(sip.INFO)); n != 0 {
 		t.Fatalf("a result INFO was sent for a capture whose call ended (%d)", n)
 	}
 	scanForCard(t, u.s, u.cc)
@@ -67,7 +68,7 @@ func TestCaptureCallerHangsUp(t *testing.T) {
 // reach the contact center again (an IVR menu after the payment).
 func TestCaptureCancelled(t *testing.T) {
 	u := callUp(t)
-	heard := u.cc.recordRTP(t)
+	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
 	for _, k := range "4111" {
@@ -134,8 +135,8 @@ func TestCaptureAPIErrors(t *testing.T) {
 // contact center as RFC 4733 events after the window: what an unchanged
 // IVR collects is the token, never the card.
 func TestCaptureTokenDTMF(t *testing.T) {
-	u := callUp(t, func(o *sbcOpts) { o.captureYAML = "capture: {delivery: {token_dtmf: true}}" })
-	heard := u.cc.recordRTP(t)
+	u := callUp(t, func(o *sbc.Options) { o.CaptureConfig = sbc.M{"delivery": sbc.M{"token_dtmf": true}} })
+	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	cid := openCapture(t, u.s, u.callID)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
@@ -164,7 +165,7 @@ func TestCaptureTokenDTMF(t *testing.T) {
 func TestCaptureKeyTwiceAndRetry(t *testing.T) {
 	u := callUp(t)
 	tx := u.sender(t)
-	events, stop := u.s.app.Captures.Events.Subscribe()
+	events, stop := u.s.App.Captures.Events.Subscribe()
 	defer stop()
 	code, c := apiDo(t, u.s, "POST", "agent-key", "/v1/calls/"+u.callID+"/captures", `{"fields":["pan","cvv"],"confirm_pan":true}`)
 	if code != 201 {
@@ -216,14 +217,11 @@ func waitEvent(t *testing.T, ch <-chan capture.Event, ok func(map[string]any) bo
 // TestCapturePolicyAlways: on a route with capture: always a window opens
 // as the call is answered, with no API call.
 func TestCapturePolicyAlways(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, routeCapture: "always"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
-	u := &upCall{s: s, carrier: carrier, cc: cc, sess: sess}
-	heard := cc.recordRTP(t)
+	p := newPeers(t, "udp", sbc.Options{Capture: "always"})
+	cc, s := p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
+	u := &upCall{peers: p, sess: sess}
+	heard := recordRTP(cc)
 	tx := u.sender(t)
 	for _, k := range testPAN + "#" + testExpiry + testCVV {
 		tx.key(t, byte(k))
@@ -236,7 +234,7 @@ func TestCapturePolicyAlways(t *testing.T) {
 		t.Fatal("digits reached the contact center on an always-capture route")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
 }
 

@@ -1,27 +1,24 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/pion/rtp"
 
 	"github.com/tonewall/tonewall/internal/audit"
 	"github.com/tonewall/tonewall/internal/dtmf"
+	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	"github.com/tonewall/tonewall/internal/vault"
 )
 
@@ -31,51 +28,22 @@ const (
 	testCVV    = "737"
 )
 
-// rtpLog records every RTP packet an agent's media socket receives.
-type rtpLog struct {
-	mu   sync.Mutex
-	pkts []rtp.Packet
+// rtpLog is what an agent's phone received.
+type rtpLog struct{ *sbctest.Phone }
+
+// recordRTP makes the agent's phone keep what it receives.
+func recordRTP(a *sipua.Agent) *rtpLog {
+	a.Phone.Listen()
+	return &rtpLog{a.Phone}
 }
 
-func (a *agent) recordRTP(t *testing.T) *rtpLog {
-	l := &rtpLog{}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, _, err := a.rtp.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			var p rtp.Packet
-			if p.Unmarshal(append([]byte(nil), buf[:n]...)) == nil {
-				l.mu.Lock()
-				l.pkts = append(l.pkts, p)
-				l.mu.Unlock()
-			}
-		}
-	}()
-	return l
-}
-
-func (l *rtpLog) count(pt uint8) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, p := range l.pkts {
-		if p.PayloadType == pt {
-			n++
-		}
-	}
-	return n
-}
+func (l *rtpLog) count(pt uint8) int { return l.Count(pt) }
 
 // keyed decodes the RFC 4733 key presses the agent received, in order.
 func (l *rtpLog) keyed() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var r dtmf.EventReceiver
 	var out []dtmf.KeyEvent
-	for _, p := range l.pkts {
+	for _, p := range l.Received() {
 		if p.PayloadType == 101 {
 			out, _ = r.Receive(p.Timestamp, p.Payload, out)
 		}
@@ -89,87 +57,49 @@ func (l *rtpLog) keyed() string {
 	return b.String()
 }
 
-// rtpSender sends a carrier's RTP stream: G.711 frames and RFC 4733 events
-// on one SSRC and clock.
-type rtpSender struct {
-	c   *net.UDPConn
-	to  *net.UDPAddr
-	seq uint16
-	ts  uint32
-}
+// rtpSender is the carrier's phone, sending toward tonewall.
+type rtpSender struct{ *sbctest.Phone }
 
-func (s *rtpSender) send(t *testing.T, pt uint8, marker bool, ts uint32, payload []byte) {
+func (s rtpSender) send(t *testing.T, pt uint8, marker bool, ts uint32, payload []byte) {
 	t.Helper()
-	s.seq++
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: s.seq, Timestamp: ts, SSRC: 0xcafe}, Payload: payload}
-	b, err := p.Marshal()
-	must(t, err)
-	_, err = s.c.WriteToUDP(b, s.to)
-	must(t, err)
+	must(t, s.Send(pt, marker, ts, payload))
 }
 
 // silence sends n 20 ms PCMU frames of silence.
-func (s *rtpSender) silence(t *testing.T, n int) {
-	for i := 0; i < n; i++ {
-		s.send(t, 0, false, s.ts, bytes.Repeat([]byte{0xff}, 160))
-		s.ts += 160
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+func (s rtpSender) silence(t *testing.T, n int) { t.Helper(); must(t, s.Silence(n)) }
 
-// key sends one RFC 4733 key press: 100 ms, then the three end packets.
-func (s *rtpSender) key(t *testing.T, k byte) {
-	code := map[byte]byte{'*': 10, '#': 11}[k]
-	if k >= '0' && k <= '9' {
-		code = k - '0'
-	}
-	start := s.ts
-	for i, dur := range []uint16{160, 320, 480, 640, 800} {
-		pl := []byte{code, 10, 0, 0}
-		binary.BigEndian.PutUint16(pl[2:], dur)
-		s.send(t, 101, i == 0, start, pl)
-	}
-	for i := 0; i < 3; i++ {
-		pl := []byte{code, 0x80 | 10, 0, 0}
-		binary.BigEndian.PutUint16(pl[2:], 800)
-		s.send(t, 101, false, start, pl)
-	}
-	s.ts += 1600 // 200 ms per key, pause included
-	time.Sleep(3 * time.Millisecond)
-}
+// key sends one RFC 4733 key press.
+func (s rtpSender) key(t *testing.T, k byte) { t.Helper(); must(t, s.Key(k)) }
 
 // upCall is a call established through tonewall, with API keys configured.
 type upCall struct {
-	s           *sbc
-	carrier, cc *agent
-	sess        *sipgo.DialogClientSession
-	callID      string // tonewall's
+	*peers
+	sess   *sipgo.DialogClientSession
+	callID string // tonewall's
 }
 
-func callUp(t *testing.T, opts ...func(*sbcOpts)) *upCall {
+func callUp(t *testing.T, opts ...func(*sbc.Options)) *upCall {
 	t.Helper()
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	o := sbcOpts{ccTargets: []string{cc.addr}, apiYAML: fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key"))}
+	o := sbc.Options{API: apiKeys()}
 	for _, f := range opts {
 		f(&o)
 	}
-	s := startSBC(t, o)
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	t.Cleanup(func() { _ = sess.Close() })
-	cc.nextCall(t)
-	id := cc.received(sip.INVITE)[0].GetHeader("X-Tonewall-Call-ID").Value()
-	return &upCall{s: s, carrier: carrier, cc: cc, sess: sess, callID: id}
+	p := newPeers(t, "udp", o)
+	sess, _ := p.call(t, ctx10(t))
+	id := p.cc.Received(sip.INVITE)[0].GetHeader("X-Tonewall-Call-ID").Value()
+	return &upCall{peers: p, sess: sess, callID: id}
 }
 
 // sender is the carrier's RTP toward tonewall.
-func (u *upCall) sender(t *testing.T) *rtpSender {
-	return &rtpSender{c: u.carrier.rtp, to: sdpAddr(t, u.sess.InviteResponse.Body()), ts: 1000}
+func (u *upCall) sender(t *testing.T) rtpSender {
+	p := u.carrier.Phone
+	p.To, p.TS = sdpAddr(t, u.sess.InviteResponse.Body()), 1000
+	return rtpSender{p}
 }
 
-func apiDo(t *testing.T, s *sbc, method, key, path, body string) (int, map[string]any) {
+func apiDo(t *testing.T, s *sbc.SBC, method, key, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.app.API.Addr()+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+s.App.API.Addr()+path, strings.NewReader(body))
 	must(t, err)
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
@@ -189,7 +119,7 @@ func apiDo(t *testing.T, s *sbc, method, key, path, body string) (int, map[strin
 // SIP INFO; the API shows the masked result; no output holds the card.
 func TestCaptureRFC4733(t *testing.T) {
 	u := callUp(t)
-	heard := u.cc.recordRTP(t)
+	heard := recordRTP(u.cc)
 	tx := u.sender(t)
 	tx.silence(t, 5)
 	cid := openCapture(t, u.s, u.callID)
@@ -209,8 +139,8 @@ func TestCaptureRFC4733(t *testing.T) {
 	if len(token) != len(testPAN) || !strings.HasSuffix(token, "1111") || token == testPAN {
 		t.Fatalf("token %q is not format-preserving", token)
 	}
-	waitFor(t, "result INFO at the contact center", func() bool { return len(cc.received(sip.INFO)) > 0 })
-	info := cc.received(sip.INFO)[0]
+	waitFor(t, "result INFO at the contact center", func() bool { return len(cc.Received(sip.INFO)) > 0 })
+	info := cc.Received(sip.INFO)[0]
 	if ct := info.ContentType(); ct == nil || ct.Value() != "application/vnd.tonewall.capture+json" || !strings.Contains(string(info.Body()), token) {
 		t.Fatalf("result INFO: %v", info)
 	}
@@ -221,9 +151,9 @@ func TestCaptureRFC4733(t *testing.T) {
 		t.Fatal("the contact center received no audio at all: the check above proves nothing")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, cc)
-	logb, err := os.ReadFile(filepath.Join(s.dataDir, "audit.log"))
+	logb, err := os.ReadFile(filepath.Join(s.DataDir, "audit.log"))
 	must(t, err)
 	if !strings.Contains(string(logb), `"capture_started"`) || !strings.Contains(string(logb), `"capture_ended"`) {
 		t.Fatalf("the audit log does not record the capture:\n%s", logb)
@@ -235,7 +165,7 @@ func TestCaptureRFC4733(t *testing.T) {
 			t.Fatalf("capture_started from %q, want the API client's address 127.0.0.1: %s", r.Source, line)
 		}
 	}
-	if n, err := audit.VerifyFile(filepath.Join(s.dataDir, "audit.log")); err != nil || n < 2 {
+	if n, err := audit.VerifyFile(filepath.Join(s.DataDir, "audit.log")); err != nil || n < 2 {
 		t.Fatalf("audit chain: %d records, %v", n, err)
 	}
 }
@@ -265,11 +195,11 @@ var maximalDigitRun = regexp.MustCompile(`[0-9]+`)
 // scanForCard fails if any output of the call holds the card's digits: log
 // lines at every level, every SIP message the agents received, the audit log
 // and every file of the vault's store on disk.
-func scanForCard(t *testing.T, s *sbc, agents ...*agent) {
+func scanForCard(t *testing.T, s *sbc.SBC, agents ...*sipua.Agent) {
 	t.Helper()
 	secrets := []string{testPAN, testPAN[:6], testPAN[6:12]}
 	var all strings.Builder
-	files, _ := filepath.Glob(filepath.Join(s.dataDir, "*"))
+	files, _ := filepath.Glob(filepath.Join(s.DataDir, "*"))
 	if len(files) == 0 {
 		t.Error("no vault or audit files to scan: the scan proves nothing")
 	}
@@ -278,15 +208,13 @@ func scanForCard(t *testing.T, s *sbc, agents ...*agent) {
 		must(t, err)
 		all.Write(b)
 	}
-	for _, e := range s.logs.All() {
+	for _, e := range s.Logs.All() {
 		fmt.Fprintf(&all, "%s %v\n", e.Message, e.ContextMap())
 	}
 	for _, a := range agents {
-		a.mu.Lock()
-		for _, r := range a.reqs {
+		for _, r := range a.Requests() {
 			all.WriteString(r.String())
 		}
-		a.mu.Unlock()
 	}
 	text := blankTokens(all.String())
 	for _, sec := range secrets {

@@ -15,6 +15,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tonewall/tonewall/internal/capture"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // webhookSink receives capture results and checks their signatures.
@@ -24,7 +26,7 @@ type webhookSink struct {
 	got    chan map[string]any
 }
 
-func newWebhookSink(t *testing.T) (*webhookSink, string) {
+func newWebhookSink(t *testing.T) (*webhookSink, sbc.M) {
 	t.Helper()
 	w := &webhookSink{secret: []byte("e2e-webhook-secret-0123456789"), got: make(chan map[string]any, 8)}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -42,25 +44,25 @@ func newWebhookSink(t *testing.T) (*webhookSink, string) {
 	t.Cleanup(w.srv.Close)
 	f := filepath.Join(t.TempDir(), "secret")
 	must(t, os.WriteFile(f, w.secret, 0o600))
-	yaml := `capture: {delivery: {sip_info: true, token_dtmf: true, webhook: {url: "` + w.srv.URL + `", secret_file: "` + f + `"}}}`
-	return w, yaml
+	return w, sbc.M{"delivery": sbc.M{"sip_info": true, "token_dtmf": true,
+		"webhook": sbc.M{"url": w.srv.URL, "secret_file": f}}}
 }
 
 // allDeliveries opens a call with every delivery method on.
 func allDeliveries(t *testing.T) (*upCall, *webhookSink) {
 	t.Helper()
 	var sink *webhookSink
-	u := callUp(t, func(o *sbcOpts) {
-		var y string
-		sink, y = newWebhookSink(t)
-		o.captureYAML = y
+	u := callUp(t, func(o *sbc.Options) {
+		var c sbc.M
+		sink, c = newWebhookSink(t)
+		o.CaptureConfig = c
 	})
 	return u, sink
 }
 
 // checkDeliveries asserts the token arrived by API, SIP INFO, webhook and
 // token DTMF, and that the card went nowhere.
-func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, tx *rtpSender, st map[string]any) {
+func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, tx rtpSender, st map[string]any) {
 	t.Helper()
 	token, _ := st["token"].(string)
 	if st["state"] != "tokenized" || st["brand"] != "visa" || st["last4"] != "1111" || len(token) != len(testPAN) {
@@ -86,12 +88,12 @@ func checkDeliveries(t *testing.T, u *upCall, sink *webhookSink, heard *rtpLog, 
 		t.Fatalf("the contact center's IVR collected %q, want only the token %q", k, token)
 	}
 	must(t, u.sess.Bye(ctx10(t)))
-	u.s.waitCalls(t, 0)
+	u.s.WaitCalls(t, 0)
 	scanForCard(t, u.s, u.cc)
 }
 
-func resultInfo(a *agent) *sip.Request {
-	for _, r := range a.received(sip.INFO) {
+func resultInfo(a *sipua.Agent) *sip.Request {
+	for _, r := range a.Received(sip.INFO) {
 		if ct := r.ContentType(); ct != nil && ct.Value() == capture.ResultContentType {
 			return r
 		}
@@ -106,7 +108,7 @@ func TestDeliveriesEachInputMethod(t *testing.T) {
 	for _, method := range []string{"rfc4733", "inband", "info"} {
 		t.Run(method, func(t *testing.T) {
 			u, sink := allDeliveries(t)
-			heard := u.cc.recordRTP(t)
+			heard := recordRTP(u.cc)
 			tx := u.sender(t)
 			tx.silence(t, 5)
 			cid := openCapture(t, u.s, u.callID)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tonewall/tonewall/internal/audit"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/vault"
 	"github.com/tonewall/tonewall/internal/vault/vaulttest"
 )
@@ -27,11 +28,10 @@ func TestDetokenizeCapturedCard(t *testing.T) {
 	bearerFile := filepath.Join(t.TempDir(), "processor-token")
 	must(t, os.WriteFile(bearerFile, []byte("sk_e2e_processor\n"), 0o600))
 	vaultDir := t.TempDir()
-	u := callUp(t, func(o *sbcOpts) {
-		o.vaultYAML = fmt.Sprintf("vault:\n  local: {dir: %q}\n  detokenize: {forward_url: %q, ca_file: %q, bearer_token_file: %q}",
-			vaultDir, srv.URL+"/v1/authorize", caFile, bearerFile)
-		o.apiYAML = fmt.Sprintf(apiKeys, keyHash("agent-key"), keyHash("super-key")) +
-			fmt.Sprintf("    - {name: ops, sha256: %s, role: admin}\n", keyHash("admin-key"))
+	u := callUp(t, func(o *sbc.Options) {
+		o.Vault = sbc.M{"local": sbc.M{"dir": vaultDir}, "detokenize": sbc.M{"forward_url": srv.URL + "/v1/authorize",
+			"ca_file": caFile, "bearer_token_file": bearerFile}}
+		o.API.Keys = append(o.API.Keys, sbc.Key("ops", "admin-key", "admin"))
 	})
 	s := u.s
 
@@ -86,7 +86,7 @@ func TestDetokenizeCapturedCard(t *testing.T) {
 	}
 
 	must(t, u.sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 	scanForCard(t, s, u.cc)
 	checkDetokenizeAudit(t, s, token, hostOf(t, srv.URL))
 	answersJSON, err := json.Marshal(answers)
@@ -109,9 +109,9 @@ func hostOf(t *testing.T, raw string) string {
 // checkDetokenizeAudit: the audit log verifies and records, in order, the
 // agent's refusal (access_denied and detokenized/denied), the forward, the
 // 409 and the 404 (T: the captured card's token), none with card data.
-func checkDetokenizeAudit(t *testing.T, s *sbc, token, host string) {
+func checkDetokenizeAudit(t *testing.T, s *sbc.SBC, token, host string) {
 	t.Helper()
-	file := filepath.Join(s.dataDir, "audit.log")
+	file := filepath.Join(s.DataDir, "audit.log")
 	if _, err := audit.VerifyFile(file); err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}

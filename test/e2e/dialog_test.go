@@ -4,13 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestLateOffer: an INVITE without SDP (as Genesys sends) gets the offer in
@@ -19,17 +21,17 @@ import (
 func TestLateOffer(t *testing.T) {
 	for _, dir := range []string{"carrier_to_cc", "cc_to_carrier"} {
 		t.Run(dir, func(t *testing.T) {
-			caller, callee := newAgent(t, "udp"), newAgent(t, "udp")
-			opts := sbcOpts{ccTargets: []string{callee.addr}}
+			caller, callee := sipua.New(t, "udp"), sipua.New(t, "udp")
+			opts := sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{callee.Addr}}}
 			entry := "carrier"
 			if dir == "cc_to_carrier" {
-				opts = sbcOpts{carrierTgts: []string{callee.addr}, ccTargets: []string{"127.0.0.1:9"}}
+				opts = sbc.Options{Carrier: sbc.Trunk{Targets: []string{callee.Addr}}, ContactCenter: sbc.Trunk{Targets: []string{"127.0.0.1:9"}}}
 				entry = "contact_center"
 			}
 			s := startSBC(t, opts)
 			ctx := ctx10(t)
-			host, port := splitHostPort(t, s.addr(entry))
-			sess, err := caller.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}, nil)
+			host, port := splitHostPort(t, s.Addr(entry))
+			sess, err := caller.Dialogs.Invite(ctx, sip.Uri{Scheme: "sip", User: "5551000", Host: host, Port: port}, nil)
 			must(t, err)
 			defer sess.Close()
 			must(t, sess.WaitAnswer(ctx, sipgo.AnswerOptions{}))
@@ -37,24 +39,24 @@ func TestLateOffer(t *testing.T) {
 			if !strings.Contains(offer, "m=audio") {
 				t.Fatalf("200 to a late offer carries no SDP offer:\n%s", offer)
 			}
-			if strings.Contains(offer, fmt.Sprint(callee.rtp.LocalAddr().(*net.UDPAddr).Port)) {
+			if strings.Contains(offer, fmt.Sprint(callee.Phone.Port())) {
 				t.Fatal("the callee's RTP port crossed tonewall unrewritten")
 			}
 			ack := sip.NewRequest(sip.ACK, sess.InviteResponse.Contact().Address)
 			ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-			ack.SetBody(caller.sdp())
+			ack.SetBody(caller.SDP())
 			must(t, sess.WriteAck(ctx, ack))
 			waitFor(t, "ACK with SDP at the callee", func() bool {
-				acks := callee.received(sip.ACK)
+				acks := callee.Received(sip.ACK)
 				return len(acks) > 0 && strings.Contains(string(acks[0].Body()), "m=audio")
 			})
-			answer := string(callee.received(sip.ACK)[0].Body())
-			if strings.Contains(answer, fmt.Sprint(caller.rtp.LocalAddr().(*net.UDPAddr).Port)) {
+			answer := string(callee.Received(sip.ACK)[0].Body())
+			if strings.Contains(answer, fmt.Sprint(caller.Phone.Port())) {
 				t.Fatal("the caller's RTP port crossed tonewall unrewritten")
 			}
 			must(t, sess.Bye(ctx))
 			waitBye(t, callee)
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }
@@ -63,41 +65,35 @@ func TestLateOffer(t *testing.T) {
 // carrier leg (BYE toward it follows the route set) and never reaches the
 // contact center.
 func TestRecordRoute(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	rr := fmt.Sprintf("<sip:%s;lr;proxy=carrier-edge>", carrier.addr)
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp(), sip.NewHeader("Record-Route", rr))
-	must(t, err)
-	defer sess.Close()
-	ccCall := cc.nextCall(t)
-	inv := cc.received(sip.INVITE)[0]
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	rr := fmt.Sprintf("<sip:%s;lr;proxy=carrier-edge>", carrier.Addr)
+	_, ccCall := p.call(t, ctx10(t), sip.NewHeader("Record-Route", rr))
+	inv := cc.Received(sip.INVITE)[0]
 	if strings.Contains(inv.String(), "carrier-edge") {
 		t.Fatal("the carrier's Record-Route reached the contact center")
 	}
 	must(t, ccCall.Bye(ctx10(t)))
 	waitBye(t, carrier)
-	bye := carrier.received(sip.BYE)[0]
+	bye := carrier.Received(sip.BYE)[0]
 	route := bye.GetHeader("Route")
 	if route == nil || !strings.Contains(route.Value(), "carrier-edge") {
 		t.Fatalf("BYE toward the carrier ignores its route set:\n%s", bye)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestUpdateAndInfoRelayed: UPDATE (with SDP) and INFO cross to the other leg.
 func TestUpdateAndInfoRelayed(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
+	sess, _ := p.call(t, ctx)
 	target := sess.InviteResponse.Contact().Address
 
 	upd := sip.NewRequest(sip.UPDATE, target)
 	upd.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	upd.SetBody(carrier.sdp())
+	upd.SetBody(carrier.SDP())
 	res, err := sess.Do(ctx, upd)
 	if err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "m=audio") {
 		t.Fatalf("UPDATE: %v %v", res, err)
@@ -109,20 +105,20 @@ func TestUpdateAndInfoRelayed(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("INFO: %v %v", res, err)
 	}
-	if got := cc.received(sip.UPDATE); len(got) != 1 {
+	if got := cc.Received(sip.UPDATE); len(got) != 1 {
 		t.Fatalf("contact center got %d UPDATEs", len(got))
 	}
-	if got := cc.received(sip.INFO); len(got) != 1 || string(got[0].Body()) != "hello" {
+	if got := cc.Received(sip.INFO); len(got) != 1 || string(got[0].Body()) != "hello" {
 		t.Fatalf("contact center INFO: %v", got)
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestTLSVersions: TLS 1.2 is accepted by default (Genesys BYOC Cloud speaks
 // nothing else); with min_version 1.3 a 1.2-only client is refused.
 func TestTLSVersions(t *testing.T) {
-	cc := newAgent(t, "tls")
+	cc := sipua.New(t, "tls")
 	dial := func(addr string, max uint16) error {
 		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: max})
 		if err == nil {
@@ -130,18 +126,18 @@ func TestTLSVersions(t *testing.T) {
 		}
 		return err
 	}
-	s12 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
-	if err := dial(s12.addr("carrier"), tls.VersionTLS12); err != nil {
+	s12 := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	if err := dial(s12.Addr("carrier"), tls.VersionTLS12); err != nil {
 		t.Fatalf("TLS 1.2 refused by default: %v", err)
 	}
-	if err := dial(s12.addr("carrier"), tls.VersionTLS11); err == nil {
+	if err := dial(s12.Addr("carrier"), tls.VersionTLS11); err == nil {
 		t.Fatal("TLS 1.1 accepted")
 	}
-	s13 := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, sipExtra: `tls: {verify_server: false, min_version: "1.3"}`})
-	if err := dial(s13.addr("carrier"), tls.VersionTLS12); err == nil {
+	s13 := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{TLS: &sbc.TLS{MinVersion: "1.3"}}})
+	if err := dial(s13.Addr("carrier"), tls.VersionTLS12); err == nil {
 		t.Fatal("TLS 1.2 accepted with min_version 1.3")
 	}
-	if err := dial(s13.addr("carrier"), tls.VersionTLS13); err != nil {
+	if err := dial(s13.Addr("carrier"), tls.VersionTLS13); err != nil {
 		t.Fatalf("TLS 1.3: %v", err)
 	}
 }
@@ -149,51 +145,45 @@ func TestTLSVersions(t *testing.T) {
 // TestDrain: once draining, new calls get 503; a call in progress is ended
 // with BYE on both legs at the deadline.
 func TestDrain(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	p.call(t, ctx10(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	drained := make(chan struct{})
-	go func() { s.app.SIP.Drain(ctx); close(drained) }()
-	waitFor(t, "draining", s.app.SIP.Draining)
-	_, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	go func() { s.App.SIP.Drain(ctx); close(drained) }()
+	waitFor(t, "draining", s.App.SIP.Draining)
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("new call while draining: %d, want 503", got)
 	}
 	<-drained
 	waitBye(t, carrier)
 	waitBye(t, cc)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestNoAckEndsTheCall: a caller that never acknowledges the 200 leaves no
 // half call: after ack_timeout tonewall sends BYE to the contact center.
 func TestNoAckEndsTheCall(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sipExtra: "ack_timeout: 1s"})
-	got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "Content-Type: application/sdp\n", string(sdpFor(4000, "sendrecv"))))
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, SIP: sbc.SIP{AckTimeout: time.Second}})
+	got := rawRequest(t, s.Addr("carrier"), rawMsg("INVITE", "Content-Type: application/sdp\n", string(sipua.SDP(4000, "sendrecv"))))
 	if got != "SIP/2.0 200 OK" {
 		t.Fatalf("INVITE: %q", got)
 	}
 	waitBye(t, cc)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestDeadLegEndsTheCall: when the contact center no longer knows the
 // dialog (481 to a re-INVITE), tonewall ends the call on both legs.
 func TestDeadLegEndsTheCall(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
-	cc.forgetDialogs()
+	sess, _ := p.call(t, ctx)
+	cc.ForgetDialogs()
 	info := sip.NewRequest(sip.INFO, sess.InviteResponse.Contact().Address)
 	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
 	info.SetBody([]byte("ping"))
@@ -202,5 +192,5 @@ func TestDeadLegEndsTheCall(t *testing.T) {
 		t.Fatalf("INFO to a dead leg: %v %v", res, err)
 	}
 	waitBye(t, carrier)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

@@ -30,12 +30,12 @@ func TestSIPEgressBlocksCardNumber(t *testing.T) {
 	if code := send("card 4111 1111 1111 1111", "nothing"); code != 500 {
 		t.Fatalf("an INFO with a card number in a relayed header: %d, want 500", code)
 	}
-	for _, r := range u.cc.received(sip.INFO) {
+	for _, r := range u.cc.Received(sip.INFO) {
 		if strings.Contains(r.String(), "4111") {
 			t.Fatalf("the contact center received the card number:\n%s", r)
 		}
 	}
-	if n := len(u.cc.received(sip.INFO)); n != 1 {
+	if n := len(u.cc.Received(sip.INFO)); n != 1 {
 		t.Fatalf("the contact center received %d INFOs, want the token's one", n)
 	}
 	st := waitCapture(t, u.s, u.callID, cid)

@@ -3,13 +3,15 @@ package e2e
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 func ctx10(t *testing.T) context.Context {
@@ -29,142 +31,134 @@ func statusOf(t *testing.T, err error) int {
 }
 
 func TestBusy(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, code: 486} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	_, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Code: 486} })
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 486 {
 		t.Fatalf("status = %d, want 486", got)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelBeforeAnswer: the carrier gives up while the contact center
 // rings; the contact center must see the CANCEL and tonewall forget the call.
 func TestCancelBeforeAnswer(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, delay: 3 * time.Second} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 3 * time.Second} })
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-cc.invites
+		<-cc.Invites
 		time.Sleep(300 * time.Millisecond) // let the 180 cross
 		cancel()
 	}()
-	_, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+	_, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 	if err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
 	select {
-	case <-cc.cancels:
+	case <-cc.Cancels:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the contact center saw no CANCEL")
 	}
 	// RFC 3261 8.2.6.2: the 487 carries the To tag of the 180 before it.
-	if tags := carrier.toTags(); len(tags) < 2 || tags[0] != tags[len(tags)-1] {
+	if tags := carrier.ToTags(); len(tags) < 2 || tags[0] != tags[len(tags)-1] {
 		t.Fatalf("To tags of the carrier's responses: %v, want the 180's on the 487 too", tags)
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelRacesAnswer: the carrier's CANCEL crosses the contact center's
 // 200; tonewall must end up with no call and the contact center with a BYE.
 func TestCancelRacesAnswer(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.setPlan(func(*sip.Request) plan { return plan{ring: true, delay: 200 * time.Millisecond} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Delay: 200 * time.Millisecond} })
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			<-cc.invites
+			<-cc.Invites
 			time.Sleep(time.Duration(150+i*20) * time.Millisecond)
 			cancel()
 		}()
-		sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+		sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 		if err == nil { // the 200 won: hang up like a caller would
 			_ = sess.Bye(ctx10(t))
 			sess.Close()
 		}
 		cancel()
-		s.waitCalls(t, 0)
+		s.WaitCalls(t, 0)
 	}
 }
 
 func TestFailoverToSecondTarget(t *testing.T) {
 	for _, name := range []string{"no_response", "503"} {
 		t.Run(name, func(t *testing.T) {
-			carrier, down, up := newAgent(t, "udp"), newAgent(t, "udp"), newAgent(t, "udp")
-			down.setPlan(func(*sip.Request) plan { return plan{code: 503} })
-			first := down.addr
+			carrier, down, up := sipua.New(t, "udp"), sipua.New(t, "udp"), sipua.New(t, "udp")
+			down.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Code: 503} })
+			first := down.Addr
 			if name == "no_response" {
 				first = deadTarget(t)
 			}
-			s := startSBC(t, sbcOpts{ccTargets: []string{first, up.addr}})
-			sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+			s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{first, up.Addr}}})
+			sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
 			defer sess.Close()
-			up.nextCall(t)
-			if name == "503" && len(down.received(sip.INVITE)) == 0 {
+			up.NextCall(t)
+			if name == "503" && len(down.Received(sip.INVITE)) == 0 {
 				t.Fatal("first target was never tried")
 			}
 			must(t, sess.Bye(ctx10(t)))
 			waitBye(t, up)
-			s.waitCalls(t, 0)
+			s.WaitCalls(t, 0)
 		})
 	}
 }
 
 func TestDigestInbound(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, extraTrunk: "inbound_auth: {username: carrier1, password: s3cret}"})
-	_, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	p := newPeers(t, "udp", sbc.Options{Carrier: sbc.Trunk{InboundAuth: &sbc.Digest{Username: "carrier1", Password: "s3cret"}}})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 401 {
 		t.Fatalf("without credentials: status %d, want 401", got)
 	}
-	_, err = carrier.callAuth(ctx10(t), s.addr("carrier"), carrier.sdp(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
+	_, err = carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
 	if err == nil {
 		t.Fatal("wrong password accepted")
 	}
-	sess, err := carrier.callAuth(ctx10(t), s.addr("carrier"), carrier.sdp(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
+	sess, err := carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
 	if err != nil {
 		t.Fatalf("with credentials: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func TestDigestOutbound(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.setPlan(func(*sip.Request) plan { return plan{challenge: "tonewall:pa55"} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, ccTrunk: "outbound_auth: {username: tonewall, password: pa55}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	if err != nil {
-		t.Fatalf("call: %v", err)
-	}
-	defer sess.Close()
-	cc.nextCall(t)
-	if n := len(cc.received(sip.INVITE)); n != 2 {
+	p := newPeers(t, "udp", sbc.Options{ContactCenter: sbc.Trunk{OutboundAuth: &sbc.Digest{Username: "tonewall", Password: "pa55"}}})
+	cc, s := p.cc, p.s
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Challenge: "tonewall:pa55"} })
+	sess, _ := p.call(t, ctx10(t))
+	if n := len(cc.Received(sip.INVITE)); n != 2 {
 		t.Fatalf("contact center got %d INVITEs, want 2 (challenged, then authorized)", n)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func TestReinviteHoldResume(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
+	sess, _ := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
 		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
-		req.SetBody(sdpFor(carrier.rtp.LocalAddr().(*net.UDPAddr).Port, dir))
+		req.SetBody(sipua.SDP(carrier.Phone.Port(), dir))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		res, err := sess.Do(ctx, req)
 		if err != nil || res.StatusCode != 200 {
@@ -174,14 +168,14 @@ func TestReinviteHoldResume(t *testing.T) {
 		ack.AppendHeader(sip.HeaderClone(req.CSeq()))
 		ack.CSeq().MethodName = sip.ACK
 		must(t, sess.WriteRequest(ack))
-		got := cc.received(sip.INVITE)
+		got := cc.Received(sip.INVITE)
 		last := got[len(got)-1]
 		if !strings.Contains(string(last.Body()), "a="+dir) {
 			t.Fatalf("contact center re-INVITE does not carry a=%s:\n%s", dir, last.Body())
 		}
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -198,40 +192,34 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // TestReliableProvisional: a contact center that sends 183 with 100rel gets
 // its PRACK from tonewall; the carrier hears early media (183 with SDP).
 func TestReliableProvisional(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	cc.setPlan(func(*sip.Request) plan { return plan{reliable: true} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
-	pracks := cc.received(sip.PRACK)
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Reliable: true} })
+	sess, _ := p.call(t, ctx10(t))
+	pracks := cc.Received(sip.PRACK)
 	if len(pracks) != 1 {
 		t.Fatalf("contact center got %d PRACKs, want 1", len(pracks))
 	}
 	if rack := pracks[0].GetHeader("RAck"); rack == nil || !strings.HasPrefix(rack.Value(), "1 ") {
 		t.Fatalf("PRACK without the right RAck: %v", pracks[0])
 	}
-	if !carrier.gotStatus(183) {
+	if !carrier.GotStatus(183) {
 		t.Fatal("the carrier never got the 183")
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestReinviteFromContactCenter: hold and resume from the agent's side.
 func TestReinviteFromContactCenter(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx := ctx10(t)
-	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	dlg := cc.nextCall(t)
+	sess, dlg := p.call(t, ctx)
 	for _, dir := range []string{"sendonly", "sendrecv"} {
 		req := sip.NewRequest(sip.INVITE, dlg.InviteRequest.Contact().Address)
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(sdpFor(cc.rtp.LocalAddr().(*net.UDPAddr).Port, dir))
+		req.SetBody(sipua.SDP(cc.Phone.Port(), dir))
 		res, err := dlg.Do(ctx, req)
 		if err != nil || res.StatusCode != 200 {
 			t.Fatalf("re-INVITE %s from the contact center: %v %v", dir, res, err)
@@ -239,36 +227,36 @@ func TestReinviteFromContactCenter(t *testing.T) {
 		ack := sip.NewRequest(sip.ACK, dlg.InviteRequest.Contact().Address)
 		ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
 		must(t, dlg.WriteRequest(ack))
-		got := carrier.received(sip.INVITE)
+		got := carrier.Received(sip.INVITE)
 		if len(got) == 0 || !strings.Contains(string(got[len(got)-1].Body()), "a="+dir) {
 			t.Fatalf("carrier did not get the %s re-INVITE", dir)
 		}
 	}
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestCancelBeforeAnyProvisional: the caller cancels before the contact
 // center has said anything; tonewall waits for its first provisional, then
 // CANCELs (RFC 3261 9.1), so no half-set-up call is left at the contact center.
 func TestCancelBeforeAnyProvisional(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
+	carrier, cc := sipua.New(t, "udp"), sipua.New(t, "udp")
 	// sipgo sends its own 100 Trying after 200 ms; ringing comes later.
-	cc.setPlan(func(*sip.Request) plan { return plan{delay: time.Second} })
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Delay: time.Second} })
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-cc.invites
+		<-cc.Invites
 		time.Sleep(20 * time.Millisecond) // before any response from the contact center
 		cancel()
 	}()
-	if _, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp()); err == nil {
+	if _, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP()); err == nil {
 		t.Fatal("call answered, want cancelled")
 	}
 	select {
-	case <-cc.cancels:
+	case <-cc.Cancels:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the contact center never got the CANCEL")
 	}
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

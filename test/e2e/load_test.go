@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestConcurrentCalls sets up and tears down 500 calls at once, then checks
@@ -18,8 +20,8 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 	before := goleak.IgnoreCurrent()
 	func() {
-		carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-		s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+		p := newPeers(t, "udp", sbc.Options{})
+		carrier, cc, s := p.carrier, p.cc, p.s
 		const n = 500
 		var wg sync.WaitGroup
 		var failed atomic.Int32
@@ -30,7 +32,7 @@ func TestConcurrentCalls(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
+				sess, err := carrier.Call(ctx, s.Addr("carrier"), carrier.SDP())
 				if err != nil {
 					failed.Add(1)
 					t.Errorf("call: %v", err)
@@ -44,24 +46,26 @@ func TestConcurrentCalls(t *testing.T) {
 				}
 			}()
 		}
-		waitFor(t, "500 calls up", func() bool { return s.app.ActiveCalls()+int(failed.Load()) == n })
-		if got := s.app.PortsInUse(); got == 0 {
+		waitFor(t, "500 calls up", func() bool { return s.App.ActiveCalls()+int(failed.Load()) == n })
+		if got := s.App.PortsInUse(); got == 0 {
 			t.Errorf("500 calls hold no RTP port")
 		}
 		close(up)
 		wg.Wait()
-		s.waitCalls(t, 0)
-		waitFor(t, "RTP ports released", func() bool { return s.app.PortsInUse() == 0 })
-		if n := s.app.SIP.Dialogs(); n != 0 {
+		s.WaitCalls(t, 0)
+		waitFor(t, "RTP ports released", func() bool { return s.App.PortsInUse() == 0 })
+		if n := s.App.SIP.Dialogs(); n != 0 {
 			t.Errorf("%d dialogs left", n)
 		}
-		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.received("BYE")) >= n })
-		if u := cc.unmatchedByes.Load(); u != 0 {
+		waitFor(t, "a BYE at the contact center for every call", func() bool { return len(cc.Received("BYE")) >= n })
+		if u := cc.UnmatchedByes.Load(); u != 0 {
 			t.Errorf("%d BYEs reached the contact center for dialogs it did not know", u)
 		}
-		s.stop()
-		carrier.shutdown()
-		cc.shutdown()
+		if err := s.Stop(); err != nil {
+			t.Errorf("tonewall stopped with error: %v", err)
+		}
+		carrier.Close()
+		cc.Close()
 	}()
 	// sipgo keeps finished transactions for their RFC timers (up to 64*T1);
 	// shutting the user agents down terminates them.

@@ -2,47 +2,45 @@ package e2e
 
 import (
 	"testing"
+	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // TestPortExhaustion: with room for one call's media, a second call is
 // refused 503 and tonewall goes on serving; after the first call the port
 // comes back.
 func TestPortExhaustion(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr},
-		mediaYAML: "media: {address: 127.0.0.1, port_min: 38000, port_max: 38003, drain: 10ms}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	p := newPeers(t, "udp", sbc.Options{Media: sbc.Media{Address: "127.0.0.1", PortMin: 38000, PortMax: 38003, Drain: 10 * time.Millisecond}})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
-	cc.nextCall(t)
-	_, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	cc.NextCall(t)
+	_, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("second call with no ports left: %d, want 503", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
 	_ = sess.Close()
-	s.waitCalls(t, 0)
-	waitFor(t, "ports back", func() bool { return s.app.PortsInUse() == 0 && s.app.PortsDraining() == 0 })
-	sess, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	s.WaitCalls(t, 0)
+	waitFor(t, "ports back", func() bool { return s.App.PortsInUse() == 0 && s.App.PortsDraining() == 0 })
+	sess, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("a call after the ports came back: %v", err)
 	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestMediaInactivityEndsCall: a call whose media stops is torn down with
 // BYE on both legs.
 func TestMediaInactivityEndsCall(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr},
-		mediaYAML: "media: {address: 127.0.0.1, port_min: 38100, port_max: 38199, drain: 10ms, inactivity: 1s}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
+	p := newPeers(t, "udp", sbc.Options{Media: sbc.Media{Address: "127.0.0.1", PortMin: 38100, PortMax: 38199, Drain: 10 * time.Millisecond, Inactivity: time.Second}})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	p.call(t, ctx10(t))
 	waitBye(t, carrier)
 	waitBye(t, cc)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 )
 
 // sdpAddr returns the audio address an SDP body points at.
@@ -35,25 +37,22 @@ func sdpAddr(t *testing.T, body []byte) *net.UDPAddr {
 // TestMediaThroughRelay: RTP sent where tonewall's SDP says arrives at the
 // other side, both ways, from tonewall's ports (never end to end).
 func TestMediaThroughRelay(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sess, err := carrier.call(ctx, s.addr("carrier"), carrier.sdp())
-	must(t, err)
-	defer sess.Close()
-	cc.nextCall(t)
+	sess, _ := p.call(t, ctx)
 	toCarrierSide := sdpAddr(t, sess.InviteResponse.Body()) // tonewall's port facing the carrier
-	toCCSide := sdpAddr(t, cc.received("INVITE")[0].Body()) // tonewall's port facing the contact center
+	toCCSide := sdpAddr(t, cc.Received("INVITE")[0].Body()) // tonewall's port facing the contact center
 	payload := bytes.Repeat([]byte{0xff}, 160)
 	for i := 0; i < 5; i++ {
-		sendRTP(t, carrier.rtp, toCarrierSide, uint16(100+i), payload)
-		sendRTP(t, cc.rtp, toCCSide, uint16(500+i), payload)
+		sendRTP(t, carrier.Phone.Conn, toCarrierSide, uint16(100+i), payload)
+		sendRTP(t, cc.Phone.Conn, toCCSide, uint16(500+i), payload)
 	}
-	checkRTP(t, cc.rtp, "carrier → contact center", toCCSide)
-	checkRTP(t, carrier.rtp, "contact center → carrier", toCarrierSide)
+	checkRTP(t, cc.Phone.Conn, "carrier → contact center", toCCSide)
+	checkRTP(t, carrier.Phone.Conn, "contact center → carrier", toCarrierSide)
 	must(t, sess.Bye(ctx))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 func sendRTP(t *testing.T, c *net.UDPConn, to *net.UDPAddr, seq uint16, payload []byte) {

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // rawRequest sends one datagram to tonewall and returns the status line of
@@ -67,9 +70,9 @@ Max-Forwards: 70
 }
 
 func TestRawRequests(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	to := s.addr("carrier")
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	to := s.Addr("carrier")
 	tests := []struct {
 		name, msg, want string
 	}{
@@ -98,7 +101,7 @@ func TestRawRequests(t *testing.T) {
 	if got := rawRequest(t, to, rawMsg("OPTIONS", "", "")); got != "SIP/2.0 200 OK" {
 		t.Fatalf("after bad input: %q", got)
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatalf("bad requests reached the contact center %d times", n)
 	}
 }
@@ -106,14 +109,14 @@ func TestRawRequests(t *testing.T) {
 // TestUnknownSourceDropped: by default a request from no trunk gets no
 // answer at all, and reaches nothing.
 func TestUnknownSourceDropped(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32"})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}}})
 	for _, m := range []string{"INVITE", "OPTIONS", "BYE", "REGISTER"} {
-		if got := rawRequest(t, s.addr("carrier"), rawMsg(m, "", "")); got != "" {
+		if got := rawRequest(t, s.Addr("carrier"), rawMsg(m, "", "")); got != "" {
 			t.Fatalf("%s from no trunk: got %q, want silence", m, got)
 		}
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatal("a request from no trunk reached the contact center")
 	}
 }
@@ -121,19 +124,20 @@ func TestUnknownSourceDropped(t *testing.T) {
 // TestUnknownSourceForbidden: with unknown_sources: reject a stranger gets
 // one 403 and a log line.
 func TestUnknownSourceForbidden(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
-	if got := rawRequest(t, s.addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}},
+		SIP: sbc.SIP{UnknownSources: "reject"}})
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("INVITE", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("got %q, want 403", got)
 	}
-	if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 		t.Fatalf("OPTIONS: got %q, want 403", got)
 	}
-	if n := len(cc.received(sip.INVITE)); n != 0 {
+	if n := len(cc.Received(sip.INVITE)); n != 0 {
 		t.Fatal("a request from no trunk reached the contact center")
 	}
 	found := false
-	for _, e := range s.logs.All() {
+	for _, e := range s.Logs.All() {
 		if e.Message == "request from no trunk refused" {
 			found = true
 		}
@@ -146,14 +150,15 @@ func TestUnknownSourceForbidden(t *testing.T) {
 // TestRefusedFloodIsLoggedSampled: 300 requests from no trunk are each
 // refused 403 (unknown_sources: reject), but they do not become 300 log lines.
 func TestRefusedFloodIsLoggedSampled(t *testing.T) {
-	cc := newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sources: "127.0.0.2/32", sipExtra: "unknown_sources: reject"})
+	cc := sipua.New(t, "udp")
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, Carrier: sbc.Trunk{Sources: []string{"127.0.0.2/32"}},
+		SIP: sbc.SIP{UnknownSources: "reject"}})
 	for i := 0; i < 300; i++ {
-		if got := rawRequest(t, s.addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
+		if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 403 Forbidden" {
 			t.Fatalf("request %d: %q", i, got)
 		}
 	}
-	n := len(s.logs.FilterMessage("request from no trunk refused").All())
+	n := len(s.Logs.FilterMessage("request from no trunk refused").All())
 	if n == 0 || n > 60 {
 		t.Fatalf("%d log lines for 300 refused requests, want a sampled handful", n)
 	}
@@ -163,12 +168,12 @@ func TestRefusedFloodIsLoggedSampled(t *testing.T) {
 // with the configured Retry-After, before anything reaches the contact
 // center; a call ending frees its place.
 func TestCallCapAnswers503(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, sipExtra: "limits: {max_calls: 1, retry_after: 7s}"})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	p := newPeers(t, "udp", sbc.Options{SIP: sbc.SIP{Limits: &sbc.Limits{MaxCalls: 1, RetryAfter: 7 * time.Second}}})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
-	cc.nextCall(t)
-	c, ra := rawConn(t, s.addr("carrier"))
+	cc.NextCall(t)
+	c, ra := rawConn(t, s.Addr("carrier"))
 	_, err = c.WriteTo(rawDatagram(c, rawMsg("INVITE", "", "")), ra)
 	must(t, err)
 	buf := make([]byte, 4096)
@@ -179,12 +184,12 @@ func TestCallCapAnswers503(t *testing.T) {
 	if !strings.HasPrefix(res, "SIP/2.0 503 ") || !strings.Contains(res, "\r\nRetry-After: 7\r\n") {
 		t.Fatalf("a call over max_calls got:\n%s\nwant 503 with Retry-After: 7 and nothing before it", res)
 	}
-	if got := len(cc.received(sip.INVITE)); got != 1 {
+	if got := len(cc.Received(sip.INVITE)); got != 1 {
 		t.Fatalf("the contact center saw %d INVITEs, want the admitted call's only", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
-	again, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	s.WaitCalls(t, 0)
+	again, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if err != nil {
 		t.Fatalf("a call after the first ended: %v", err)
 	}
@@ -194,10 +199,10 @@ func TestCallCapAnswers503(t *testing.T) {
 // TestSourceRateOverTCP: a source over sip.limits.source_rate is dropped
 // on streams too, unanswered, and counted.
 func TestSourceRateOverTCP(t *testing.T) {
-	cc := newAgent(t, "tcp")
-	s := startSBC(t, sbcOpts{transport: "tcp", ccTargets: []string{cc.addr},
-		sipExtra: "limits: {source_rate: 5, source_burst: 5, source_block: 5s}"})
-	c, err := net.Dial("tcp", s.addr("carrier"))
+	cc := sipua.New(t, "tcp")
+	s := startSBC(t, sbc.Options{Transport: "tcp", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+		SIP: sbc.SIP{Limits: &sbc.Limits{SourceRate: 5, SourceBurst: 5, SourceBlock: 5 * time.Second}}})
+	c, err := net.Dial("tcp", s.Addr("carrier"))
 	must(t, err)
 	defer c.Close()
 	for i := 0; i < 10; i++ {

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // TestRequestsDuringStartup: INVITEs that reach the carrier listener while
@@ -58,8 +61,8 @@ func TestRequestsDuringStartup(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	cc := newAgent(t, "udp")
-	startSBC(t, sbcOpts{ccTargets: []string{cc.addr}, carrierAddr: carrier})
+	cc := sipua.New(t, "udp")
+	startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}, CarrierAddr: carrier})
 	time.Sleep(50 * time.Millisecond) // a few more once it is up
 	close(stop)
 	wg.Wait()

@@ -1,102 +1,77 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 // testCA makes a CA and a client certificate it signed; it returns the CA's
 // PEM file path and the client certificate.
 func testCA(t *testing.T) (string, tls.Certificate) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(10), Subject: pkix.Name{CommonName: "e2e CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	must(t, err)
-	ca, err := x509.ParseCertificate(caDER)
-	must(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(11), Subject: pkix.Name{CommonName: "carrier-sbc"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	must(t, err)
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
-	return path, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	ca := sbctest.NewCA(t, "e2e CA", sbctest.ECDSA)
+	return ca.WriteCert(t, t.TempDir(), "ca"), ca.Issue(t, "carrier-sbc", x509.ExtKeyUsageClientAuth)
 }
 
 // TestMutualTLS: a trunk with mutual_tls takes calls only from peers whose
 // client certificate verifies against ca_file.
 func TestMutualTLS(t *testing.T) {
 	caFile, clientCert := testCA(t)
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr},
-		sipExtra:   fmt.Sprintf("tls: {verify_server: false, ca_file: %q}", caFile),
-		extraTrunk: "mutual_tls: true"})
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}},
+		SIP: sbc.SIP{TLS: &sbc.TLS{CAFile: caFile}}, Carrier: sbc.Trunk{MutualTLS: true}})
 
-	anonymous := newAgent(t, "tls")
-	_, err := anonymous.call(ctx10(t), s.addr("carrier"), anonymous.sdp())
+	anonymous := sipua.New(t, "tls")
+	_, err := anonymous.Call(ctx10(t), s.Addr("carrier"), anonymous.SDP())
 	if got := statusOf(t, err); got != 403 {
 		t.Fatalf("no client certificate: %d, want 403", got)
 	}
-	trusted := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
-	sess, err := trusted.call(ctx10(t), s.addr("carrier"), trusted.sdp())
-	if err != nil {
+	if err := callWithCert(t, s, cc, clientCert); err != nil {
 		t.Fatalf("with a client certificate: %v", err)
 	}
+}
+
+// callWithCert places a call through s from a carrier that presents cert
+// and, once the contact center answered, hangs up.
+func callWithCert(t *testing.T, s *sbc.SBC, cc *sipua.Agent, cert tls.Certificate) error {
+	t.Helper()
+	carrier := sipua.NewWith(t, sipua.Options{Transport: "tls", ClientTLS: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}})
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
+	if err != nil {
+		return err
+	}
 	defer sess.Close()
-	cc.nextCall(t)
+	cc.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
+	return nil
 }
 
 // TestSipsTarget: a contact center addressed with a sips: URI is reached
 // over TLS.
 func TestSipsTarget(t *testing.T) {
-	carrier, cc := newAgent(t, "tls"), newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, sipsTargets: true})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	if err != nil {
-		t.Fatalf("call: %v", err)
-	}
-	defer sess.Close()
-	cc.nextCall(t)
-	if got := cc.received("INVITE")[0].Recipient.Scheme; got != "sips" {
+	p := newPeers(t, "tls", sbc.Options{ContactCenter: sbc.Trunk{SIPS: true}})
+	cc, s := p.cc, p.s
+	sess, _ := p.call(t, ctx10(t))
+	if got := cc.Received("INVITE")[0].Recipient.Scheme; got != "sips" {
 		t.Fatalf("contact center got a %s: request URI, want sips:", got)
 	}
 	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestClientCertWithoutMutualTLS: a carrier SBC that presents a certificate
 // tonewall cannot verify is still served on a trunk without mutual_tls.
 func TestClientCertWithoutMutualTLS(t *testing.T) {
 	_, clientCert := testCA(t) // signed by a CA tonewall does not know
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}})
-	carrier := newAgentTLS(t, "tls", &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clientCert}})
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
-	if err != nil {
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbc.Options{Transport: "tls", ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}}})
+	if err := callWithCert(t, s, cc, clientCert); err != nil {
 		t.Fatalf("call with an unverifiable client certificate: %v", err)
 	}
-	defer sess.Close()
-	cc.nextCall(t)
-	must(t, sess.Bye(ctx10(t)))
-	s.waitCalls(t, 0)
 }

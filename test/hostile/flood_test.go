@@ -24,7 +24,7 @@ const (
 func TestTrunkFloodLeavesOthersTheirRoom(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // first registered: runs after every other cleanup
-	cc := newAgent(t, "127.0.0.1")
+	cc := newAgent(t, "127.0.0.1", "")
 	tw := start(t, fmt.Sprintf(`
 sip:
   listeners:
@@ -38,8 +38,8 @@ trunks:
   - {name: b, role: carrier, listener: carrier_b, sources: [127.0.0.3/32]}
   - {name: cc, role: contact_center, listener: cc, sources: [127.0.0.1/32], targets: ["sip:%s"]}
 routes: [{from: a, to: cc, capture: off}, {from: b, to: cc, capture: off}]
-`, floodMaxCalls, floodPerSec, cc.addr), 0)
-	carrierB := newAgent(t, "127.0.0.3")
+`, floodMaxCalls, floodPerSec, cc.Addr), 0)
+	carrierB := newAgent(t, "127.0.0.3", "5552000")
 	floodFor, rate := time.Duration(size(3, 20))*time.Second, size(1000, 4000)
 
 	flood := startFlood(t, udpAddr(t, tw.addr("udp:a")).String(), rate)
@@ -53,7 +53,7 @@ routes: [{from: a, to: cc, capture: off}, {from: b, to: cc, capture: off}]
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				err := carrierB.call(tw.addr("udp:b"), "5552000")
+				err := call(carrierB, tw.addr("udp:b"))
 				if err != nil && strings.Contains(err.Error(), "address already in use") {
 					// sipgo's client raced itself for its own socket: the
 					// INVITE never left this process, so tonewall had no part.
@@ -77,7 +77,7 @@ routes: [{from: a, to: cc, capture: off}, {from: b, to: cc, capture: off}]
 		t.Fatalf("trunk B placed only %d calls in %s", calls, floodFor)
 	}
 	share := float64(ok.Load()) / float64(calls)
-	reached := cc.invites("5551000")
+	reached := invites(cc, "5551000")
 	limit := min(floodMaxCalls, floodPerSec+int(fr.dur.Seconds()*floodPerSec)+1)
 	t.Logf("flood of trunk A: %d INVITEs in %s (%.0f/s), %d answered 503 (%d 503s received), %d reached the contact center (cap %d); "+
 		"bytes back/in %.2f over the flood and %s after; trunk B: %d/%d calls (%.1f %%, first error %v; %d never sent, sipgo's own socket race); tonewall CPU %s",

@@ -1,21 +1,17 @@
 package hostile
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 const tlsYAML = `
@@ -95,11 +91,11 @@ func TestTLSRefusesWeakAndAsksNoCertificate(t *testing.T) {
 // the handshake; one from that CA is accepted (ECDHE-RSA-AES128-GCM).
 func TestMutualTLSRefusesForeignCertificate(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey := writeCA(t, dir, "ca")
-	other, otherKey := writeCA(t, dir, "other")
-	writeLeaf(t, dir, "server", ca, caKey, true)
-	writeLeaf(t, dir, "good", ca, caKey, false)
-	writeLeaf(t, dir, "foreign", other, otherKey, false)
+	ca, other := sbctest.NewCA(t, "hostile ca", sbctest.RSA), sbctest.NewCA(t, "hostile other", sbctest.RSA)
+	ca.WriteCert(t, dir, "ca")
+	sbctest.WriteKeyPair(t, dir, "server", ca.Issue(t, "server", x509.ExtKeyUsageServerAuth))
+	sbctest.WriteKeyPair(t, dir, "good", ca.Issue(t, "good", x509.ExtKeyUsageClientAuth))
+	sbctest.WriteKeyPair(t, dir, "foreign", other.Issue(t, "foreign", x509.ExtKeyUsageClientAuth))
 	tlsSection := fmt.Sprintf("  tls: {cert_file: %q, key_file: %q, ca_file: %q}",
 		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem"))
 	tw := start(t, fmt.Sprintf(tlsYAML, tlsSection, true), 0)
@@ -164,43 +160,4 @@ func sclient(t *testing.T, to, args string) (string, bool) {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
-}
-
-// writeCA writes name.pem, a CA certificate, and returns it and its key.
-func writeCA(t *testing.T, dir, name string) (*x509.Certificate, *rsa.PrivateKey) {
-	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hostile " + name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	return writeCert(t, dir, name, tmpl, nil, nil)
-}
-
-// writeLeaf writes name.pem and name.key, signed by ca: a server
-// certificate for 127.0.0.1, or a client one.
-func writeLeaf(t *testing.T, dir, name string, ca *x509.Certificate, caKey *rsa.PrivateKey, server bool) {
-	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	if server {
-		tmpl.ExtKeyUsage, tmpl.IPAddresses = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	writeCert(t, dir, name, tmpl, ca, caKey)
-}
-
-func writeCert(t *testing.T, dir, name string, tmpl, parent *x509.Certificate, parentKey *rsa.PrivateKey) (*x509.Certificate, *rsa.PrivateKey) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(t, err)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	must(t, err)
-	cert, err := x509.ParseCertificate(der)
-	must(t, err)
-	must(t, os.WriteFile(filepath.Join(dir, name+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	kb := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	must(t, os.WriteFile(filepath.Join(dir, name+".key"), kb, 0o600))
-	return cert, key
 }

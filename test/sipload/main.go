@@ -24,6 +24,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
 func main() {
@@ -48,27 +51,27 @@ func run(bin, tp string, calls, workers, hold int) error {
 	if err != nil {
 		return err
 	}
-	defer cc.close()
+	defer cc.Close()
 	carrier, err := newAgent(tp)
 	if err != nil {
 		return err
 	}
-	defer carrier.close()
-	sbc, err := startTonewall(bin, tp, cc.addr)
+	defer carrier.Close()
+	tw, err := startTonewall(bin, tp, cc.Addr)
 	if err != nil {
 		return err
 	}
-	defer sbc.stop()
+	defer tw.stop()
 
 	warm := min(200, calls)
-	if _, err := placeCalls(carrier, sbc.carrier, warm, workers); err != nil {
+	if _, err := placeCalls(carrier, tw.carrier, warm, workers); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	res, err := placeCalls(carrier, sbc.carrier, calls, workers)
+	res, err := placeCalls(carrier, tw.carrier, calls, workers)
 	if err != nil {
 		return err
 	}
-	perCall, err := memoryPerCall(carrier, sbc, hold)
+	perCall, err := memoryPerCall(carrier, tw, hold)
 	if err != nil {
 		return err
 	}
@@ -84,7 +87,7 @@ type result struct {
 }
 
 // placeCalls runs n full calls with `workers` in flight.
-func placeCalls(a *agent, to string, n, workers int) (result, error) {
+func placeCalls(a *sipua.Agent, to string, n, workers int) (result, error) {
 	var next, failed atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
@@ -99,7 +102,7 @@ func placeCalls(a *agent, to string, n, workers int) (result, error) {
 					return
 				}
 				t0 := time.Now()
-				if err := a.fullCall(to); err != nil {
+				if err := fullCall(a, to); err != nil {
 					failed.Add(1)
 					continue
 				}
@@ -118,19 +121,19 @@ func placeCalls(a *agent, to string, n, workers int) (result, error) {
 }
 
 // memoryPerCall holds `hold` calls up and divides tonewall's RSS growth.
-func memoryPerCall(a *agent, sbc *tonewall, hold int) (float64, error) {
+func memoryPerCall(a *sipua.Agent, tw *tonewall, hold int) (float64, error) {
 	time.Sleep(time.Second)
-	before, err := rss(sbc.cmd.Process.Pid)
+	before, err := rss(tw.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
-	sessions, err := a.holdCalls(sbc.carrier, hold)
-	defer a.hangup(sessions)
+	sessions, err := holdCalls(a, tw.carrier, hold)
+	defer hangup(sessions)
 	if err != nil {
 		return 0, err
 	}
 	time.Sleep(time.Second)
-	after, err := rss(sbc.cmd.Process.Pid)
+	after, err := rss(tw.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
@@ -188,30 +191,22 @@ func startTonewall(bin, tp, ccAddr string) (*tonewall, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := "sip:" + ccAddr
-	if tp != "udp" {
-		target += ";transport=" + tp
+	cfg, err := sbc.Options{Transport: tp,
+		CarrierAddr: fmt.Sprintf("127.0.0.1:%d", cport), CCAddr: fmt.Sprintf("127.0.0.1:%d", ccport),
+		SIP:           sbc.SIP{TLS: &sbc.TLS{}},
+		Media:         sbc.Media{Address: "127.0.0.1", PortMin: 40000, PortMax: 59999, Drain: 100 * time.Millisecond},
+		ContactCenter: sbc.Trunk{Targets: []string{ccAddr}},
+		LogLevel:      "warn",
+	}.YAML()
+	if err != nil {
+		return nil, err
 	}
-	cfg := fmt.Sprintf(`sip:
-  listeners:
-    - {name: carrier, transport: %[1]s, address: "127.0.0.1:%[2]d"}
-    - {name: contact_center, transport: %[1]s, address: "127.0.0.1:%[3]d"}
-  tls: {verify_server: false}
-media: {address: 127.0.0.1, port_min: 40000, port_max: 59999, drain: 100ms}
-trunks:
-  - {name: carrier, role: carrier, listener: carrier, sources: [127.0.0.0/8]}
-  - {name: cc, role: contact_center, listener: contact_center, sources: [127.0.0.0/8], targets: [%[4]q]}
-routes:
-  - {from: carrier, to: cc}
-api: {address: "127.0.0.1:0"}
-log: {level: warn}
-`, tp, cport, ccport, target)
 	dir, err := os.MkdirTemp("", "sipload")
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, "tonewall.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "run", "--config", path)

@@ -1,25 +1,49 @@
 #!/usr/bin/env bash
-# tonewall's SIPp scenarios against a local build (`make sipp`).
+# tonewall's SIPp scenarios against a local build (`make sipp`, `make test`).
 #
-# Builds bin/tonewall, starts it on loopback with a throwaway config, starts
-# uas_cc.xml as the contact center, runs each carrier-side scenario through
-# tonewall, and prints one line per scenario. Exit status: 0 when every
-# call of every run succeeded (or sipp is not installed), 1 otherwise.
+#   test/sipp/run.sh [SCENARIO...]
+#
+# Builds bin/tonewall, starts it on loopback with a throwaway config and the
+# contact-center scenarios, runs each SCENARIO through it, and prints one
+# line per run. Exit status: 0 when every run passed (or sipp is not
+# installed), 1 otherwise. SCENARIO is one of:
+#
+#   flows      the call flows: uac_basic (UDP, TCP, TLS), uac_late_offer, uac_cancel
+#   pay        the payment calls (pay.sh): a caller keys a card in-band (µ-law
+#              and A-law), as RFC 4733 events, as SIP INFO, and in-band over
+#              SDES-SRTP on both legs, each once with no capture window (the
+#              contact center must get every key) and once with one (it must
+#              get none, and the token)
+#   pay-WAY    one way of pay: pay-inband-pcmu, pay-inband-pcma, pay-rfc4733,
+#              pay-info, pay-srtp
+#   load       the payment call under load: ramp-up, windows on a share of calls
+#   all        flows pay load (`make sipp`)
+# With none: flows pay (what `make test` runs).
 #
 # Knobs (environment):
-#   SIPP_CALLS=200  calls per run (-m)        SIPP_RATE=50   calls/s (-r)
+#   SIPP_CALLS=200  calls per flows run (-m)  SIPP_RATE=50   calls/s (-r)
 #   SIPP_LIMIT=100  simultaneous calls (-l)   SIPP_HOLD=1000 talk time, ms (-d)
 #   SIPP_TLS=auto   also run uac_basic over TLS: 1, 0, auto (when sipp has TLS
 #                   and openssl is installed)
 #   SIPP_TRACE=1    add -trace_msg (every SIP message in the logs directory)
 #   SIPP_KEEP=1     keep the logs directory even when everything passed
+#   load: SIPP_LOAD_CALLS=300 SIPP_LOAD_RATE=2 (calls/s at the start)
+#         SIPP_LOAD_RAMP=2 (calls/s added every SIPP_LOAD_STEP=5 s)
+#         SIPP_LOAD_MAX=10 (calls/s at most) SIPP_LOAD_LIMIT=200 (calls at once)
+#         SIPP_LOAD_HOLD=0 (ms of talk after the keys) SIPP_LOAD_SHARE=50 (% of
+#         calls a window is opened on)
 #
 # Fixed loopback ports (below the Linux ephemeral range):
 #   15060/udp tonewall carrier   15061/tcp tonewall carrier over TLS
-#   15062/tcp tonewall carrier over TCP
-#   15070/udp tonewall contact-center side        15081/tcp tonewall API
-#   15080 sipp carrier (uac)     15090/udp sipp contact center (uas)
-#   15082-15099 sipp media/control sockets        16000-23999/udp tonewall media
+#   15062/tcp tonewall carrier over TCP        15064/udp tonewall payment carrier
+#   15066/udp tonewall payment carrier, SRTP
+#   15070/udp tonewall contact-center side     15074/udp the same, payment calls
+#   15076/udp the same, payment calls over SRTP
+#   15081/tcp tonewall API
+#   15080 sipp carrier (uac)     15090/udp sipp contact center (uas_cc)
+#   15082-15099 sipp media/control sockets (flows)
+#   15100-15169 the payment scenarios' sipps (pay.sh)
+#   16000-23999/udp tonewall media
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +53,23 @@ if ! command -v sipp >/dev/null 2>&1; then
 	echo "sipp not found: install SIPp to run these scenarios; skipping"
 	exit 0
 fi
+
+scenarios=("$@")
+((${#scenarios[@]})) || scenarios=(flows pay)
+want_flows=0 pay_ways=() want_load=0
+for s in "${scenarios[@]}"; do
+	case $s in
+	flows) want_flows=1 ;;
+	pay) pay_ways+=(inband-pcmu inband-pcma rfc4733 info srtp) ;;
+	pay-inband-pcmu | pay-inband-pcma | pay-rfc4733 | pay-info | pay-srtp) pay_ways+=("${s#pay-}") ;;
+	load) want_load=1 ;;
+	all) want_flows=1 want_load=1 pay_ways+=(inband-pcmu inband-pcma rfc4733 info srtp) ;;
+	*)
+		echo "run.sh: unknown scenario $s (flows, pay, pay-inband-pcmu, pay-inband-pcma, pay-rfc4733, pay-info, pay-srtp, load, all)" >&2
+		exit 2
+		;;
+	esac
+done
 
 calls=${SIPP_CALLS:-200}
 rate=${SIPP_RATE:-50}
@@ -42,7 +83,9 @@ run_timeout=$((calls / rate + hold / 1000 + 30))
 
 sipp_version=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -n 1)
 sipp_version=${sipp_version%.}
-if [[ $want_tls == auto ]]; then
+if ((!want_flows)); then
+	want_tls=0
+elif [[ $want_tls == auto ]]; then
 	want_tls=0
 	if [[ $sipp_version == *TLS* ]] && command -v openssl >/dev/null 2>&1; then
 		want_tls=1
@@ -53,9 +96,14 @@ fi
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/tonewall-sipp.XXXXXX")
 tw_pid="" uas_pid="" failed=0
+bg_pids=() # background helpers of pay.sh (the contact center, dumpcap, the window opener)
 
 cleanup() {
 	# SIGINT stops tonewall at once (SIGTERM would drain calls for 30s).
+	local p
+	for p in ${bg_pids[@]+"${bg_pids[@]}"}; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	[[ -n $uas_pid ]] && kill "$uas_pid" 2>/dev/null && wait "$uas_pid" 2>/dev/null
 	[[ -n $tw_pid ]] && kill -INT "$tw_pid" 2>/dev/null && wait "$tw_pid" 2>/dev/null
 	if ((failed)) || [[ ${SIPP_KEEP:-0} == 1 ]]; then
@@ -90,14 +138,23 @@ if ((want_tls)); then
 	tls_block="  tls: {min_version: \"1.2\", ca_file: \"$logs/sipp.crt\"}"
 fi
 
-cat >"$logs/tonewall.yaml" <<EOF
+# the control API's key for run.sh's window opener (supervisor: it lists
+# calls and opens captures on them)
+api_key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+api_key_sum=$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)
+
+cat >"$logs/tonewall.yaml" <<YAML
 # throwaway config written by test/sipp/run.sh
 sip:
   listeners:
     - {name: carrier, transport: udp, address: "$ip:15060"}
     - {name: carrier_tls, transport: tls, address: "$ip:15061"}
     - {name: carrier_tcp, transport: tcp, address: "$ip:15062"}
+    - {name: pay_carrier, transport: udp, address: "$ip:15064"}
     - {name: contact_center, transport: udp, address: "$ip:15070"}
+    - {name: pay_cc, transport: udp, address: "$ip:15074"}
+    - {name: pay_carrier_srtp, transport: udp, address: "$ip:15066"}
+    - {name: pay_cc_srtp, transport: udp, address: "$ip:15076"}
 $tls_block
   invite_timeout: 4s
   ring_timeout: 60s
@@ -126,6 +183,13 @@ trunks:
     sources: [$ip/32]
     srtp: "off"
     codecs: [PCMU, PCMA]
+  - name: pay_carrier
+    role: carrier
+    listener: pay_carrier
+    sources: [$ip/32]
+    srtp: "off"
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
   - name: contact_center
     role: contact_center
     listener: contact_center
@@ -134,16 +198,54 @@ trunks:
     srtp: "off"
     dtmf: rfc4733
     codecs: [PCMU, PCMA]
+  - name: pay_cc
+    role: contact_center
+    listener: pay_cc
+    sources: [$ip/32]
+    targets: ["sip:$ip:15100"]
+    srtp: "off"
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
+  - name: pay_carrier_srtp
+    role: carrier
+    listener: pay_carrier_srtp
+    sources: [$ip/32]
+    srtp: required
+    key_exchange: sdes
+    srtp_suites: [AES_CM_128_HMAC_SHA1_80]
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
+  - name: pay_cc_srtp
+    role: contact_center
+    listener: pay_cc_srtp
+    sources: [$ip/32]
+    targets: ["sip:$ip:15100"]
+    srtp: required
+    key_exchange: sdes
+    srtp_suites: [AES_CM_128_HMAC_SHA1_80]
+    dtmf: rfc4733
+    codecs: [PCMU, PCMA]
 routes:
   - {from: carrier, to: contact_center, capture: api}
   - {from: carrier_tls, to: contact_center, capture: api}
   - {from: carrier_tcp, to: contact_center, capture: api}
+  - {from: pay_carrier, to: pay_cc, capture: api}
+  - {from: pay_carrier_srtp, to: pay_cc_srtp, capture: api}
+capture:
+  fields: [pan, expiry, cvv]
+  delivery: {sip_info: true}
+vault:
+  local: {dir: "$logs/vault"}
+audit:
+  file: "$logs/audit.log"
 api:
   address: "$ip:$api_port"
+  keys:
+    - {name: sipp-run, sha256: "$api_key_sum", role: supervisor}
 log:
   level: warn
   format: json
-EOF
+YAML
 
 "$tonewall" check --config "$logs/tonewall.yaml" || die "tonewall rejected the generated config"
 "$tonewall" run --config "$logs/tonewall.yaml" >"$logs/tonewall.log" 2>&1 &
@@ -159,32 +261,79 @@ ready() {
 	[[ $line == *" 200 "* ]]
 }
 for _ in $(seq 50); do
-	kill -0 "$tw_pid" 2>/dev/null || { tail -5 "$logs/tonewall.log" >&2; tw_pid=""; die "tonewall exited at start (ports 15060/15061/15062/15070/$api_port busy?)"; }
+	kill -0 "$tw_pid" 2>/dev/null || { tail -5 "$logs/tonewall.log" >&2; tw_pid=""; die "tonewall exited at start (ports 15060-15076/$api_port busy?)"; }
 	ready 2>/dev/null && break
 	sleep 0.2
 done
 ready 2>/dev/null || die "tonewall not ready after 10s"
 
-# --- contact center: uas_cc.xml ----------------------------------------------
-
-sipp -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin \
-	-trace_err -error_file "$logs/uas_cc.errors.log" \
-	${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_cc.messages.log"} \
-	>"$logs/uas_cc.out" 2>&1 &
-uas_pid=$!
-sleep 0.5
-kill -0 "$uas_pid" 2>/dev/null || { cat "$logs/uas_cc.out" >&2; uas_pid=""; die "sipp uas_cc.xml did not start (port 15090 busy?)"; }
-
-# --- carrier: the uac scenarios -----------------------------------------------
+summary=()
 
 # screen_stat FILE NAME: the cumulative column of a line of sipp's final screen
 screen_stat() {
 	awk -F'|' -v n="$2" 'index($1, n) == 3 { v = $3 } END { gsub(/^ +| +$/, "", v); print v }' "$1"
 }
 
-summary=()
+# stop_sipp PID: SIGUSR1 (no new calls, finish the current ones, print the
+# final screen, exit); stopped_rc is its exit status, or "still running"
+# after 10 s.
+stop_sipp() {
+	kill -USR1 "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		stopped_rc="still running"
+	else
+		wait "$1"
+		stopped_rc=$?
+	fi
+}
 
-# run LABEL SCENARIO TARGET [sipp args...]
+# stop_uas NAME PID: stop a contact-center sipp (its screen in NAME.out, its
+# errors in NAME.errors.log) and judge its own count: it passes when sipp
+# exits 0 with no failed call.
+stop_uas() {
+	local name=$1 ok ko
+	stop_sipp "$2"
+	ok=$(screen_stat "$logs/$name.out" "Successful call") ko=$(screen_stat "$logs/$name.out" "Failed call")
+	if [[ $stopped_rc == 0 && ${ko:-1} == 0 ]]; then
+		summary+=("$(printf 'PASS  %-22s %4s calls answered or cancelled, %s failed' "$name" "${ok:-?}" "$ko")")
+	else
+		failed=1
+		summary+=("$(printf 'FAIL  %-22s %4s calls ok, %s failed, sipp exit %s' "$name" "${ok:-?}" "${ko:-?}" "$stopped_rc")")
+		[[ -s $logs/$name.errors.log ]] && head -n 12 "$logs/$name.errors.log"
+	fi
+}
+
+# --- the call flows -----------------------------------------------------------
+
+# flows runs uas_cc.xml as the contact center and each carrier-side scenario
+# through tonewall.
+flows() {
+	sipp -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin \
+		-trace_err -error_file "$logs/uas_cc.errors.log" \
+		${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_cc.messages.log"} \
+		>"$logs/uas_cc.out" 2>&1 &
+	uas_pid=$!
+	sleep 0.5
+	kill -0 "$uas_pid" 2>/dev/null || { cat "$logs/uas_cc.out" >&2; uas_pid=""; die "sipp uas_cc.xml did not start (port 15090 busy?)"; }
+
+	run basic-udp uac_basic.xml "$ip:15060" -s 18005550100
+	run late-offer-udp uac_late_offer.xml "$ip:15060" -s 18005550100
+	run cancel-udp uac_cancel.xml "$ip:15060" -s noanswer
+	run basic-tcp uac_basic.xml "$ip:15062" -s 18005550100 -t t1
+	if ((want_tls)); then
+		run basic-tls uac_basic.xml "$ip:15061" -s 18005550100 -t l1 \
+			-tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key"
+	fi
+
+	stop_uas uas_cc "$uas_pid"
+	[[ $stopped_rc == "still running" ]] || uas_pid=""
+}
+
+# run LABEL SCENARIO TARGET [sipp args...]: one carrier-side flows run
 run() {
 	local label=$1 xml=$2 target=$3
 	shift 3
@@ -197,13 +346,14 @@ run() {
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/$label.messages.log"} \
 		"$@" "$target" >"$out" 2>&1
 	rc=$?
-	ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call") cps=$(screen_stat "$out" "Call Rate")
+	ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call")
+	cps=$(screen_stat "$out" "Call Rate")
 	grep -E '^  (Successful call|Failed call) ' "$out" | tail -2
 	if [[ $rc == 0 && ${ok:-0} == "$calls" ]]; then
-		summary+=("$(printf 'PASS  %-18s %4s of %s calls ok, %s failed, %s' "$label" "$ok" "$calls" "${ko:-?}" "$cps")")
+		summary+=("$(printf 'PASS  %-22s %4s of %s calls ok, %s failed, %s' "$label" "$ok" "$calls" "${ko:-?}" "$cps")")
 	else
 		failed=1
-		summary+=("$(printf 'FAIL  %-18s %4s of %s calls ok, %s failed, %s, sipp exit %s' "$label" "${ok:-0}" "$calls" "${ko:-?}" "${cps:-?}" "$rc")")
+		summary+=("$(printf 'FAIL  %-22s %4s of %s calls ok, %s failed, %s, sipp exit %s' "$label" "${ok:-0}" "$calls" "${ko:-?}" "${cps:-?}" "$rc")")
 		if [[ -s $logs/$label.errors.log ]]; then
 			echo "-- first errors ($logs/$label.errors.log):"
 			head -n 12 "$logs/$label.errors.log"
@@ -213,37 +363,17 @@ run() {
 	fi
 }
 
-run basic-udp uac_basic.xml "$ip:15060" -s 18005550100
-run late-offer-udp uac_late_offer.xml "$ip:15060" -s 18005550100
-run cancel-udp uac_cancel.xml "$ip:15060" -s noanswer
-run basic-tcp uac_basic.xml "$ip:15062" -s 18005550100 -t t1
-if ((want_tls)); then
-	run basic-tls uac_basic.xml "$ip:15061" -s 18005550100 -t l1 \
-		-tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key"
-fi
+((want_flows)) && flows
 
-# --- the contact center's own view --------------------------------------------
+# --- payment calls and load: pay.sh --------------------------------------------
 
-# SIGUSR1: no new calls, finish the current ones, print the final screen, exit.
-kill -USR1 "$uas_pid" 2>/dev/null
-for _ in $(seq 50); do
-	kill -0 "$uas_pid" 2>/dev/null || break
-	sleep 0.2
-done
-if kill -0 "$uas_pid" 2>/dev/null; then
-	uas_rc="still running"
-else
-	wait "$uas_pid"
-	uas_rc=$?
-	uas_pid=""
-fi
-ok=$(screen_stat "$logs/uas_cc.out" "Successful call") ko=$(screen_stat "$logs/uas_cc.out" "Failed call")
-if [[ $uas_rc == 0 && ${ko:-1} == 0 ]]; then
-	summary+=("$(printf 'PASS  %-18s %4s calls answered or cancelled, %s failed' uas-cc "${ok:-?}" "$ko")")
-else
-	failed=1
-	summary+=("$(printf 'FAIL  %-18s %4s calls ok, %s failed, sipp exit %s' uas-cc "${ok:-?}" "${ko:-?}" "$uas_rc")")
-	[[ -s $logs/uas_cc.errors.log ]] && head -n 12 "$logs/uas_cc.errors.log"
+if ((${#pay_ways[@]} || want_load)); then
+	# shellcheck source=pay.sh
+	. "$here/pay.sh"
+	pay_setup
+	((${#pay_ways[@]})) && pay "${pay_ways[@]}"
+	((want_load)) && load
+	pay_teardown
 fi
 
 if grep -q '"level":"\(error\|panic\|fatal\)"' "$logs/tonewall.log"; then
@@ -252,6 +382,8 @@ if grep -q '"level":"\(error\|panic\|fatal\)"' "$logs/tonewall.log"; then
 fi
 
 echo
-echo "== summary ($sipp_version, -m $calls -r $rate -l $limit -d $hold)"
+flows_knobs=""
+((want_flows)) && flows_knobs="; flows: -m $calls -r $rate -l $limit -d $hold"
+echo "== summary ($sipp_version$flows_knobs)"
 printf '%s\n' "${summary[@]}"
 exit $failed

@@ -1,0 +1,123 @@
+package sbc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/tonewall/tonewall/internal/app"
+	"github.com/tonewall/tonewall/internal/sbctest"
+)
+
+// SBC is a tonewall running in this process.
+type SBC struct {
+	App     *app.App
+	Logs    *observer.ObservedLogs // what it logged, under Start
+	DataDir string                 // its vault store and audit log
+
+	done     chan error
+	cancel   context.CancelFunc
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Run starts tonewall from o, logging to log, and returns once it serves.
+func Run(ctx context.Context, o Options, log *zap.Logger) (*SBC, error) {
+	y, err := o.YAML()
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(y, log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &SBC{App: a, DataDir: o.DataDir, done: make(chan error, 1), cancel: cancel}
+	go func() { s.done <- a.Run(ctx, nil) }()
+	select {
+	case <-a.Started():
+		return s, nil
+	case err := <-s.done:
+		cancel()
+		return nil, fmt.Errorf("tonewall did not start: %w", err)
+	case <-time.After(5 * time.Second):
+		_ = s.Stop()
+		return nil, errors.New("tonewall did not start in 5s")
+	}
+}
+
+// build is the one place the kit turns YAML into a tonewall, through the
+// entry points of production.
+func build(y []byte, log *zap.Logger) (*app.App, error) {
+	cfg, err := app.Parse("test", y)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, y)
+	}
+	return app.New(cfg, log)
+}
+
+// Stop ends tonewall and waits up to 15 s for it; it returns what Run
+// returned. Stopping again returns the same.
+func (s *SBC) Stop() error {
+	s.stopOnce.Do(func() {
+		s.cancel()
+		select {
+		case s.stopErr = <-s.done:
+		case <-time.After(15 * time.Second):
+			s.stopErr = errors.New("tonewall did not stop in 15s")
+		}
+	})
+	return s.stopErr
+}
+
+// Start runs tonewall for the test, until it ends. Its vault and audit log
+// go to a test directory; its logs are kept, and printed if the test
+// fails (E2E_LOG=1 writes them out as they come instead).
+func Start(t sbctest.TB, o Options) *SBC {
+	t.Helper()
+	o.DataDir = t.TempDir()
+	core, logs := observer.New(zap.DebugLevel)
+	log := zap.New(core)
+	if os.Getenv("E2E_LOG") != "" {
+		log, _ = zap.NewDevelopment()
+	}
+	s, err := Run(context.Background(), o, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Logs = logs
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("tonewall stopped with error: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, e := range logs.All() {
+				t.Logf("tonewall %s %s %v", e.Level, e.Message, e.ContextMap())
+			}
+		}
+	})
+	return s
+}
+
+// Addr is a listener's bound address.
+func (s *SBC) Addr(listener string) string { return s.App.SIP.Addr(listener).String() }
+
+// WaitCalls waits until tonewall holds n calls.
+func (s *SBC) WaitCalls(t sbctest.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.App.ActiveCalls() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("active calls = %d, want %d", s.App.ActiveCalls(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
