@@ -13,6 +13,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/tonewall/tonewall/internal/sbctest/sbc"
+	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 	tsip "github.com/tonewall/tonewall/internal/sip"
 )
 
@@ -20,17 +22,13 @@ import (
 // stops answering, GET /v1/trunks, and OPTIONS while draining.
 
 // healthKeys are an agent's, a supervisor's and an auditor's API keys.
-var healthKeys = fmt.Sprintf(`
-api:
-  address: "127.0.0.1:0"
-  keys:
-    - {name: desk, sha256: %s, role: agent}
-    - {name: floor, sha256: %s, role: supervisor}
-    - {name: books, sha256: %s, role: auditor}
-`, keyHash("agent-key"), keyHash("super-key"), keyHash("audit-key"))
+func healthKeys() sbc.API {
+	return sbc.API{Keys: []sbc.APIKey{sbc.Key("desk", "agent-key", "agent"), sbc.Key("floor", "super-key", "supervisor"),
+		sbc.Key("books", "audit-key", "auditor")}}
+}
 
 // fastPings makes a trunk's targets go down after two missed pings 200 ms apart.
-const fastPings = "health: {interval: 200ms, timeout: 150ms, failures: 2, successes: 1}"
+var fastPings = sbc.M{"interval": "200ms", "timeout": "150ms", "failures": 2, "successes": 1}
 
 // outage stands in front of a UDP agent as its target address and relays
 // datagrams both ways until cut, when it drops everything: a target gone
@@ -92,7 +90,7 @@ func newOutage(t *testing.T, to string) *outage {
 }
 
 // target is the health of one target as GET /v1/trunks gives it.
-func target(t *testing.T, s *sbc, trunk, uri string) tsip.TargetHealth {
+func target(t *testing.T, s *sbc.SBC, trunk, uri string) tsip.TargetHealth {
 	t.Helper()
 	code, body := apiGet(t, s, "audit-key", "/v1/trunks")
 	var got struct{ Trunks []tsip.TrunkInfo }
@@ -111,7 +109,7 @@ func target(t *testing.T, s *sbc, trunk, uri string) tsip.TargetHealth {
 }
 
 // waitTarget waits until the API shows the target up or down.
-func waitTarget(t *testing.T, s *sbc, uri string, up bool) tsip.TargetHealth {
+func waitTarget(t *testing.T, s *sbc.SBC, uri string, up bool) tsip.TargetHealth {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		th := target(t, s, "contact_center", uri)
@@ -125,7 +123,7 @@ func waitTarget(t *testing.T, s *sbc, uri string, up bool) tsip.TargetHealth {
 }
 
 // upGauge is the target's line of tonewall_trunk_target_up in /metrics.
-func upGauge(t *testing.T, s *sbc, uri string) string {
+func upGauge(t *testing.T, s *sbc.SBC, uri string) string {
 	t.Helper()
 	_, body := apiGet(t, s, "", "/metrics")
 	prefix := fmt.Sprintf("tonewall_trunk_target_up{target=%q,trunk=\"contact_center\"} ", uri)
@@ -139,9 +137,9 @@ func upGauge(t *testing.T, s *sbc, uri string) string {
 
 // wantChangeLogged checks that tonewall logged msg for the contact
 // center's target uri.
-func wantChangeLogged(t *testing.T, s *sbc, msg, uri string) {
+func wantChangeLogged(t *testing.T, s *sbc.SBC, msg, uri string) {
 	t.Helper()
-	for _, e := range s.logs.FilterMessage(msg).All() {
+	for _, e := range s.Logs.FilterMessage(msg).All() {
 		if f := e.ContextMap(); f["trunk"] == "contact_center" && f["target"] == uri {
 			return
 		}
@@ -154,9 +152,9 @@ func wantChangeLogged(t *testing.T, s *sbc, msg, uri string) {
 // (not after invite_timeout), and when it answers again it is up and
 // takes calls.
 func TestTrunkTargetDownAndBack(t *testing.T) {
-	carrier, first, second := newAgent(t, "udp"), newAgent(t, "udp"), newAgent(t, "udp")
-	front := newOutage(t, first.addr)
-	s := startSBC(t, sbcOpts{ccTargets: []string{front.addr, second.addr}, ccTrunk: fastPings, apiYAML: healthKeys})
+	carrier, first, second := sipua.New(t, "udp"), sipua.New(t, "udp"), sipua.New(t, "udp")
+	front := newOutage(t, first.Addr)
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{front.addr, second.Addr}, Health: fastPings}, API: healthKeys()})
 	firstURI := "sip:" + front.addr
 
 	th := waitTarget(t, s, firstURI, true)
@@ -166,8 +164,8 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if len(first.received(sip.OPTIONS)) == 0 || th.Last.Code != 200 {
-		t.Fatalf("the first target got %d OPTIONS; last ping %+v", len(first.received(sip.OPTIONS)), th.Last)
+	if len(first.Received(sip.OPTIONS)) == 0 || th.Last.Code != 200 {
+		t.Fatalf("the first target got %d OPTIONS; last ping %+v", len(first.Received(sip.OPTIONS)), th.Last)
 	}
 
 	front.cut.Store(true)
@@ -181,9 +179,9 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 	wantChangeLogged(t, s, "trunk target down", firstURI)
 
 	start := time.Now()
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
-	second.nextCall(t)
+	second.NextCall(t)
 	if took := time.Since(start); took >= 1500*time.Millisecond {
 		t.Errorf("the call took %v: the down target was tried first (invite_timeout 1.5s)", took)
 	}
@@ -192,7 +190,7 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 	}
 	must(t, sess.Bye(ctx10(t)))
 	waitBye(t, second)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 
 	front.cut.Store(false)
 	waitTarget(t, s, firstURI, true)
@@ -200,21 +198,21 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 		t.Errorf("tonewall_trunk_target_up of the target back: %s", g)
 	}
 	wantChangeLogged(t, s, "trunk target up", firstURI)
-	sess, err = carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
-	first.nextCall(t)
+	first.NextCall(t)
 	must(t, sess.Bye(ctx10(t)))
 	waitBye(t, first)
-	s.waitCalls(t, 0)
+	s.WaitCalls(t, 0)
 }
 
 // TestTrunksPosture: GET /v1/trunks gives an auditor each trunk's posture
 // as configured, and refuses an agent's and a supervisor's key.
 func TestTrunksPosture(t *testing.T) {
-	cc := newAgent(t, "tls")
-	s := startSBC(t, sbcOpts{transport: "tls", ccTargets: []string{cc.addr}, apiYAML: healthKeys,
-		ccTrunk: "srtp: required\nsrtp_suites: [AES_CM_128_HMAC_SHA1_80]\nmax_calls: 7\nhealth: {ping: false}",
-		extraTrunk: "dtmf: info\ncalls_per_second: 3", routeCapture: "always"})
+	cc := sipua.New(t, "tls")
+	s := startSBC(t, sbc.Options{Transport: "tls", API: healthKeys(), Capture: "always",
+		Carrier:       sbc.Trunk{OutboundAuth: &sbc.Digest{Username: "u", Password: "p"}},
+		ContactCenter: sbc.Trunk{Targets: []string{cc.Addr}, SRTP: "required", KeyExchange: "dtls", Health: sbc.M{"ping": false}}})
 	for _, key := range []string{"agent-key", "super-key"} {
 		if code, body := apiGet(t, s, key, "/v1/trunks"); code != 403 {
 			t.Fatalf("%s: %d %s, want 403", key, code, body)
@@ -231,15 +229,15 @@ func TestTrunksPosture(t *testing.T) {
 		ok   bool
 	}{
 		{"carrier name and role", carrier.Name == "carrier" && carrier.Role == "carrier"},
-		{"tls listener", carrier.Listener.Transport == "tls" && carrier.Listener.Address == s.addr("carrier")},
+		{"tls listener", carrier.Listener.Transport == "tls" && carrier.Listener.Address == s.Addr("carrier")},
 		{"tls posture", carrier.TLS != nil && carrier.TLS.MinVersion == "1.2" && !carrier.TLS.MutualTLS && !carrier.TLS.VerifyServer},
-		{"carrier dtmf and rate", carrier.DTMF == "info" && carrier.Limits.CallsPerSecond == 3},
+		{"carrier dtmf and auth", carrier.DTMF == "rfc4733" && carrier.OutboundAuth && !carrier.InboundAuth},
 		{"carrier route", carrier.Route != nil && carrier.Route.To == "contact_center" && carrier.Route.Capture == "always"},
 		{"carrier sources", len(carrier.Sources) == 1 && carrier.Sources[0] == "127.0.0.0/8"},
 		{"carrier pings", carrier.Health.Ping && len(carrier.Targets) == 1 && carrier.Targets[0].Pinged},
-		{"cc srtp", ccTrunk.SRTP.Mode == "required" && ccTrunk.SRTP.KeyExchange == "sdes" &&
-			len(ccTrunk.SRTP.Suites) == 1 && ccTrunk.SRTP.Suites[0] == "AES_CM_128_HMAC_SHA1_80"},
-		{"cc caps", ccTrunk.Limits.MaxCalls == 7},
+		{"cc srtp", ccTrunk.SRTP.Mode == "required" && ccTrunk.SRTP.KeyExchange == "dtls" && len(ccTrunk.SRTP.Suites) > 0},
+		{"cc route back", ccTrunk.Route != nil && ccTrunk.Route.To == "carrier" && ccTrunk.Route.Capture == "api"},
+		{"no caps", ccTrunk.Limits.MaxCalls == 0 && carrier.Limits.CallsPerSecond == 0},
 		{"cc pings off", !ccTrunk.Health.Ping && len(ccTrunk.Targets) == 1 && !ccTrunk.Targets[0].Pinged && ccTrunk.Targets[0].Up},
 	}
 	for _, c := range checks {
@@ -247,54 +245,41 @@ func TestTrunksPosture(t *testing.T) {
 			t.Errorf("%s: wrong in %s", c.what, body)
 		}
 	}
-	if n := len(cc.received(sip.OPTIONS)); n != 0 {
+	if n := len(cc.Received(sip.OPTIONS)); n != 0 {
 		t.Errorf("a trunk with ping: false sent %d OPTIONS", n)
 	}
-}
-
-// options sends an out-of-dialog OPTIONS from a to tonewall's carrier
-// listener and returns the final status.
-func options(t *testing.T, a *agent, s *sbc) int {
-	t.Helper()
-	host, port := splitHostPort(t, s.addr("carrier"))
-	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := a.cli.Do(ctx, req)
-	must(t, err)
-	return res.StatusCode
 }
 
 // TestOptionsWhileDraining: draining, tonewall answers a trunk's OPTIONS
 // 503 and /readyz 503, while a call in progress goes on.
 func TestOptionsWhileDraining(t *testing.T) {
-	carrier, cc := newAgent(t, "udp"), newAgent(t, "udp")
-	s := startSBC(t, sbcOpts{ccTargets: []string{cc.addr}})
-	if code := options(t, carrier, s); code != 200 {
-		t.Fatalf("OPTIONS before draining: %d", code)
+	p := newPeers(t, "udp", sbc.Options{})
+	carrier, cc, s := p.carrier, p.cc, p.s
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS before draining: %q", got)
 	}
 	if code, body := apiGet(t, s, "", "/readyz"); code != 200 {
 		t.Fatalf("/readyz before draining: %d %s", code, body)
 	}
-	sess, err := carrier.call(ctx10(t), s.addr("carrier"), carrier.sdp())
+	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	must(t, err)
-	cc.nextCall(t)
+	cc.NextCall(t)
 
 	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	drained := make(chan struct{})
-	go func() { s.app.SIP.Drain(dctx); close(drained) }()
-	for !s.app.SIP.Draining() {
+	go func() { s.App.SIP.Drain(dctx); close(drained) }()
+	for !s.App.SIP.Draining() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if code := options(t, carrier, s); code != 503 {
-		t.Errorf("OPTIONS while draining: %d, want 503", code)
+	if got := rawRequest(t, s.Addr("carrier"), rawMsg("OPTIONS", "", "")); got != "SIP/2.0 503 Service Unavailable" {
+		t.Errorf("OPTIONS while draining: %q, want 503", got)
 	}
 	if code, body := apiGet(t, s, "", "/readyz"); code != 503 {
 		t.Errorf("/readyz while draining: %d %s", code, body)
 	}
-	if s.app.ActiveCalls() != 1 {
-		t.Errorf("%d calls while draining, want the one in progress", s.app.ActiveCalls())
+	if s.App.ActiveCalls() != 1 {
+		t.Errorf("%d calls while draining, want the one in progress", s.App.ActiveCalls())
 	}
 	must(t, sess.Bye(ctx10(t)))
 	waitBye(t, cc)

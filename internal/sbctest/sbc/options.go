@@ -70,6 +70,7 @@ type Trunk struct {
 	OutboundAuth *Digest
 	SRTP         string
 	KeyExchange  string
+	Health       M // the trunk's health: section (OPTIONS pings of its targets)
 }
 
 // Digest is a trunk's credentials.

@@ -40,6 +40,7 @@ type (
 		OutboundAuth *Digest  `yaml:"outbound_auth,omitempty"`
 		SRTP         string   `yaml:"srtp,omitempty"`
 		KeyExchange  string   `yaml:"key_exchange,omitempty"`
+		Health       M        `yaml:"health,omitempty"`
 	}
 	route struct {
 		From    string `yaml:"from"`
@@ -90,7 +91,7 @@ func (o Options) YAML() ([]byte, error) {
 func (t Trunk) render(name, tp string) trunk {
 	out := trunk{Name: name, Role: name, Listener: name, Sources: t.Sources,
 		MutualTLS: t.MutualTLS, InboundAuth: t.InboundAuth, OutboundAuth: t.OutboundAuth,
-		SRTP: t.SRTP, KeyExchange: t.KeyExchange}
+		SRTP: t.SRTP, KeyExchange: t.KeyExchange, Health: t.Health}
 	if len(out.Sources) == 0 {
 		out.Sources = []string{"127.0.0.0/8"}
 	}
