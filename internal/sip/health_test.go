@@ -274,3 +274,38 @@ func TestHandlerOptionsWhileDraining(t *testing.T) {
 	confirmedCall(t, s, answerWith(200))
 	wantStatus(t, only(t, handle(t, s, "carrier", s.onOptions, inDialog(t, "OPTIONS"))), 200)
 }
+
+// endedTx is a client transaction that ended cleanly without a final
+// response, as sipgo's does when terminated from elsewhere.
+type endedTx struct{ done chan struct{} }
+
+func (endedTx) Terminate()                             {}
+func (endedTx) OnTerminate(sip.FnTxTerminate) bool     { return false }
+func (e endedTx) Done() <-chan struct{}                { return e.done }
+func (endedTx) Err() error                             { return nil }
+func (endedTx) Responses() <-chan *sip.Response        { return nil }
+func (endedTx) OnRetransmission(sip.FnTxResponse) bool { return false }
+
+type endsAtOnce struct{}
+
+func (endsAtOnce) Request(context.Context, *sip.Request) (sip.ClientTransaction, error) {
+	done := make(chan struct{})
+	close(done)
+	return endedTx{done}, nil
+}
+
+// A transaction that ends with neither a response nor an error is a
+// failed ping, and a BYE without an answer, not a crash.
+func TestTransactionEndedWithoutResponse(t *testing.T) {
+	s := newTestServer(t, handlerYAML)
+	s.cli.TxRequester = endsAtOnce{}
+	if r := s.ping(context.Background(), s.trunks[1], 0); r.alive() || r.result() != "transport" {
+		t.Errorf("ping: %+v", r)
+	}
+	c, _ := confirmedCall(t, s, answerWith(200))
+	s.cli.TxRequester = endsAtOnce{}
+	c.b.trunk.cfg.OutboundAuth = &Digest{Username: "u", Password: "p"}
+	if res, err := c.b.send(context.Background(), c.b.newRequest(sip.BYE)); res != nil || err != nil {
+		t.Errorf("send: %v %v", res, err)
+	}
+}

@@ -106,13 +106,15 @@ func (l *Leg) send(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	}
 	defer tx.Terminate()
 	res, err := finalResponse(ctx, tx)
-	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
+	if res != nil && (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
 		return l.call.srv.authRetry(ctx, req, res, l.trunk)
 	}
 	return res, err
 }
 
-// finalResponse waits for a client transaction's final response.
+// finalResponse waits for a client transaction's final response. A
+// transaction that ends without one returns neither a response nor, when
+// it ended cleanly, an error.
 func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	for {
 		select {

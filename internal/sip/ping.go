@@ -24,9 +24,9 @@ func (s *Server) ping(ctx context.Context, t *trunk, i int) pingResult {
 		return pingResult{at: start, err: "transport"}
 	}
 	defer tx.Terminate()
-	res, err := finalResponse(ctx, tx)
+	res, _ := finalResponse(ctx, tx)
 	switch {
-	case err == nil:
+	case res != nil:
 		return pingResult{at: start, code: res.StatusCode, rtt: time.Since(start)}
 	case ctx.Err() != nil:
 		return pingResult{at: start, err: "timeout"}
