@@ -1,6 +1,6 @@
 // Package api is tonewall's control API over HTTP: health, and (with a
 // bearer API key whose SHA-256 is configured, and the role for the route)
-// the calls in progress. Captures and events join it with the capture path.
+// the calls in progress and the trunks' posture. Captures and events join it with the capture path.
 package api
 
 import (
@@ -25,6 +25,7 @@ type Status interface {
 	ActiveCalls() int
 	Calls() []sip.CallInfo
 	Call(id string) (sip.CallInfo, bool) // by tonewall call id or contact-center Call-ID
+	Trunks() []sip.TrunkInfo             // posture and target health, in configuration order
 }
 
 // Server serves the control API on one listener.
@@ -67,6 +68,7 @@ func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry,
 	}
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
+	mux.HandleFunc("GET /v1/trunks", s.require(RoleAuditor, s.listTrunks))
 	s.routesCaptures(mux)
 	s.routesTokens(mux)
 	if r, ok := st.(Reloader); ok {

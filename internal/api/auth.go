@@ -20,7 +20,7 @@ type Role string
 const (
 	RoleAgent      Role = "agent"      // captures on calls
 	RoleSupervisor Role = "supervisor" // + list calls
-	RoleAuditor    Role = "auditor"    // the audit log
+	RoleAuditor    Role = "auditor"    // the audit log, the trunks' posture
 	RoleAdmin      Role = "admin"      // everything, detokenization included
 )
 

@@ -40,6 +40,7 @@ func (noCalls) Ready() bool                      { return true }
 func (noCalls) ActiveCalls() int                 { return 0 }
 func (noCalls) Calls() []sip.CallInfo            { return nil }
 func (noCalls) Call(string) (sip.CallInfo, bool) { return sip.CallInfo{}, false }
+func (noCalls) Trunks() []sip.TrunkInfo          { return nil }
 
 // detokEnv is an API server with a local vault, an audit log and (unless
 // off) a forwarder to a processor.

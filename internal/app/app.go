@@ -129,6 +129,9 @@ func (a *App) Calls() []sip.CallInfo { return a.SIP.Calls() }
 // Call finds a call by tonewall id or contact-center Call-ID.
 func (a *App) Call(id string) (sip.CallInfo, bool) { return a.SIP.Call(id) }
 
+// Trunks is every trunk's posture and the health of its targets.
+func (a *App) Trunks() []sip.TrunkInfo { return a.SIP.Trunks() }
+
 // CaptureStates counts the captures ended since start, by state.
 func (a *App) CaptureStates() map[string]int { return a.Captures.States() }
 

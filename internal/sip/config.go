@@ -32,6 +32,19 @@ type Settings struct {
 	UnknownSources string   `yaml:"unknown_sources"`
 	ScannerAgents  []string `yaml:"scanner_user_agents"` // User-Agent substrings dropped unanswered (case-insensitive); default: known scanners
 	Limits         Limits   `yaml:"limits"`
+	Health         Health   `yaml:"health"` // OPTIONS pings of every trunk's targets; a trunk's own health overrides it key by key
+}
+
+// Health is `sip.health` and a trunk's `health`: tonewall pings each target
+// with OPTIONS, and routing skips a target that stopped answering. Alive is
+// any final answer but 408 and 503; down is Failures pings in a row without
+// one (no answer within Timeout, a transport error, a 408 or a 503).
+type Health struct {
+	Ping      *bool         `yaml:"ping"`      // send the pings; default true; false: every target counts as up
+	Interval  time.Duration `yaml:"interval"`  // from one ping of a target to the next; default 30s
+	Timeout   time.Duration `yaml:"timeout"`   // a ping with no final answer this long failed; default 2s, at most interval
+	Failures  int           `yaml:"failures"`  // failed pings in a row that take an up target down; default 3
+	Successes int           `yaml:"successes"` // answered pings in a row that bring a down target back up; default 1
 }
 
 // Limits is `sip.limits`: what peers and strangers can make tonewall hold.
@@ -80,6 +93,7 @@ type Trunk struct {
 	OutboundAuth *Digest  `yaml:"outbound_auth"`    // answer its challenges with these credentials
 	MaxCalls     int      `yaml:"max_calls"`        // concurrent calls on this trunk, both directions; default 0: only sip.limits.max_calls
 	CallsPerSec  float64  `yaml:"calls_per_second"` // new calls per second from this trunk; default 0: no cap
+	Health       Health   `yaml:"health"`           // keys left out take sip.health's
 	// Media is the trunk's media policy: srtp, srtp_suites, key_exchange,
 	// dtmf, codecs and latch, written among the trunk's own keys.
 	Media media.LegPolicy `yaml:",inline"`

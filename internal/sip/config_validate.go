@@ -39,6 +39,9 @@ func (s *Settings) Validate() error {
 	if err := s.Limits.Validate(); err != nil {
 		return err
 	}
+	if err := s.Health.validate("sip.health"); err != nil {
+		return err
+	}
 	config.Default(&s.MaxForwards, 70)
 	config.Default(&s.InviteTimeout, 4*time.Second)
 	config.Default(&s.AckTimeout, 32*time.Second)
@@ -158,6 +161,10 @@ func (c *Config) validateTrunks() error {
 			return config.Errorf(p+".mutual_tls", "needs sip.tls.ca_file: client certificates are checked against the configured CAs only")
 		}
 		if err := t.validate(p, c.SIP.Listeners); err != nil {
+			return err
+		}
+		t.Health.inherit(c.SIP.Health)
+		if err := t.Health.validate(p + ".health"); err != nil {
 			return err
 		}
 		if names[t.Name] {

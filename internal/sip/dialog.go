@@ -58,10 +58,17 @@ func (s *Server) onStrayCancel(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onOptions answers locally: keepalives from trunks, in or out of a dialog.
+// Out of a dialog while draining it is 503, so that a peer's dispatcher
+// probing tonewall takes it out of its rotation; a call being drained
+// still gets 200 to its keepalives.
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if s.legOf(req) == nil {
 		if _, err := s.trunkOf(req, tx); err != nil {
 			s.reject(req, tx, err)
+			return
+		}
+		if s.draining.Load() {
+			s.reject(req, tx, statusErr(503, "Service Unavailable", errDraining))
 			return
 		}
 	}

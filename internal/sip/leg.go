@@ -106,15 +106,23 @@ func (l *Leg) send(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	}
 	l.call.srv.traffic.request(string(req.Method), dirOut)
 	defer tx.Terminate()
+	res, err := l.call.srv.finalResponse(ctx, tx, string(req.Method))
+	if res != nil && (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
+		return l.call.srv.authRetry(ctx, req, res, l.trunk)
+	}
+	return res, err
+}
+
+// finalResponse waits for a client transaction's final response, counting
+// every response to its request of method. A transaction that ends without
+// one returns neither a response nor, when it ended cleanly, an error.
+func (s *Server) finalResponse(ctx context.Context, tx sip.ClientTransaction, method string) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():
-			l.call.srv.traffic.response(string(req.Method), res.StatusCode, dirIn)
+			s.traffic.response(method, res.StatusCode, dirIn)
 			if res.IsProvisional() {
 				continue
-			}
-			if (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.cfg.OutboundAuth != nil {
-				return l.call.srv.authRetry(ctx, req, res, l.trunk)
 			}
 			return res, nil
 		case <-tx.Done():

@@ -225,3 +225,43 @@ func (s *Server) countCall(t *trunk, result string, code int) {
 func (c *Call) count(result string, code int) {
 	c.srv.traffic.call(c.a.trunk.cfg.Name, c.b.trunk.cfg.Name, result, code)
 }
+
+// healthMetrics are the series of trunk health. Their target label is the
+// target's URI as configured: the trunk's own configuration, a bounded set,
+// never a caller's address.
+type healthMetrics struct {
+	up    *prometheus.GaugeVec   // by trunk and target: 1 up, 0 down
+	pings *prometheus.CounterVec // by trunk, target and result
+}
+
+func newHealthMetrics(reg prometheus.Registerer) *healthMetrics {
+	f := promauto.With(reg)
+	return &healthMetrics{
+		up: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tonewall_trunk_target_up",
+			Help: "Whether a trunk's target answers its OPTIONS pings (1) or routing skips it (0).",
+		}, []string{"trunk", "target"}),
+		pings: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tonewall_trunk_pings_total",
+			Help: "OPTIONS pings of trunk targets, by result: alive, unavailable (408 or 503), timeout, transport.",
+		}, []string{"trunk", "target", "result"}),
+	}
+}
+
+func (m *healthMetrics) setUp(k targetKey, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.up.WithLabelValues(k.trunk, k.target).Set(v)
+}
+
+func (m *healthMetrics) pinged(k targetKey, result string) {
+	m.pings.WithLabelValues(k.trunk, k.target, result).Inc()
+}
+
+// forget drops the series of a target no longer pinged.
+func (m *healthMetrics) forget(k targetKey) {
+	m.up.DeleteLabelValues(k.trunk, k.target)
+	m.pings.DeletePartialMatch(prometheus.Labels{"trunk": k.trunk, "target": k.target})
+}

@@ -32,7 +32,10 @@ type outbound struct {
 }
 
 // place tries each target until one answers 2xx, the caller cancels, or a
-// final failure that failover does not cover.
+// final failure that failover does not cover. A target its pings took down
+// is skipped while another is up; when every one is down they are all
+// tried in order, as pings can lag a recovery, and refusing a call
+// outright would turn a blind spot of the pings into an outage.
 func (o *outbound) place() (*sip.Response, error) {
 	if !o.lateOffer {
 		sdp, err := o.c.sess.Offer(o.c.a.side, o.aReq.Body())
@@ -42,7 +45,13 @@ func (o *outbound) place() (*sip.Response, error) {
 		o.offer = sdp
 	}
 	var lastErr error = errAllTargets
-	for i, target := range o.c.b.trunk.targets {
+	t, h := o.c.b.trunk, o.c.srv.health
+	skipDown := h.anyUp(t)
+	for i, target := range t.targets {
+		if skipDown && !h.up(t.cfg.Name, t.cfg.Targets[i]) {
+			o.c.log.Debug("target down, skipped", zap.Int("target", i))
+			continue
+		}
 		res, err := o.try(target)
 		if err == nil {
 			return res, nil

@@ -74,5 +74,6 @@ func (s *Server) Reload(cfg Config) error {
 	s.tbl.Store(t)
 	s.admitted.reconfigure(t.limits.MaxCalls, t.trunks)
 	s.conns.setCaps(t.limits.MaxConnections, t.limits.MaxConnsPerSource)
+	s.health.sync(t.trunks)
 	return nil
 }

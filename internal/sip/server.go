@@ -55,6 +55,7 @@ type Server struct {
 	metrics  *metrics
 	cdr      *cdr.Writer // nil: no call detail records
 	traffic  *traffic
+	health   *health // OPTIONS pings of the trunks' targets
 }
 
 // New builds the B2BUA from its validated sections; it binds nothing until Run.
@@ -64,6 +65,7 @@ func New(cfg Config, mm *media.Manager, caps *capture.Service, reg prometheus.Re
 	s := &Server{cfg: &cfg, log: log, media: mm, captures: caps, ready: make(chan struct{}), failed: make(chan struct{})}
 	s.metrics = newMetrics(reg)
 	s.traffic = newTraffic(reg)
+	s.health = newHealth(s.ping, newHealthMetrics(reg), log)
 	lim := cfg.SIP.Limits
 	s.conns = newConnTable(lim.MaxConnections, lim.MaxConnsPerSource)
 	s.admitted = newAdmission(lim.MaxCalls, s.metrics.admission)
@@ -255,8 +257,9 @@ func (s *Server) refuseStranger(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 }
 
-// Run binds every listener and serves until ctx ends; then it ends every
-// call at once (Drain first for a graceful stop).
+// Run binds every listener, pings the trunks' targets and serves until ctx
+// ends; then it ends every call at once (Drain first for a graceful stop)
+// and stops the pings.
 func (s *Server) Run(ctx context.Context) error {
 	for _, lc := range s.cfg.SIP.Listeners {
 		s.listeners = append(s.listeners, &listener{cfg: lc})
@@ -274,9 +277,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	close(s.ready)
+	s.health.start(ctx, s.table().trunks)
 	<-ctx.Done()
 	s.hangupAll("shutdown")
 	s.handlers.Wait()
+	s.health.wait()
 	closeAll(closers)
 	return s.ua.Close()
 }

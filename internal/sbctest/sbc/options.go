@@ -72,6 +72,7 @@ type Trunk struct {
 	SRTP         string
 	KeyExchange  string
 	MaxCalls     int
+	Health       M // the trunk's health: section (OPTIONS pings of its targets)
 }
 
 // Digest is a trunk's credentials.

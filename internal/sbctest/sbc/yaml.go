@@ -42,6 +42,7 @@ type (
 		SRTP         string   `yaml:"srtp,omitempty"`
 		KeyExchange  string   `yaml:"key_exchange,omitempty"`
 		MaxCalls     int      `yaml:"max_calls,omitempty"`
+		Health       M        `yaml:"health,omitempty"`
 	}
 	route struct {
 		From    string `yaml:"from"`
@@ -93,7 +94,7 @@ func (o Options) YAML() ([]byte, error) {
 func (t Trunk) render(name, tp string) trunk {
 	out := trunk{Name: name, Role: name, Listener: name, Sources: t.Sources,
 		MutualTLS: t.MutualTLS, InboundAuth: t.InboundAuth, OutboundAuth: t.OutboundAuth,
-		SRTP: t.SRTP, KeyExchange: t.KeyExchange, MaxCalls: t.MaxCalls}
+		SRTP: t.SRTP, KeyExchange: t.KeyExchange, MaxCalls: t.MaxCalls, Health: t.Health}
 	if len(out.Sources) == 0 {
 		out.Sources = []string{"127.0.0.0/8"}
 	}

@@ -15,7 +15,7 @@ func TestYAMLParses(t *testing.T) {
 		SIP: SIP{TLS: &TLS{MinVersion: "1.3", CAFile: "/dev/null"}, AckTimeout: time.Second,
 			Limits: &Limits{MaxCalls: 1, RetryAfter: 7 * time.Second}},
 		Carrier:       Trunk{Sources: []string{"127.0.0.2/32"}, MutualTLS: true, InboundAuth: &Digest{"u", "p"}},
-		ContactCenter: Trunk{Targets: []string{"127.0.0.1:5061"}, SIPS: true},
+		ContactCenter: Trunk{Targets: []string{"127.0.0.1:5061"}, SIPS: true, Health: M{"interval": "10s", "ping": false}},
 		API:           API{Keys: []APIKey{Key("desk", "k", "agent")}},
 		CaptureConfig: M{"delivery": M{"token_dtmf": true}},
 	}
@@ -36,6 +36,9 @@ func TestYAMLParses(t *testing.T) {
 	}
 	if !slices.Equal(cc.Targets, []string{"sips:127.0.0.1:5061"}) {
 		t.Errorf("contact-center targets %v", cc.Targets)
+	}
+	if h := cc.Health; h.Interval != 10*time.Second || h.Ping == nil || *h.Ping {
+		t.Errorf("contact-center health %+v", h)
 	}
 	if c.SIP.AckTimeout != time.Second || c.SIP.Limits.MaxCalls != 1 || c.SIP.Limits.RetryAfter != 7*time.Second || c.SIP.TLS.MinVersion != "1.3" {
 		t.Errorf("sip section %+v", c.SIP)
