@@ -26,6 +26,16 @@
 #   SIPP_TLS=auto   also run uac_basic over TLS: 1, 0, auto (when sipp has TLS
 #                   and openssl is installed)
 #   SIPP_TRACE=1    add -trace_msg (every SIP message in the logs directory)
+#   SIPP_FLOWS="basic-udp late-offer-udp cancel-udp basic-tcp basic-tls"
+#                   the flows runs to do (default: all)
+#   SIPP_LIMITS='{max_calls: 5000, source_rate: -1}'  tonewall's sip.limits
+#                   (default: tonewall's own: 1000 calls, 2000 requests/s a source)
+#   SIPP_MEDIA_PORTS=16000-23999  tonewall's media port range
+#   SIPP_BUFF=4194304  the flows sipps' socket buffers, bytes (-buff_size;
+#                   the kernel caps it at net.core.rmem_max)
+#   SIPP_STATS=1    per flows run: CPU of tonewall and both sipps, UDP receive
+#                   buffer errors, sipp's retransmissions and timeouts
+#                   (-trace_stat), tonewall's drops and refusals (stats.sh)
 #   SIPP_KEEP=1     keep the logs directory even when everything passed
 #   load: SIPP_LOAD_CALLS=300 SIPP_LOAD_RATE=2 (calls/s at the start)
 #         SIPP_LOAD_RAMP=2 (calls/s added every SIPP_LOAD_STEP=5 s)
@@ -43,7 +53,7 @@
 #   15080 sipp carrier (uac)     15090/udp sipp contact center (uas_cc)
 #   15082-15099 sipp media/control sockets (flows)
 #   15100-15169 the payment scenarios' sipps (pay.sh)
-#   16000-23999/udp tonewall media
+#   16000-23999/udp tonewall media (SIPP_MEDIA_PORTS)
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +86,11 @@ rate=${SIPP_RATE:-50}
 limit=${SIPP_LIMIT:-100}
 hold=${SIPP_HOLD:-1000}
 want_tls=${SIPP_TLS:-auto}
+buff=${SIPP_BUFF:-4194304}
+flows_runs=${SIPP_FLOWS:-basic-udp late-offer-udp cancel-udp basic-tcp basic-tls}
+media_ports=${SIPP_MEDIA_PORTS:-16000-23999}
+limits_block=""
+[[ -n ${SIPP_LIMITS:-} ]] && limits_block="  limits: $SIPP_LIMITS"
 ip=127.0.0.1
 api_port=15081
 # a run may take its calls' time plus a margin, then counts as failed
@@ -158,10 +173,11 @@ sip:
 $tls_block
   invite_timeout: 4s
   ring_timeout: 60s
+$limits_block
 media:
   address: $ip
-  port_min: 16000
-  port_max: 23999
+  port_min: ${media_ports%-*}
+  port_max: ${media_ports#*-}
 trunks:
   - name: carrier
     role: carrier
@@ -269,6 +285,13 @@ ready 2>/dev/null || die "tonewall not ready after 10s"
 
 summary=()
 
+stats=0 stats_time=() stats_sipp=()
+if [[ ${SIPP_STATS:-} == 1 ]]; then
+	# shellcheck source=stats.sh
+	. "$here/stats.sh"
+	stats=1
+fi
+
 # screen_stat FILE NAME: the cumulative column of a line of sipp's final screen
 screen_stat() {
 	awk -F'|' -v n="$2" 'index($1, n) == 3 { v = $3 } END { gsub(/^ +| +$/, "", v); print v }' "$1"
@@ -312,19 +335,20 @@ stop_uas() {
 # flows runs uas_cc.xml as the contact center and each carrier-side scenario
 # through tonewall.
 flows() {
-	sipp -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin \
+	sipp -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin -buff_size "$buff" \
 		-trace_err -error_file "$logs/uas_cc.errors.log" \
+		${SIPP_STATS:+-trace_stat -fd 1 -stf "$logs/uas_cc.stat.csv"} \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_cc.messages.log"} \
 		>"$logs/uas_cc.out" 2>&1 &
 	uas_pid=$!
 	sleep 0.5
 	kill -0 "$uas_pid" 2>/dev/null || { cat "$logs/uas_cc.out" >&2; uas_pid=""; die "sipp uas_cc.xml did not start (port 15090 busy?)"; }
 
-	run basic-udp uac_basic.xml "$ip:15060" -s 18005550100
-	run late-offer-udp uac_late_offer.xml "$ip:15060" -s 18005550100
-	run cancel-udp uac_cancel.xml "$ip:15060" -s noanswer
-	run basic-tcp uac_basic.xml "$ip:15062" -s 18005550100 -t t1
-	if ((want_tls)); then
+	wanted basic-udp && run basic-udp uac_basic.xml "$ip:15060" -s 18005550100
+	wanted late-offer-udp && run late-offer-udp uac_late_offer.xml "$ip:15060" -s 18005550100
+	wanted cancel-udp && run cancel-udp uac_cancel.xml "$ip:15060" -s noanswer
+	wanted basic-tcp && run basic-tcp uac_basic.xml "$ip:15062" -s 18005550100 -t t1
+	if ((want_tls)) && wanted basic-tls; then
 		run basic-tls uac_basic.xml "$ip:15061" -s 18005550100 -t l1 \
 			-tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key"
 	fi
@@ -333,19 +357,24 @@ flows() {
 	[[ $stopped_rc == "still running" ]] || uas_pid=""
 }
 
+# wanted LABEL: whether SIPP_FLOWS names the flows run LABEL
+wanted() { [[ " $flows_runs " == *" $1 "* ]]; }
+
 # run LABEL SCENARIO TARGET [sipp args...]: one carrier-side flows run
 run() {
 	local label=$1 xml=$2 target=$3
 	shift 3
 	local out=$logs/$label.out rc ok ko cps
 	echo "== $label: $xml -> $target, $calls calls at $rate/s, at most $limit at once"
-	sipp -sf "$here/$xml" -inf "$here/callers.csv" -i "$ip" -p 15080 -mp 15082 -cp 15088 \
+	((stats)) && stats_start "$label"
+	${stats_time[@]+"${stats_time[@]}"} sipp -sf "$here/$xml" -inf "$here/callers.csv" -i "$ip" -p 15080 -mp 15082 -cp 15088 \
 		-m "$calls" -r "$rate" -l "$limit" -d "$hold" \
-		-recv_timeout 10000 -timeout "${run_timeout}s" -timeout_error -nostdin \
+		-recv_timeout 10000 -timeout "${run_timeout}s" -timeout_error -nostdin -buff_size "$buff" \
 		-trace_err -error_file "$logs/$label.errors.log" \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/$label.messages.log"} \
-		"$@" "$target" >"$out" 2>&1
+		${stats_sipp[@]+"${stats_sipp[@]}"} "$@" "$target" >"$out" 2>&1
 	rc=$?
+	((stats)) && stats_end "$label"
 	ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call")
 	cps=$(screen_stat "$out" "Call Rate")
 	grep -E '^  (Successful call|Failed call) ' "$out" | tail -2
