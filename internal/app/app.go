@@ -70,6 +70,10 @@ func (a *App) build() (err error) {
 		Name: "tonewall_rtp_port_errors_total",
 		Help: "RTP port allocations that failed for another reason than all ports taken (e.g. out of file descriptors).",
 	}, func() float64 { return float64(a.media.PortErrors()) }))
+	a.Metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tonewall_rtp_ports_exhausted_total",
+		Help: "Calls refused 503 because every RTP port of media.port_min..port_max was held or resting.",
+	}, func() float64 { return float64(a.media.PortsExhausted()) }))
 	a.Metrics.MustRegister(media.NewCollector(a.media))
 	if cfg.Vault.Detokenize.Enabled() {
 		if a.forward, err = vault.NewForwarder(cfg.Vault.Detokenize, a.vault); err != nil {

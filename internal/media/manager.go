@@ -85,6 +85,10 @@ func (m *Manager) PortsDraining() int {
 // than every port being taken, such as running out of file descriptors.
 func (m *Manager) PortErrors() uint64 { return m.pool.errs.Load() }
 
+// PortsExhausted counts RTP port allocations refused because every port
+// of media.port_min..port_max was held or resting (the call gets a 503).
+func (m *Manager) PortsExhausted() uint64 { return m.pool.empty.Load() }
+
 // Close closes every open session and refuses new ones.
 func (m *Manager) Close() error {
 	m.mu.Lock()

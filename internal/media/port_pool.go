@@ -21,6 +21,7 @@ type portPool struct {
 	now    func() time.Time
 	listen func(netip.AddrPort) (*net.UDPConn, error) // net.ListenUDP; tests substitute
 	errs   atomic.Uint64                              // binds that failed for another reason than a taken port
+	empty  atomic.Uint64                              // allocations refused with every port taken
 
 	mu    sync.Mutex
 	free  []freeBlock // FIFO, oldest release first; guarded by mu
@@ -67,6 +68,7 @@ func (p *portPool) alloc(mux bool) (*portBlock, error) {
 			return nil, unavailable(err)
 		}
 	}
+	p.empty.Add(1)
 	return nil, unavailable(ErrPortsExhausted)
 }
 

@@ -44,6 +44,9 @@ func TestPortAllocSkipsTakenPorts(t *testing.T) {
 	if got := m.PortErrors(); got != 0 {
 		t.Fatalf("PortErrors = %d for taken ports, want 0", got)
 	}
+	if got := m.PortsExhausted(); got != 1 {
+		t.Fatalf("PortsExhausted = %d after one refusal, want 1", got)
+	}
 	taken := 0
 	m.pool.listen = func(ap netip.AddrPort) (*net.UDPConn, error) {
 		if taken++; taken == 1 {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ func TestPortExhaustion(t *testing.T) {
 	_, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
 	if got := statusOf(t, err); got != 503 {
 		t.Fatalf("second call with no ports left: %d, want 503", got)
+	}
+	if _, m := apiGet(t, s, "", "/metrics"); !strings.Contains(m, "\ntonewall_rtp_ports_exhausted_total 1\n") {
+		t.Error("the refusal for want of ports is not counted in tonewall_rtp_ports_exhausted_total")
 	}
 	must(t, sess.Bye(ctx10(t)))
 	_ = sess.Close()
