@@ -300,18 +300,16 @@ func (c *Call) run(req *sip.Request, tx sip.ServerTransaction) {
 
 // fail ends a call that was never answered and tells leg A why.
 func (c *Call) fail(req *sip.Request, tx sip.ServerTransaction, err error) {
+	out := failedWith(err)
 	c.mu.Lock()
 	if c.answered.IsZero() {
-		c.out = failedWith(err)
+		c.out = out
 	}
 	c.mu.Unlock()
-	if errors.Is(err, errCancelled) {
-		c.count(callCancelled, 487) // sipgo's answer to the INVITE
-	} else {
+	if !errors.Is(err, errCancelled) { // sipgo answers a cancelled INVITE 487 itself
 		c.srv.reject(req, tx, err)
-		code, _ := statusOf(err)
-		c.count(callFailed, code)
 	}
+	c.count(out.result, out.code)
 	c.end(errString(err), nil)
 }
 

@@ -6,6 +6,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/tonewall/tonewall/internal/cdr"
 )
 
 // metrics are the B2BUA's own series. Labels carry names and reasons,
@@ -79,12 +81,13 @@ const (
 	dirOut = "out" // sent by tonewall
 )
 
-// Results of a call, the label of tonewall_calls_total.
+// Results of a call, the label of tonewall_calls_total: the words of the
+// call's detail record.
 const (
-	callAnswered  = "answered"  // a 2xx went to the caller
-	callFailed    = "failed"    // a final failure went to the caller after routing began
-	callCancelled = "cancelled" // the caller cancelled before an answer
-	callRefused   = "refused"   // refused before routing: trunk, auth, route, cap, drain
+	callAnswered  = cdr.Answered  // a 2xx went to the caller
+	callFailed    = cdr.Failed    // a final failure went to the caller after routing began
+	callCancelled = cdr.Cancelled // the caller cancelled before an answer
+	callRefused   = cdr.Refused   // refused before routing: trunk, auth, route, cap, drain
 )
 
 // noTrunk stands for a trunk not known, e.g. of an INVITE from a stranger.
