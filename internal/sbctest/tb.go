@@ -12,4 +12,5 @@ type TB interface {
 	Logf(format string, args ...any)
 	Failed() bool
 	TempDir() string
+	Name() string
 }

@@ -1,10 +1,13 @@
 package sbc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,7 +81,8 @@ func (s *SBC) Stop() error {
 
 // Start runs tonewall for the test, until it ends. Its vault and audit log
 // go to a test directory; its logs are kept, and printed if the test
-// fails (E2E_LOG=1 writes them out as they come instead).
+// fails: the last entries in its output, all of them in a file it names
+// (E2E_LOG=1 writes them out as they come instead).
 func Start(t sbctest.TB, o Options) *SBC {
 	t.Helper()
 	o.DataDir = t.TempDir()
@@ -99,12 +103,51 @@ func Start(t sbctest.TB, o Options) *SBC {
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, e := range logs.All() {
-				t.Logf("tonewall %s %s %v", e.Level, e.Message, e.ContextMap())
-			}
+			dumpLogs(t, logs.All())
 		}
 	})
 	return s
+}
+
+// shownLogs is how many of a failed test's last log entries its output
+// shows: the test's own errors come before them, and a CI log shows only
+// its tail.
+const shownLogs = 25
+
+// dumpLogs prints the last entries of a failed test's tonewall log and
+// writes the whole log to a file under the temporary directory, named in
+// the output.
+func dumpLogs(t sbctest.TB, all []observer.LoggedEntry) {
+	path, err := writeLogs(t.Name(), all)
+	if err != nil {
+		t.Logf("tonewall log not written: %v", err)
+	}
+	from := max(0, len(all)-shownLogs)
+	t.Logf("tonewall: %d log entries, the last %d below; all in %s", len(all), len(all)-from, path)
+	for _, e := range all[from:] {
+		t.Logf("tonewall %s %s %v", e.Level, e.Message, e.ContextMap())
+	}
+}
+
+func writeLogs(name string, all []observer.LoggedEntry) (string, error) {
+	dir := filepath.Join(os.TempDir(), "tonewall-test-logs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, strings.ReplaceAll(name, "/", "_")+".log")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriter(f)
+	for _, e := range all {
+		fmt.Fprintf(w, "%s %s %s %v\n", e.Time.Format(time.RFC3339Nano), e.Level, e.Message, e.ContextMap())
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
 }
 
 // Addr is a listener's bound address.
