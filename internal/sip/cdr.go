@@ -20,13 +20,23 @@ var errTargetAnswered = errors.New("target answered")
 // outcome is how a call that was never answered ended, as fail saw it.
 type outcome struct {
 	code   int    // the final status leg A got
-	result string // cdr.Failed or cdr.Cancelled
+	result string // cdr.Failed, cdr.Cancelled or cdr.Refused
 	by     string // cdr.Caller, cdr.Callee or cdr.Tonewall
 }
 
+// refusal is the error of a call refused before any INVITE left for leg B
+// (the caller's offer is unusable): its result is cdr.Refused.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
+
 // failedWith is the outcome of a call that fails with err before an answer.
 func failedWith(err error) outcome {
+	var r refusal
 	switch {
+	case errors.As(err, &r):
+		code, _ := statusOf(err)
+		return outcome{code: code, result: cdr.Refused, by: cdr.Tonewall}
 	case errors.Is(err, errCancelled):
 		return outcome{code: 487, result: cdr.Cancelled, by: cdr.Caller}
 	case errors.Is(err, errTargetAnswered):

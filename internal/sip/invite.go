@@ -57,7 +57,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		release()
 		s.reject(req, tx, err)
 		code, _ := statusOf(err)
-		s.countCall(t, callFailed, code)
+		s.countCall(t, callRefused, code)
 		return
 	}
 	c.run(req, tx)

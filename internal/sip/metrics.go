@@ -87,7 +87,7 @@ const (
 	callAnswered  = cdr.Answered  // a 2xx went to the caller
 	callFailed    = cdr.Failed    // a final failure went to the caller after routing began
 	callCancelled = cdr.Cancelled // the caller cancelled before an answer
-	callRefused   = cdr.Refused   // refused before routing: trunk, auth, route, cap, drain
+	callRefused   = cdr.Refused   // refused before an INVITE left: trunk, auth, route, cap, drain, SDP, RTP ports
 )
 
 // noTrunk stands for a trunk not known, e.g. of an INVITE from a stranger.

@@ -40,7 +40,7 @@ func (o *outbound) place() (*sip.Response, error) {
 	if !o.lateOffer {
 		sdp, err := o.c.sess.Offer(o.c.a.side, o.aReq.Body())
 		if err != nil {
-			return nil, err
+			return nil, refusal{err}
 		}
 		o.offer = sdp
 	}
