@@ -16,7 +16,9 @@ type recorder struct {
 	lines []string
 }
 
-func (r *recorder) Logf(format string, args ...any) { r.lines = append(r.lines, fmt.Sprintf(format, args...)) }
+func (r *recorder) Logf(format string, args ...any) {
+	r.lines = append(r.lines, fmt.Sprintf(format, args...))
+}
 
 func TestDumpLogsShowsTheTailAndKeepsAll(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
