@@ -173,7 +173,13 @@ func cancelAfterInvite(t *testing.T, cc *sipua.Agent, d time.Duration) context.C
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitWithin(t, 5*time.Second, what, ok)
+}
+
+// waitWithin waits up to d for ok, failing the test after that.
+func waitWithin(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !ok() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
