@@ -27,18 +27,19 @@ type targetKey struct{ trunk, target string }
 // pingResult is the outcome of one OPTIONS ping.
 type pingResult struct {
 	at   time.Time
-	code int           // the final status; 0: none
+	code int           // the final status (of a call's INVITE: the last status); 0: none
 	rtt  time.Duration // from sending to the final status
 	err  string        // with code 0: "timeout" (none within health.timeout) or "transport" (could not be sent)
 }
 
-// alive reports whether a ping's answer shows the target serving: any final
+// alive reports whether a ping's answer shows the target serving: any
 // status but 408 (a proxy in front of it got no answer) and 503 (out of
 // service, draining or overloaded). 404, 405, 403 and even 500 count as
 // alive, as in most dispatchers: carriers answer OPTIONS with them, and the
-// peer's SIP stack answered.
+// peer's SIP stack answered. A call's INVITE that got only a provisional
+// shows the same.
 func (r pingResult) alive() bool {
-	return r.code >= 200 && r.code != 408 && r.code != 503
+	return r.code >= 100 && r.code != 408 && r.code != 503
 }
 
 // result is the ping's label on tonewall_trunk_pings_total.
@@ -176,25 +177,51 @@ func (h *health) record(k targetKey, p *pinger, r pingResult) {
 	}
 	h.m.pinged(k, r.result())
 	st.last = r
+	h.move(k, p.t.cfg.Health, st, r, byPing)
+}
+
+// What a target's state was moved by: the label of its log line.
+const (
+	byPing = "ping"
+	byCall = "call"
+)
+
+// observe counts what a call's INVITE showed of target i of t as a ping
+// would count it: a target that stops answering calls goes down without
+// waiting for its next pings, and one that answers them keeps its streak
+// of failed pings at zero. A target that is not pinged is not watched,
+// since nothing would bring it back.
+func (h *health) observe(t *trunk, i int, r pingResult) {
+	k := targetKey{t.cfg.Name, t.cfg.Targets[i]}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, st := h.running[k], h.targets[k]; p != nil && st != nil {
+		h.move(k, p.t.cfg.Health, st, r, byCall)
+	}
+}
+
+// move counts r toward turning the target up or down, and turns it when
+// the streak reaches the threshold of cfg. h.mu is held.
+func (h *health) move(k targetKey, cfg Health, st *targetState, r pingResult, by string) {
 	if r.alive() == st.up {
 		st.streak = 0
 		return
 	}
 	st.streak++
-	need := p.t.cfg.Health.Failures
+	need := cfg.Failures
 	if !st.up {
-		need = p.t.cfg.Health.Successes
+		need = cfg.Successes
 	}
 	if st.streak < need {
 		return
 	}
 	st.up, st.streak, st.since = !st.up, 0, r.at
 	h.m.setUp(k, st.up)
-	h.logChange(k, st, r)
+	h.logChange(k, st, r, by)
 }
 
-func (h *health) logChange(k targetKey, st *targetState, r pingResult) {
-	fields := []zap.Field{zap.String("trunk", k.trunk), zap.String("target", k.target), zap.Int("code", r.code)}
+func (h *health) logChange(k targetKey, st *targetState, r pingResult, by string) {
+	fields := []zap.Field{zap.String("trunk", k.trunk), zap.String("target", k.target), zap.Int("code", r.code), zap.String("by", by)}
 	if st.up {
 		h.log.Info("trunk target up", append(fields, zap.Duration("rtt", r.rtt))...)
 		return

@@ -309,3 +309,53 @@ func TestTransactionEndedWithoutResponse(t *testing.T) {
 		t.Errorf("send: %v %v", res, err)
 	}
 }
+
+// Calls count as pings: a pinged target whose INVITEs time out goes down
+// after failures of them, before its next ping, and one that answers a
+// call (a provisional is enough) comes back; a target not pinged is not
+// watched, since nothing would bring it back.
+func TestHealthObservesCalls(t *testing.T) {
+	p := &scripted{res: map[string]pingResult{}, n: map[string]int{}}
+	p.set("sip:a", pingResult{code: 200})
+	core, logs := observer.New(zap.InfoLevel)
+	m := newHealthMetrics(prometheus.NewRegistry())
+	h := newHealth(p.ping, m, zap.New(core))
+	cc := pingedTrunk("cc", Health{Interval: time.Hour, Timeout: time.Second, Failures: 2, Successes: 1}, "sip:a")
+	off := pingedTrunk("off", Health{Interval: time.Hour, Timeout: time.Second, Failures: 1, Successes: 1}, "sip:z")
+	*off.cfg.Health.Ping = false
+	ctx, stop := context.WithCancel(context.Background())
+	h.start(ctx, []*trunk{cc, off})
+	defer func() { stop(); h.wait() }()
+	eventually(t, "the first ping", func() bool { return p.count("sip:a") == 1 })
+
+	timeout := pingResult{at: time.Now(), err: "timeout"}
+	h.observe(cc, 0, timeout)
+	h.observe(cc, 0, pingResult{at: time.Now(), code: 180}) // answered: the streak starts again
+	h.observe(cc, 0, timeout)
+	if !h.up("cc", "sip:a") {
+		t.Fatal("down after two timeouts that were not in a row")
+	}
+	h.observe(cc, 0, pingResult{at: time.Now(), code: 503})
+	if h.up("cc", "sip:a") || value(t, m.up.WithLabelValues("cc", "sip:a")) != 0 {
+		t.Fatal("still up after a timeout and a 503 in a row")
+	}
+	h.observe(cc, 0, pingResult{at: time.Now(), code: 486})
+	if !h.up("cc", "sip:a") {
+		t.Fatal("still down after the target answered a call")
+	}
+	if n := p.count("sip:a"); n != 1 {
+		t.Errorf("%d pings: the calls' outcomes were not what moved the target", n)
+	}
+	changes := logs.All()
+	if len(changes) != 2 || changes[0].ContextMap()["by"] != byCall || changes[1].ContextMap()["by"] != byCall {
+		t.Errorf("log: %v", changes)
+	}
+	if snap := h.snapshot(cc); snap[0].Last == nil || snap[0].Last.Code != 200 {
+		t.Errorf("last_ping %+v: a call's outcome is not a ping", snap[0].Last)
+	}
+
+	h.observe(off, 0, timeout)
+	if !h.up("off", "sip:z") {
+		t.Error("a target not pinged went down on a call's timeout")
+	}
+}

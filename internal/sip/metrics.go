@@ -242,7 +242,7 @@ func newHealthMetrics(reg prometheus.Registerer) *healthMetrics {
 	return &healthMetrics{
 		up: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tonewall_trunk_target_up",
-			Help: "Whether a trunk's target answers its OPTIONS pings (1) or routing skips it (0).",
+			Help: "Whether a trunk's target answers its OPTIONS pings and calls (1) or routing skips it (0).",
 		}, []string{"trunk", "target"}),
 		pings: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tonewall_trunk_pings_total",

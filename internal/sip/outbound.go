@@ -25,6 +25,7 @@ type outbound struct {
 	offer      []byte       // SDP offer for leg B (nil for a late offer)
 	bReq       *sip.Request // the INVITE in flight to leg B
 	bTx        sip.ClientTransaction
+	lastCode   int  // the last status leg B sent on this attempt; 0: none yet
 	early      bool // a provisional with a To tag arrived
 	heard      bool // any provisional arrived: CANCEL may be sent (RFC 3261 9.1)
 	cancelSent bool
@@ -53,6 +54,7 @@ func (o *outbound) place() (*sip.Response, error) {
 			continue
 		}
 		res, err := o.try(target)
+		o.observe(i, err)
 		if err == nil {
 			return res, nil
 		}
@@ -80,9 +82,26 @@ func failover(err error) bool {
 	return !errors.Is(err, errCancelled)
 }
 
+// observe tells the trunk's health what the attempt on target i showed:
+// the last status it sent, or that it sent none (a timeout) or could not be
+// reached (transport). An attempt cancelled before any answer shows nothing.
+func (o *outbound) observe(i int, err error) {
+	r := pingResult{at: time.Now(), code: o.lastCode}
+	switch {
+	case o.lastCode != 0:
+	case errors.Is(err, errCancelled):
+		return
+	case o.bTx == nil:
+		r.err = "transport"
+	default:
+		r.err = "timeout"
+	}
+	o.c.srv.health.observe(o.c.b.trunk, i, r)
+}
+
 // try sends the INVITE to one target and waits for its outcome.
 func (o *outbound) try(target sip.Uri) (*sip.Response, error) {
-	o.bReq = o.buildInvite(target)
+	o.bReq, o.bTx, o.lastCode = o.buildInvite(target), nil, 0
 	o.early, o.heard, o.cancelSent, o.authed = false, false, false, false
 	ctx, cancel := o.c.ctxFor(o.c.srv.cfg.SIP.RingTimeout + o.c.srv.cfg.SIP.InviteTimeout)
 	defer cancel()
@@ -106,6 +125,7 @@ func (o *outbound) wait(ctx context.Context) (*sip.Response, error) {
 		select {
 		case res := <-o.bTx.Responses():
 			o.c.srv.traffic.response(string(sip.INVITE), res.StatusCode, dirIn)
+			o.lastCode = res.StatusCode
 			if !o.heard {
 				o.heard = true
 				noAnswer.Stop()

@@ -206,6 +206,49 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 	s.WaitCalls(t, 0)
 }
 
+// TestTargetDownFromCalls: a target that stops answering goes down on its
+// calls' timeouts, without waiting for the pings (one an hour here): after
+// failures calls that failed over to the second target after
+// invite_timeout, the next call goes straight to the second.
+func TestTargetDownFromCalls(t *testing.T) {
+	carrier, first, second := sipua.New(t, "udp"), sipua.New(t, "udp"), sipua.New(t, "udp")
+	front := newOutage(t, first.Addr)
+	hourly := sbc.M{"interval": "1h", "timeout": "1s", "failures": 2, "successes": 1}
+	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{front.addr, second.Addr}, Health: hourly}, API: healthKeys()})
+	firstURI := "sip:" + front.addr
+	waitTarget(t, s, firstURI, true)
+
+	front.cut.Store(true)
+	call := func() time.Duration {
+		start := time.Now()
+		sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
+		must(t, err)
+		second.NextCall(t)
+		took := time.Since(start)
+		must(t, sess.Bye(ctx10(t)))
+		waitBye(t, second)
+		return took
+	}
+	for i := range 2 {
+		if took := call(); took < 1500*time.Millisecond {
+			t.Fatalf("call %d took %v: the dark target was not tried first", i, took)
+		}
+	}
+	th := waitTarget(t, s, firstURI, false)
+	if th.Last == nil || th.Last.Result != "alive" {
+		t.Errorf("last_ping %+v: the one ping, alive, is still the last", th.Last)
+	}
+	wantChangeLogged(t, s, "trunk target down", firstURI)
+	tried := front.invites.Load()
+	if took := call(); took >= 1500*time.Millisecond {
+		t.Errorf("the call after the target went down took %v", took)
+	}
+	if n := front.invites.Load(); n != tried {
+		t.Errorf("%d more INVITEs reached the down target", n-tried)
+	}
+	s.WaitCalls(t, 0)
+}
+
 // TestTrunksPosture: GET /v1/trunks gives an auditor each trunk's posture
 // as configured, and refuses an agent's and a supervisor's key.
 func TestTrunksPosture(t *testing.T) {
