@@ -17,7 +17,7 @@ func NewCollector(m *Manager) *Collector {
 			[]string{"leg", "direction"}, nil),
 		dropped: prometheus.NewDesc("tonewall_rtp_dropped_total",
 			"RTP and RTCP packets dropped, by the leg they came from and reason: wrong_source (not the signalled or latched address), "+
-				"malformed (not RTP/RTCP), auth_failed (SRTP/SRTCP authentication), replayed (SRTP replay), "+
+				"malformed (not RTP/RTCP), too_large (a datagram over 1564 bytes), auth_failed (SRTP/SRTCP authentication), replayed (SRTP replay), "+
 				"other (no route yet, unknown payload type, on hold, no keys, no destination).",
 			[]string{"leg", "reason"}, nil),
 		srtp: prometheus.NewDesc("tonewall_srtp_auth_failures_total",
@@ -42,6 +42,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.counter(ch, c.packets, st.Sent, leg, "out")
 		c.counter(ch, c.dropped, st.WrongSource, leg, "wrong_source")
 		c.counter(ch, c.dropped, st.Malformed, leg, "malformed")
+		c.counter(ch, c.dropped, st.TooLarge, leg, "too_large")
 		c.counter(ch, c.dropped, st.AuthFailed, leg, "auth_failed")
 		c.counter(ch, c.dropped, st.Replayed, leg, "replayed")
 		c.counter(ch, c.dropped, st.Dropped, leg, "other")

@@ -11,7 +11,10 @@ import (
 	"github.com/pion/rtp"
 )
 
-const bufSize = 1500 + 64 // one Ethernet MTU plus room for the SRTP tag
+// bufSize is the largest datagram the relay takes: one Ethernet MTU plus
+// room for the SRTP tag. It reads into one byte more, so that a larger
+// datagram, which the socket would cut to fit, is seen and dropped whole.
+const bufSize = 1500 + 64
 
 // pump reads one socket of leg `leg` and relays what it reads to the other
 // leg. It owns its buffers; only its goroutine touches them.
@@ -32,7 +35,7 @@ type pump struct {
 
 func newPump(s *Session, leg Side, conn *net.UDPConn, rtcpOnly bool) *pump {
 	p := &pump{s: s, leg: leg, conn: conn, rtcpOnly: rtcpOnly,
-		buf: make([]byte, bufSize), plain: make([]byte, bufSize), out: make([]byte, bufSize),
+		buf: make([]byte, bufSize+1), plain: make([]byte, bufSize), out: make([]byte, bufSize),
 		sealed: make([]byte, bufSize+32)}
 	return p
 }
@@ -45,6 +48,10 @@ func (p *pump) run() {
 			if errors.Is(err, net.ErrClosed) || p.stopped() {
 				return
 			}
+			continue
+		}
+		if n > bufSize {
+			p.s.stats[p.leg].tooLarge.Add(1)
 			continue
 		}
 		p.handle(p.buf[:n], from)

@@ -11,10 +11,11 @@ type LegStats struct {
 	Dropped     uint64 // dropped: no route yet, unknown payload type, on hold, stage
 	AuthFailed  uint64 // dropped: SRTP/SRTCP authentication failed
 	Replayed    uint64 // dropped: SRTP/SRTCP replay
+	TooLarge    uint64 // dropped: a datagram larger than the relay reads (bufSize)
 }
 
 type legCounters struct {
-	received, sent, wrongSource, malformed, dropped, authFailed, replayed atomic.Uint64
+	received, sent, wrongSource, malformed, dropped, authFailed, replayed, tooLarge atomic.Uint64
 }
 
 func (s *LegStats) add(o LegStats) {
@@ -25,12 +26,13 @@ func (s *LegStats) add(o LegStats) {
 	s.Dropped += o.Dropped
 	s.AuthFailed += o.AuthFailed
 	s.Replayed += o.Replayed
+	s.TooLarge += o.TooLarge
 }
 
 func (c *legCounters) snapshot() LegStats {
 	return LegStats{
 		Received: c.received.Load(), Sent: c.sent.Load(), WrongSource: c.wrongSource.Load(),
 		Malformed: c.malformed.Load(), Dropped: c.dropped.Load(),
-		AuthFailed: c.authFailed.Load(), Replayed: c.replayed.Load(),
+		AuthFailed: c.authFailed.Load(), Replayed: c.replayed.Load(), TooLarge: c.tooLarge.Load(),
 	}
 }
