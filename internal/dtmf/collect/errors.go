@@ -18,17 +18,8 @@ const (
 	VaultFailed         Reason = "vault_failed"          // Finish was given an error
 )
 
-// Field errors, one per Reason. A FieldError unwraps to one of these.
-var (
-	ErrInvalidCardNumber   = errors.New("collect: " + string(InvalidCardNumber))
-	ErrInvalidCardType     = errors.New("collect: " + string(InvalidCardType))
-	ErrInvalidExpiry       = errors.New("collect: " + string(InvalidExpiry))
-	ErrInvalidSecurityCode = errors.New("collect: " + string(InvalidSecurityCode))
-	ErrInvalidDigits       = errors.New("collect: " + string(InvalidDigits))
-	ErrMismatch            = errors.New("collect: " + string(Mismatch))
-	ErrTimeout             = errors.New("collect: " + string(Timeout))
-	ErrVaultFailed         = errors.New("collect: " + string(VaultFailed))
-)
+// Error makes a Reason the error a FieldError unwraps to.
+func (r Reason) Error() string { return "collect: " + string(r) }
 
 // End errors: what Machine.Err reports for the ends that are not a field failure.
 var (
@@ -56,17 +47,6 @@ var (
 	ErrNegative       = errors.New("collect: negative attempts or duration")
 )
 
-var reasonErrs = map[Reason]error{
-	InvalidCardNumber:   ErrInvalidCardNumber,
-	InvalidCardType:     ErrInvalidCardType,
-	InvalidExpiry:       ErrInvalidExpiry,
-	InvalidSecurityCode: ErrInvalidSecurityCode,
-	InvalidDigits:       ErrInvalidDigits,
-	Mismatch:            ErrMismatch,
-	Timeout:             ErrTimeout,
-	VaultFailed:         ErrVaultFailed,
-}
-
 // FieldError is a failure of one field: its name and the reason, nothing else.
 type FieldError struct {
 	Field  string
@@ -75,5 +55,10 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return "collect: field " + e.Field + ": " + string(e.Reason) }
 
-// Unwrap gives the sentinel for the reason (ErrInvalidExpiry, …).
-func (e *FieldError) Unwrap() error { return reasonErrs[e.Reason] }
+// Unwrap gives the reason, so that errors.Is(err, InvalidExpiry) finds it.
+func (e *FieldError) Unwrap() error {
+	if e.Reason == ReasonNone {
+		return nil
+	}
+	return e.Reason
+}

@@ -154,7 +154,7 @@ func TestFinishError(t *testing.T) {
 	d := newDriver(t, Options{Fields: fields(KindCVV)}).keys("1234")
 	d.run(func(m *Machine) []Event { return m.Finish(errors.New("vault down")) })
 	var fe *FieldError
-	if err := d.m.Err(); !errors.As(err, &fe) || !errors.Is(err, ErrVaultFailed) {
+	if err := d.m.Err(); !errors.As(err, &fe) || !errors.Is(err, VaultFailed) {
 		t.Fatalf("Err %v", err)
 	}
 	if d.m.Finish(nil) != nil || d.m.State() != StateFailed {
