@@ -122,6 +122,20 @@ func waitTarget(t *testing.T, s *sbc.SBC, uri string, up bool) tsip.TargetHealth
 	}
 }
 
+// waitAlivePing waits until the contact center's target uri is up and its
+// last ping was answered.
+func waitAlivePing(t *testing.T, s *sbc.SBC, uri string) tsip.TargetHealth {
+	t.Helper()
+	th := waitTarget(t, s, uri, true)
+	for deadline := time.Now().Add(5 * time.Second); th.Last == nil || th.Last.Result != "alive"; th = target(t, s, "contact_center", uri) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alive ping of %s: %+v", uri, th)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return th
+}
+
 // upGauge is the target's line of tonewall_trunk_target_up in /metrics.
 func upGauge(t *testing.T, s *sbc.SBC, uri string) string {
 	t.Helper()
@@ -157,13 +171,7 @@ func TestTrunkTargetDownAndBack(t *testing.T) {
 	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{front.addr, second.Addr}, Health: fastPings}, API: healthKeys()})
 	firstURI := "sip:" + front.addr
 
-	th := waitTarget(t, s, firstURI, true)
-	for deadline := time.Now().Add(5 * time.Second); th.Last == nil || th.Last.Result != "alive"; th = target(t, s, "contact_center", firstURI) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no alive ping of the first target: %+v", th)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	th := waitAlivePing(t, s, firstURI)
 	if len(first.Received(sip.OPTIONS)) == 0 || th.Last.Code != 200 {
 		t.Fatalf("the first target got %d OPTIONS; last ping %+v", len(first.Received(sip.OPTIONS)), th.Last)
 	}
@@ -216,7 +224,7 @@ func TestTargetDownFromCalls(t *testing.T) {
 	hourly := sbc.M{"interval": "1h", "timeout": "1s", "failures": 2, "successes": 1}
 	s := startSBC(t, sbc.Options{ContactCenter: sbc.Trunk{Targets: []string{front.addr, second.Addr}, Health: hourly}, API: healthKeys()})
 	firstURI := "sip:" + front.addr
-	waitTarget(t, s, firstURI, true)
+	waitAlivePing(t, s, firstURI) // the one ping: answered before the cut
 
 	front.cut.Store(true)
 	call := func() time.Duration {
