@@ -79,6 +79,13 @@ func newPhone(srtpMode string) (*phone, error) {
 
 func (p *phone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
+// connect points the phone at peer's port and installs peer's key, the one
+// the other side encrypts with toward this phone.
+func (p *phone) connect(peer endpoint, srtpMode string) error {
+	p.peer = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peer.Port))
+	return p.setRxKey(srtpMode, peer.Key)
+}
+
 // setRxKey installs the key the other side encrypts with toward this phone.
 func (p *phone) setRxKey(srtpMode string, key []byte) error {
 	s, ok := suites[srtpMode]

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"sync"
@@ -73,8 +72,7 @@ func runPhones(o options) error {
 		return fmt.Errorf("wiring for %d phones, have %d", len(w.Peers), len(phones))
 	}
 	for i, p := range phones {
-		p.peer = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(w.Peers[i].Port))
-		if err := p.setRxKey(o.srtp, w.Peers[i].Key); err != nil {
+		if err := p.connect(w.Peers[i], o.srtp); err != nil {
 			return err
 		}
 	}
