@@ -18,13 +18,13 @@ func pair(t testing.TB, srtpMode string) (a, b *phone, stop func()) {
 	b, err = newPhone(srtpMode)
 	require.NoError(t, err)
 	a.src, b.src = b, a
-	require.NoError(t, a.connect(endpoint{Port: b.port(), Key: b.key}, srtpMode))
-	require.NoError(t, b.connect(endpoint{Port: a.port(), Key: a.key}, srtpMode))
+	require.NoError(t, a.connect(endpoint{Port: b.Port(), Key: b.key}, srtpMode))
+	require.NoError(t, b.connect(endpoint{Port: a.Port(), Key: a.key}, srtpMode))
 	done := make(chan struct{})
 	go func() { defer close(done); b.receive() }()
 	stop = sync.OnceFunc(func() {
-		a.conn.Close()
-		b.conn.Close()
+		a.Close()
+		b.Close()
 		<-done
 	})
 	t.Cleanup(stop)

@@ -56,7 +56,7 @@ func runPhones(o options) error {
 			return err
 		}
 		phones[i] = p
-		h.Phones = append(h.Phones, endpoint{Port: p.port(), Key: p.key})
+		h.Phones = append(h.Phones, endpoint{Port: p.Port(), Key: p.key})
 	}
 	for i := 0; i < len(phones); i += 2 {
 		phones[i].src, phones[i+1].src = phones[i+1], phones[i]
@@ -92,7 +92,7 @@ func runPhones(o options) error {
 		return err
 	}
 	for _, p := range phones {
-		p.conn.Close()
+		p.Close()
 	}
 	wg.Wait()
 	r := collect(phones)
