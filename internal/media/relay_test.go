@@ -96,7 +96,7 @@ func TestRelayRTCP(t *testing.T) {
 	binary.BigEndian.PutUint32(rr[4:], 0xaaaaaaaa)
 	binary.BigEndian.PutUint32(rr[8:], 0xbbbbbbbb)
 	rtcpTo := netip.AddrPortFrom(toC.Addr(), toC.Port()+1)
-	_, err := c.rtcp.WriteToUDPAddrPort(rr, rtcpTo)
+	_, err := c.RTCP.WriteToUDPAddrPort(rr, rtcpTo)
 	require.NoError(t, err)
 	select {
 	case got := <-cc.rtcpIn:
@@ -123,7 +123,7 @@ func TestRelayRTCPMux(t *testing.T) {
 
 	rr := make([]byte, 8)
 	rr[0], rr[1], rr[3] = 0x80, 201, 1
-	_, err = c.rtp.WriteToUDPAddrPort(rr, toC)
+	_, err = c.Conn.WriteToUDPAddrPort(rr, toC)
 	require.NoError(t, err)
 	select {
 	case got := <-cc.rtpIn:
@@ -327,7 +327,7 @@ func TestRelayRTCPTranslatesNumbering(t *testing.T) {
 	binary.BigEndian.PutUint16(sr[2:], 12)
 	binary.BigEndian.PutUint32(sr[16:], 8000+160)                                      // carrier's RTP clock
 	binary.BigEndian.PutUint32(sr[28+8:], 0x00010000|uint32(atCarrier.SequenceNumber)) // as the carrier saw it
-	_, err := c.rtcp.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
+	_, err := c.RTCP.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
 	require.NoError(t, err)
 	got := recvRaw(t, cc.rtcpIn)
 	require.Len(t, got, 52)

@@ -222,3 +222,16 @@ func (p *Phone) Count(pt uint8) int {
 	}
 	return n
 }
+
+// ReadEach calls f with each datagram c receives until c is closed; b is
+// f's only until it returns.
+func ReadEach(c *net.UDPConn, f func(b []byte)) {
+	buf := make([]byte, 2048)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		f(buf[:n])
+	}
+}
