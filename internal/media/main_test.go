@@ -170,6 +170,17 @@ func call(t testing.TB, s *Session, c, cc *phone, cOffer, ccAnswer []byte) (toC,
 	return remote(t, answer), remote(t, offer)
 }
 
+// plainCall is a PCMU call over plain RTP through a fresh manager: its
+// session, the carrier's and the contact center's phones, and tonewall's
+// address facing each.
+func plainCall(t *testing.T, id string) (s *Session, c, cc *phone, toC, toCC netip.AddrPort) {
+	t.Helper()
+	s = testSession(t, newTestManager(t, Config{}), id, LegPolicy{}, LegPolicy{})
+	c, cc = newPhone(t), newPhone(t)
+	toC, toCC = call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	return s, c, cc, toC, toCC
+}
+
 func hdr(pt uint8, seq uint16, ts uint32) rtp.Header {
 	return rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0x11223344}
 }

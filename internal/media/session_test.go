@@ -12,10 +12,8 @@ import (
 )
 
 func TestReinviteMovesMediaToNewAddress(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "move", LegPolicy{}, LegPolicy{})
-	c, cc, cc2 := newPhone(t), newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, toCC := plainCall(t, "move")
+	cc2 := newPhone(t)
 	// The contact center re-INVITEs from a new media port (e.g. a transfer).
 	offer, err := s.Offer(ContactCenter, cc2.sdp("0"))
 	require.NoError(t, err)
@@ -54,10 +52,7 @@ func TestEarlyMediaThenFinalAnswerFromAnotherFork(t *testing.T) {
 }
 
 func TestRFC2543HoldStopsMediaToHeldLeg(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "hold0", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, toCC := plainCall(t, "hold0")
 	offer, err := s.Offer(ContactCenter, sdpAt("0.0.0.0", cc.Port(), "RTP/AVP", "0"))
 	require.NoError(t, err)
 	assert.Contains(t, string(offer), "a=sendonly")
