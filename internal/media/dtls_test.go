@@ -103,8 +103,8 @@ func TestDTLSSRTPToContactCenter(t *testing.T) {
 
 			c.send(toC, hdr(0, 2, 320), []byte("secret audio"))
 			assert.Equal(t, []byte("secret audio"), openRTP(t, ctx(t, rx), recvRaw(t, cc.rtpIn)).Payload)
-			_, err = cc.Conn.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 1, 1), []byte("agent")), toCC)
-			require.NoError(t, err)
+			cc.Seal = ctx(t, tx)
+			cc.send(toCC, hdr(0, 1, 1), []byte("agent"))
 			assert.Equal(t, []byte("agent"), c.recv().Payload)
 		})
 	}
@@ -129,8 +129,8 @@ func TestDTLSOfferFromCarrier(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(s.Pipeline(Carrier), "srtp-open") }, 5*time.Second, 5*time.Millisecond)
 	rx, tx, err := dtlsKeys(peer.conn, false)
 	require.NoError(t, err)
-	_, err = c.Conn.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 5, 800), []byte("card audio")), toC)
-	require.NoError(t, err)
+	c.Seal = ctx(t, tx)
+	c.send(toC, hdr(0, 5, 800), []byte("card audio"))
 	assert.Equal(t, []byte("card audio"), cc.recv().Payload)
 	cc.send(toCC, hdr(0, 1, 1), []byte("agent"))
 	assert.Equal(t, []byte("agent"), openRTP(t, ctx(t, rx), recvRaw(t, c.rtpIn)).Payload)
@@ -140,8 +140,7 @@ func TestDTLSOfferFromCarrier(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, cc.sdp("0"))
 	require.NoError(t, err)
-	_, err = c.Conn.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 6, 960), []byte("still keyed")), toC)
-	require.NoError(t, err)
+	c.send(toC, hdr(0, 6, 960), []byte("still keyed"))
 	assert.Equal(t, []byte("still keyed"), cc.recv().Payload)
 }
 

@@ -121,7 +121,8 @@ func sdpAt(addr string, port int, proto, formats string, extra ...string) []byte
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
-// send writes one RTP packet to addr from the phone's RTP socket.
+// send writes one RTP packet to addr from the phone's RTP socket, in SRTP
+// when the phone has a Seal.
 func (p *phone) send(to netip.AddrPort, h rtp.Header, payload []byte) {
 	require.NoError(p.t, p.WriteTo(make([]byte, 1500), nil, h, payload, to))
 }

@@ -85,8 +85,8 @@ func TestSRTPEachSuiteInterworksWithRTP(t *testing.T) {
 			got := openRTP(t, ctx(t, ours[0]), recvRaw(t, cc.rtpIn))
 			assert.Equal(t, []byte("to srtp"), got.Payload)
 
-			_, err = cc.Conn.WriteToUDPAddrPort(seal(t, ctx(t, theirs), hdr(0, 3, 3), []byte("from srtp")), toCC)
-			require.NoError(t, err)
+			cc.Seal = ctx(t, theirs)
+			cc.send(toCC, hdr(0, 3, 3), []byte("from srtp"))
 			assert.Equal(t, []byte("from srtp"), c.recv().Payload)
 
 			rr := []byte{0x80, 201, 0, 1, 1, 2, 3, 4}
@@ -140,17 +140,16 @@ func TestSRTPToSRTPReencrypts(t *testing.T) {
 			k := newSRTPCall(t, newTestManager(t, Config{}), pair[0], []string{pair[1]})
 			assert.Equal(t, pair[1], k.toCCKey.Suite.Name)
 			assert.False(t, k.toCCKey.Key.equal(k.cKey.Key), "each leg has its own key")
-			in := ctx(t, k.cKey)
+			k.c.Seal = ctx(t, k.cKey)
 			for i := range 3 {
-				_, err := k.c.Conn.WriteToUDPAddrPort(seal(t, in, hdr(0, uint16(100+i), 160), []byte{byte(i)}), k.toC)
-				require.NoError(t, err)
+				k.c.send(k.toC, hdr(0, uint16(100+i), 160), []byte{byte(i)})
 			}
 			out := ctx(t, k.toCCKey)
 			for i := range 3 {
 				assert.Equal(t, []byte{byte(i)}, openRTP(t, out, recvRaw(t, k.cc.rtpIn)).Payload)
 			}
-			_, err := k.cc.Conn.WriteToUDPAddrPort(seal(t, ctx(t, k.ccKey), hdr(0, 1, 1), []byte("back")), k.toCC)
-			require.NoError(t, err)
+			k.cc.Seal = ctx(t, k.ccKey)
+			k.cc.send(k.toCC, hdr(0, 1, 1), []byte("back"))
 			assert.Equal(t, []byte("back"), openRTP(t, ctx(t, k.toCKey), recvRaw(t, k.c.rtpIn)).Payload)
 		})
 	}
@@ -179,8 +178,8 @@ func TestSRTPReplayAndTamperDropped(t *testing.T) {
 // re-keys both legs and packets keep flowing with continuous numbering.
 func TestSRTPRekeyMidStream(t *testing.T) {
 	k := newSRTPCall(t, newTestManager(t, Config{}), "AES_CM_128_HMAC_SHA1_80", nil)
-	_, err := k.c.Conn.WriteToUDPAddrPort(seal(t, ctx(t, k.cKey), hdr(0, 1, 160), []byte("old key")), k.toC)
-	require.NoError(t, err)
+	k.c.Seal = ctx(t, k.cKey)
+	k.c.send(k.toC, hdr(0, 1, 160), []byte("old key"))
 	out := ctx(t, k.toCCKey)
 	first := openRTP(t, out, recvRaw(t, k.cc.rtpIn))
 
@@ -202,8 +201,8 @@ func TestSRTPRekeyMidStream(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, offeredCrypto(t, answer)[0].Key.equal(k.toCKey.Key))
 
-	_, err = k.c.Conn.WriteToUDPAddrPort(seal(t, ctx(t, newKey), hdr(0, 2, 320), []byte("new key")), k.toC)
-	require.NoError(t, err)
+	k.c.Seal = ctx(t, newKey)
+	k.c.send(k.toC, hdr(0, 2, 320), []byte("new key"))
 	second := openRTP(t, ctx(t, newCC[0]), recvRaw(t, k.cc.rtpIn))
 	assert.Equal(t, []byte("new key"), second.Payload)
 	assert.Equal(t, first.SequenceNumber+1, second.SequenceNumber)
