@@ -9,7 +9,8 @@ import (
 )
 
 // pair is two phones wired to each other, as a call through a relay that
-// forwards unchanged; b receives until stop, or the end of the test.
+// forwards unchanged; b receives until stop, which gives it a moment to
+// read what has arrived, or until the end of the test.
 func pair(t testing.TB, srtpMode string) (a, b *phone, stop func()) {
 	t.Helper()
 	var err error
@@ -23,9 +24,10 @@ func pair(t testing.TB, srtpMode string) (a, b *phone, stop func()) {
 	done := make(chan struct{})
 	go func() { defer close(done); b.receive() }()
 	stop = sync.OnceFunc(func() {
+		_ = b.Conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		<-done
 		a.Close()
 		b.Close()
-		<-done
 	})
 	t.Cleanup(stop)
 	return a, b, stop
@@ -40,7 +42,6 @@ func TestPhoneTimesWhatArrives(t *testing.T) {
 			for range 20 {
 				a.send(buf, sealed)
 			}
-			time.Sleep(100 * time.Millisecond)
 			stop()
 			require.EqualValues(t, 20, a.sent.Load())
 			require.EqualValues(t, 20, b.received)
