@@ -87,8 +87,9 @@ func (p *Phone) Next(pt uint8, marker bool, ts uint32) rtp.Header {
 
 // WriteTo sends one RTP packet to an address, sealed with Seal when set.
 // buf and sealed are the caller's scratch space, 1500 bytes each: WriteTo
-// allocates nothing (but for what pion's AEAD_AES_128_GCM allocates).
-// WriteTo of one phone is for one goroutine at a time, as is Read.
+// allocates nothing of its own (pion's SRTP ciphers allocate a few objects
+// a packet). WriteTo of one phone is for one goroutine at a time, as is
+// Read.
 func (p *Phone) WriteTo(buf, sealed []byte, h rtp.Header, payload []byte, to netip.AddrPort) error {
 	n, err := (&rtp.Packet{Header: h, Payload: payload}).MarshalTo(buf)
 	if err != nil {
@@ -107,8 +108,8 @@ func (p *Phone) WriteTo(buf, sealed []byte, h rtp.Header, payload []byte, to net
 
 // Read waits for the next packet and returns it, opened with Open when set.
 // buf and opened are the caller's scratch space, 1500 bytes each: Read
-// allocates nothing (but for what pion's AEAD_AES_128_GCM allocates). Its
-// error is the socket's: closed, it ends.
+// allocates nothing of its own, as WriteTo. Its error is the socket's:
+// closed, it ends.
 func (p *Phone) Read(buf, opened []byte) ([]byte, error) {
 	for {
 		n, err := p.Conn.Read(buf)
