@@ -38,7 +38,7 @@ func (d *dtlsPeer) handshake(t *testing.T, p *phone, to netip.AddrPort, client b
 }
 
 func (d *dtlsPeer) try(p *phone, to netip.AddrPort, client bool, tonewallFP string) error {
-	d.link.write = func(b []byte) (int, error) { return p.rtp.WriteToUDPAddrPort(b, to) }
+	d.link.write = func(b []byte) (int, error) { return p.Conn.WriteToUDPAddrPort(b, to) }
 	cfg := &dtls.Config{
 		Certificates: []tls.Certificate{d.id.cert}, InsecureSkipVerify: true, ClientAuth: dtls.RequireAnyClientCert,
 		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
@@ -90,7 +90,7 @@ func TestDTLSSRTPToContactCenter(t *testing.T) {
 			assert.Equal(t, "actpass", sdpValue(offer, "setup"))
 			ourFP := sdpValue(offer, "fingerprint")
 			require.True(t, strings.HasPrefix(ourFP, "sha-256 "))
-			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.port(), "UDP/TLS/RTP/SAVP", "0",
+			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.Port(), "UDP/TLS/RTP/SAVP", "0",
 				"a=fingerprint:"+peer.id.fingerprint, "a=setup:"+ccSetup))
 			require.NoError(t, err)
 			toC, toCC := remote(t, answer), remote(t, offer)
@@ -103,8 +103,8 @@ func TestDTLSSRTPToContactCenter(t *testing.T) {
 
 			c.send(toC, hdr(0, 2, 320), []byte("secret audio"))
 			assert.Equal(t, []byte("secret audio"), openRTP(t, ctx(t, rx), recvRaw(t, cc.rtpIn)).Payload)
-			_, err = cc.rtp.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 1, 1), []byte("agent")), toCC)
-			require.NoError(t, err)
+			cc.Seal = ctx(t, tx)
+			cc.send(toCC, hdr(0, 1, 1), []byte("agent"))
 			assert.Equal(t, []byte("agent"), c.recv().Payload)
 		})
 	}
@@ -115,7 +115,7 @@ func TestDTLSOfferFromCarrier(t *testing.T) {
 	s := testSession(t, m, "dtls-in", LegPolicy{SRTP: "required", KeyExchange: "dtls"}, LegPolicy{})
 	c, cc := newPhone(t), newPhone(t)
 	peer := newDTLSPeer(t, c)
-	offer, err := s.Offer(Carrier, sdpAt("127.0.0.1", c.port(), "UDP/TLS/RTP/SAVP", "0",
+	offer, err := s.Offer(Carrier, sdpAt("127.0.0.1", c.Port(), "UDP/TLS/RTP/SAVP", "0",
 		"a=fingerprint:"+peer.id.fingerprint, "a=setup:actpass"))
 	require.NoError(t, err)
 	assert.Contains(t, string(offer), "RTP/AVP 0")
@@ -129,19 +129,18 @@ func TestDTLSOfferFromCarrier(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(s.Pipeline(Carrier), "srtp-open") }, 5*time.Second, 5*time.Millisecond)
 	rx, tx, err := dtlsKeys(peer.conn, false)
 	require.NoError(t, err)
-	_, err = c.rtp.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 5, 800), []byte("card audio")), toC)
-	require.NoError(t, err)
+	c.Seal = ctx(t, tx)
+	c.send(toC, hdr(0, 5, 800), []byte("card audio"))
 	assert.Equal(t, []byte("card audio"), cc.recv().Payload)
 	cc.send(toCC, hdr(0, 1, 1), []byte("agent"))
 	assert.Equal(t, []byte("agent"), openRTP(t, ctx(t, rx), recvRaw(t, c.rtpIn)).Payload)
 
 	// A re-INVITE with the same fingerprint keeps the association and keys.
-	_, err = s.Offer(Carrier, sdpAt("127.0.0.1", c.port(), "UDP/TLS/RTP/SAVP", "0", "a=fingerprint:"+peer.id.fingerprint, "a=setup:actpass"))
+	_, err = s.Offer(Carrier, sdpAt("127.0.0.1", c.Port(), "UDP/TLS/RTP/SAVP", "0", "a=fingerprint:"+peer.id.fingerprint, "a=setup:actpass"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, cc.sdp("0"))
 	require.NoError(t, err)
-	_, err = c.rtp.WriteToUDPAddrPort(seal(t, ctx(t, tx), hdr(0, 6, 960), []byte("still keyed")), toC)
-	require.NoError(t, err)
+	c.send(toC, hdr(0, 6, 960), []byte("still keyed"))
 	assert.Equal(t, []byte("still keyed"), cc.recv().Payload)
 }
 
@@ -155,7 +154,7 @@ func TestDTLSWrongFingerprintNeverSendsClear(t *testing.T) {
 	require.NoError(t, err)
 	other, err := newIdentity()
 	require.NoError(t, err)
-	answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.port(), "UDP/TLS/RTP/SAVP", "0",
+	answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.Port(), "UDP/TLS/RTP/SAVP", "0",
 		"a=fingerprint:"+other.fingerprint, "a=setup:passive"))
 	require.NoError(t, err)
 	peerDone := make(chan error, 1)
@@ -167,12 +166,8 @@ func TestDTLSWrongFingerprintNeverSendsClear(t *testing.T) {
 	}
 	cc.quiet(100 * time.Millisecond)
 	assert.Contains(t, s.Pipeline(Carrier), "drop(dtls-handshake)")
-	select {
-	case <-s.Done():
-		assert.ErrorIs(t, s.Err(), ErrDTLS)
-	case <-time.After(3 * time.Second):
-		t.Fatal("a failed handshake did not end the session")
-	}
+	require.True(t, endsWithin(s, 3*time.Second), "a failed handshake did not end the session")
+	assert.ErrorIs(t, s.Err(), ErrDTLS)
 	peer.link.close()
 	assert.Error(t, <-peerDone)
 }

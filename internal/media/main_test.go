@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,6 +17,8 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,15 +52,16 @@ func newTestManager(t testing.TB, cfg Config) *Manager {
 	return m
 }
 
-// phone is a test endpoint: an RTP and an RTCP socket on loopback and a
-// reader goroutine delivering what they receive.
+// phone is a test endpoint: the test kit's Phone with its RTCP socket, and
+// a reader per socket delivering what they receive, DTLS records to the
+// DTLS peer when one is set.
 type phone struct {
-	t         testing.TB
-	rtp, rtcp *net.UDPConn
-	rtpIn     chan []byte
-	rtcpIn    chan []byte
-	dtls      atomic.Pointer[dtlsLink] // DTLS records go here when set
-	wg        sync.WaitGroup
+	*sbctest.Phone
+	t      testing.TB
+	rtpIn  chan []byte
+	rtcpIn chan []byte
+	dtls   atomic.Pointer[dtlsLink] // DTLS records go here when set
+	wg     sync.WaitGroup
 }
 
 // testSession is a session of m with the carrier's and the contact
@@ -72,24 +76,11 @@ func testSession(t testing.TB, m *Manager, id string, carrier, cc LegPolicy) *Se
 
 func newPhone(t testing.TB) *phone {
 	t.Helper()
-	p := &phone{t: t, rtpIn: make(chan []byte, 1024), rtcpIn: make(chan []byte, 1024)}
-	for {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		require.NoError(t, err)
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
-		if err != nil || port%2 == 1 {
-			c.Close()
-			if r != nil {
-				r.Close()
-			}
-			continue
-		}
-		p.rtp, p.rtcp = c, r
-		break
-	}
-	p.read(p.rtp, p.rtpIn)
-	p.read(p.rtcp, p.rtcpIn)
+	kit, err := sbctest.NewRTCPPhone()
+	require.NoError(t, err)
+	p := &phone{Phone: kit, t: t, rtpIn: make(chan []byte, 1024), rtcpIn: make(chan []byte, 1024)}
+	p.read(p.Conn, p.rtpIn)
+	p.read(p.RTCP, p.rtcpIn)
 	t.Cleanup(p.close)
 	return p
 }
@@ -98,35 +89,27 @@ func (p *phone) read(c *net.UDPConn, ch chan []byte) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		buf := make([]byte, 2000)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
+		sbctest.ReadEach(c, func(b []byte) {
+			if d := p.dtls.Load(); d != nil && isDTLSRecord(b) {
+				d.deliver(b)
 				return
 			}
-			if d := p.dtls.Load(); d != nil && isDTLSRecord(buf[:n]) {
-				d.deliver(buf[:n])
-				continue
-			}
 			select {
-			case ch <- append([]byte(nil), buf[:n]...):
+			case ch <- bytes.Clone(b):
 			default:
 			}
-		}
+		})
 	}()
 }
 
 func (p *phone) close() {
-	p.rtp.Close()
-	p.rtcp.Close()
+	p.Close()
 	p.wg.Wait()
 }
 
-func (p *phone) port() int { return p.rtp.LocalAddr().(*net.UDPAddr).Port }
-
 // sdp writes a minimal SDP for this phone; extra lines go at the media level.
 func (p *phone) sdp(formats string, extra ...string) []byte {
-	return sdpAt("127.0.0.1", p.port(), "RTP/AVP", formats, extra...)
+	return sdpAt("127.0.0.1", p.Port(), "RTP/AVP", formats, extra...)
 }
 
 func sdpAt(addr string, port int, proto, formats string, extra ...string) []byte {
@@ -138,12 +121,10 @@ func sdpAt(addr string, port int, proto, formats string, extra ...string) []byte
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
-// send writes one RTP packet to addr from the phone's RTP socket.
+// send writes one RTP packet to addr from the phone's RTP socket, in SRTP
+// when the phone has a Seal.
 func (p *phone) send(to netip.AddrPort, h rtp.Header, payload []byte) {
-	b, err := (&rtp.Packet{Header: h, Payload: payload}).Marshal()
-	require.NoError(p.t, err)
-	_, err = p.rtp.WriteToUDPAddrPort(b, to)
-	require.NoError(p.t, err)
+	require.NoError(p.t, p.WriteTo(make([]byte, 1500), nil, h, payload, to))
 }
 
 // recv waits for one RTP packet.
@@ -188,6 +169,17 @@ func call(t testing.TB, s *Session, c, cc *phone, cOffer, ccAnswer []byte) (toC,
 	answer, err := s.Answer(ContactCenter, ccAnswer)
 	require.NoError(t, err)
 	return remote(t, answer), remote(t, offer)
+}
+
+// plainCall is a PCMU call over plain RTP through a fresh manager: its
+// session, the carrier's and the contact center's phones, and tonewall's
+// address facing each.
+func plainCall(t *testing.T, id string) (s *Session, c, cc *phone, toC, toCC netip.AddrPort) {
+	t.Helper()
+	s = testSession(t, newTestManager(t, Config{}), id, LegPolicy{}, LegPolicy{})
+	c, cc = newPhone(t), newPhone(t)
+	toC, toCC = call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	return s, c, cc, toC, toCC
 }
 
 func hdr(pt uint8, seq uint16, ts uint32) rtp.Header {

@@ -48,10 +48,8 @@ func TestRelayForwardsRTPBothWays(t *testing.T) {
 // TestRelayRTPBleed: a third party that learns tonewall's port must not get
 // its packets into the call ("RTP bleed").
 func TestRelayRTPBleed(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "call-bleed", LegPolicy{}, LegPolicy{})
-	c, cc, attacker := newPhone(t), newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, toCC := plainCall(t, "call-bleed")
+	attacker := newPhone(t)
 
 	attacker.send(toC, hdr(0, 1, 1), []byte("injected"))
 	attacker.send(toCC, hdr(0, 1, 1), []byte("injected"))
@@ -83,10 +81,7 @@ func TestRelayLatchesFirstSource(t *testing.T) {
 }
 
 func TestRelayRTCP(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "call-rtcp", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	_, c, cc, toC, toCC := plainCall(t, "call-rtcp")
 
 	cc.send(toCC, hdr(0, 1, 1), []byte("x")) // so tonewall knows the cc leg's SSRC
 	c.recv()
@@ -96,16 +91,12 @@ func TestRelayRTCP(t *testing.T) {
 	binary.BigEndian.PutUint32(rr[4:], 0xaaaaaaaa)
 	binary.BigEndian.PutUint32(rr[8:], 0xbbbbbbbb)
 	rtcpTo := netip.AddrPortFrom(toC.Addr(), toC.Port()+1)
-	_, err := c.rtcp.WriteToUDPAddrPort(rr, rtcpTo)
+	_, err := c.RTCP.WriteToUDPAddrPort(rr, rtcpTo)
 	require.NoError(t, err)
-	select {
-	case got := <-cc.rtcpIn:
-		require.Len(t, got, 32)
-		assert.NotEqual(t, uint32(0xaaaaaaaa), binary.BigEndian.Uint32(got[4:]))
-		assert.Equal(t, uint32(0x11223344), binary.BigEndian.Uint32(got[8:]), "report block names the cc leg's own SSRC")
-	case <-time.After(2 * time.Second):
-		t.Fatal("no RTCP relayed")
-	}
+	got := recvRaw(t, cc.rtcpIn)
+	require.Len(t, got, 32)
+	assert.NotEqual(t, uint32(0xaaaaaaaa), binary.BigEndian.Uint32(got[4:]))
+	assert.Equal(t, uint32(0x11223344), binary.BigEndian.Uint32(got[8:]), "report block names the cc leg's own SSRC")
 }
 
 func TestRelayRTCPMux(t *testing.T) {
@@ -123,47 +114,45 @@ func TestRelayRTCPMux(t *testing.T) {
 
 	rr := make([]byte, 8)
 	rr[0], rr[1], rr[3] = 0x80, 201, 1
-	_, err = c.rtp.WriteToUDPAddrPort(rr, toC)
+	_, err = c.Conn.WriteToUDPAddrPort(rr, toC)
 	require.NoError(t, err)
+	assert.Equal(t, byte(201), recvRaw(t, cc.rtpIn)[1], "muxed RTCP arrives on the RTP port")
+}
+
+// idleCall is a call whose phones send nothing, on a manager that ends a
+// session after inactivity; cDir and ccDir are the phones' directions.
+func idleCall(t *testing.T, inactivity time.Duration, id, cDir, ccDir string) *Session {
+	m := newTestManager(t, Config{Inactivity: inactivity})
+	s := testSession(t, m, id, LegPolicy{}, LegPolicy{})
+	c, cc := newPhone(t), newPhone(t)
+	call(t, s, c, cc, c.sdp("0", cDir), cc.sdp("0", ccDir))
+	return s
+}
+
+// endsWithin reports whether s ends within d.
+func endsWithin(s *Session, d time.Duration) bool {
 	select {
-	case got := <-cc.rtpIn:
-		assert.Equal(t, byte(201), got[1], "muxed RTCP arrives on the RTP port")
-	case <-time.After(2 * time.Second):
-		t.Fatal("no RTCP relayed")
+	case <-s.Done():
+		return true
+	case <-time.After(d):
+		return false
 	}
 }
 
 func TestInactivityEndsSession(t *testing.T) {
-	m := newTestManager(t, Config{Inactivity: 100 * time.Millisecond})
-	s := testSession(t, m, "call-idle", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
-	select {
-	case <-s.Done():
-		assert.ErrorIs(t, s.Err(), ErrInactive)
-	case <-time.After(2 * time.Second):
-		t.Fatal("session did not time out")
-	}
+	s := idleCall(t, 100*time.Millisecond, "call-idle", "a=sendrecv", "a=sendrecv")
+	require.True(t, endsWithin(s, 2*time.Second), "session did not time out")
+	assert.ErrorIs(t, s.Err(), ErrInactive)
 }
 
 func TestInactivityPausedOnHold(t *testing.T) {
-	m := newTestManager(t, Config{Inactivity: 60 * time.Millisecond})
-	s := testSession(t, m, "call-hold", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	call(t, s, c, cc, c.sdp("0", "a=sendonly"), cc.sdp("0", "a=recvonly"))
-	select {
-	case <-s.Done():
-		t.Fatal("a call on hold timed out")
-	case <-time.After(300 * time.Millisecond):
-	}
+	s := idleCall(t, 60*time.Millisecond, "call-hold", "a=sendonly", "a=recvonly")
+	require.False(t, endsWithin(s, 300*time.Millisecond), "a call on hold timed out")
 	assert.NoError(t, s.Err())
 }
 
 func TestHoldStopsMediaTowardHeldLeg(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "call-hold2", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, toCC := plainCall(t, "call-hold2")
 	// Re-INVITE from the carrier puts the contact center on hold.
 	_, err := s.Offer(Carrier, c.sdp("0", "a=sendonly"))
 	require.NoError(t, err)
@@ -281,10 +270,7 @@ func TestLateOfferFromContactCenter(t *testing.T) {
 }
 
 func TestRollbackKeepsPreviousState(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "rb", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, _ := plainCall(t, "rb")
 	_, err := s.Offer(Carrier, c.sdp("0", "a=inactive"))
 	require.NoError(t, err)
 	s.Rollback() // the contact center answered 488
@@ -295,10 +281,7 @@ func TestRollbackKeepsPreviousState(t *testing.T) {
 }
 
 func TestRollbackAfterEarlyAnswer(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "rb2", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, _ := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, _ := plainCall(t, "rb2")
 	_, err := s.Offer(Carrier, c.sdp("0"))
 	require.NoError(t, err)
 	_, err = s.Answer(ContactCenter, cc.sdp("0", "a=inactive")) // 183, then 488
@@ -312,10 +295,7 @@ func TestRollbackAfterEarlyAnswer(t *testing.T) {
 // report block's highest sequence number come out in the receiving leg's
 // numbering.
 func TestRelayRTCPTranslatesNumbering(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "call-rtcp-map", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	_, c, cc, toC, toCC := plainCall(t, "call-rtcp-map")
 
 	cc.send(toCC, hdr(0, 5, 100), []byte("x"))
 	atCarrier := c.recv()
@@ -327,7 +307,7 @@ func TestRelayRTCPTranslatesNumbering(t *testing.T) {
 	binary.BigEndian.PutUint16(sr[2:], 12)
 	binary.BigEndian.PutUint32(sr[16:], 8000+160)                                      // carrier's RTP clock
 	binary.BigEndian.PutUint32(sr[28+8:], 0x00010000|uint32(atCarrier.SequenceNumber)) // as the carrier saw it
-	_, err := c.rtcp.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
+	_, err := c.RTCP.WriteToUDPAddrPort(sr, netip.AddrPortFrom(toC.Addr(), toC.Port()+1))
 	require.NoError(t, err)
 	got := recvRaw(t, cc.rtcpIn)
 	require.Len(t, got, 52)

@@ -12,10 +12,8 @@ import (
 )
 
 func TestReinviteMovesMediaToNewAddress(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "move", LegPolicy{}, LegPolicy{})
-	c, cc, cc2 := newPhone(t), newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
+	s, c, cc, toC, toCC := plainCall(t, "move")
+	cc2 := newPhone(t)
 	// The contact center re-INVITEs from a new media port (e.g. a transfer).
 	offer, err := s.Offer(ContactCenter, cc2.sdp("0"))
 	require.NoError(t, err)
@@ -54,11 +52,8 @@ func TestEarlyMediaThenFinalAnswerFromAnotherFork(t *testing.T) {
 }
 
 func TestRFC2543HoldStopsMediaToHeldLeg(t *testing.T) {
-	m := newTestManager(t, Config{})
-	s := testSession(t, m, "hold0", LegPolicy{}, LegPolicy{})
-	c, cc := newPhone(t), newPhone(t)
-	toC, toCC := call(t, s, c, cc, c.sdp("0"), cc.sdp("0"))
-	offer, err := s.Offer(ContactCenter, sdpAt("0.0.0.0", cc.port(), "RTP/AVP", "0"))
+	s, c, cc, toC, toCC := plainCall(t, "hold0")
+	offer, err := s.Offer(ContactCenter, sdpAt("0.0.0.0", cc.Port(), "RTP/AVP", "0"))
 	require.NoError(t, err)
 	assert.Contains(t, string(offer), "a=sendonly")
 	_, err = s.Answer(Carrier, c.sdp("0", "a=recvonly"))
@@ -74,7 +69,7 @@ func TestSRTCPBetweenSRTPLegs(t *testing.T) {
 	sr[0], sr[1], sr[3] = 0x80, 200, 6
 	enc, err := ctx(t, k.cKey).EncryptRTCP(nil, sr, nil)
 	require.NoError(t, err)
-	_, err = k.c.rtcp.WriteToUDPAddrPort(enc, netip.AddrPortFrom(k.toC.Addr(), k.toC.Port()+1))
+	_, err = k.c.RTCP.WriteToUDPAddrPort(enc, netip.AddrPortFrom(k.toC.Addr(), k.toC.Port()+1))
 	require.NoError(t, err)
 	got := recvRaw(t, k.cc.rtcpIn)
 	dec, err := ctx(t, k.toCCKey).DecryptRTCP(nil, got, nil)

@@ -76,7 +76,7 @@ func TestSRTPEachSuiteInterworksWithRTP(t *testing.T) {
 			ours := offeredCrypto(t, offer)
 			require.Len(t, ours, 1)
 			line, theirs := keyLine(t, ours[0].Tag, name)
-			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.port(), "RTP/SAVP", "0", line))
+			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.Port(), "RTP/SAVP", "0", line))
 			require.NoError(t, err)
 			assert.NotContains(t, string(answer), "crypto")
 			toC, toCC := remote(t, answer), remote(t, offer)
@@ -85,14 +85,14 @@ func TestSRTPEachSuiteInterworksWithRTP(t *testing.T) {
 			got := openRTP(t, ctx(t, ours[0]), recvRaw(t, cc.rtpIn))
 			assert.Equal(t, []byte("to srtp"), got.Payload)
 
-			_, err = cc.rtp.WriteToUDPAddrPort(seal(t, ctx(t, theirs), hdr(0, 3, 3), []byte("from srtp")), toCC)
-			require.NoError(t, err)
+			cc.Seal = ctx(t, theirs)
+			cc.send(toCC, hdr(0, 3, 3), []byte("from srtp"))
 			assert.Equal(t, []byte("from srtp"), c.recv().Payload)
 
 			rr := []byte{0x80, 201, 0, 1, 1, 2, 3, 4}
 			srtcp, err := ctx(t, theirs).EncryptRTCP(nil, rr, nil)
 			require.NoError(t, err)
-			_, err = cc.rtcp.WriteToUDPAddrPort(srtcp, netip.AddrPortFrom(toCC.Addr(), toCC.Port()+1))
+			_, err = cc.RTCP.WriteToUDPAddrPort(srtcp, netip.AddrPortFrom(toCC.Addr(), toCC.Port()+1))
 			require.NoError(t, err)
 			plain := recvRaw(t, c.rtcpIn)
 			assert.Len(t, plain, 8, "SRTCP opened for the plain carrier")
@@ -118,11 +118,11 @@ func newSRTPCall(t *testing.T, m *Manager, cs string, ccSuites []string) *srtpCa
 	k := &srtpCall{s: s, c: newPhone(t), cc: newPhone(t)}
 	var line string
 	line, k.cKey = keyLine(t, 5, cs)
-	offer, err := s.Offer(Carrier, sdpAt("127.0.0.1", k.c.port(), "RTP/SAVP", "0", line))
+	offer, err := s.Offer(Carrier, sdpAt("127.0.0.1", k.c.Port(), "RTP/SAVP", "0", line))
 	require.NoError(t, err)
 	k.toCCKey = offeredCrypto(t, offer)[0]
 	line, k.ccKey = keyLine(t, k.toCCKey.Tag, k.toCCKey.Suite.Name)
-	answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", k.cc.port(), "RTP/SAVP", "0", line))
+	answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", k.cc.Port(), "RTP/SAVP", "0", line))
 	require.NoError(t, err)
 	k.toCKey = offeredCrypto(t, answer)[0]
 	require.Equal(t, 5, k.toCKey.Tag, "answer keeps the offer's tag")
@@ -140,17 +140,16 @@ func TestSRTPToSRTPReencrypts(t *testing.T) {
 			k := newSRTPCall(t, newTestManager(t, Config{}), pair[0], []string{pair[1]})
 			assert.Equal(t, pair[1], k.toCCKey.Suite.Name)
 			assert.False(t, k.toCCKey.Key.equal(k.cKey.Key), "each leg has its own key")
-			in := ctx(t, k.cKey)
+			k.c.Seal = ctx(t, k.cKey)
 			for i := range 3 {
-				_, err := k.c.rtp.WriteToUDPAddrPort(seal(t, in, hdr(0, uint16(100+i), 160), []byte{byte(i)}), k.toC)
-				require.NoError(t, err)
+				k.c.send(k.toC, hdr(0, uint16(100+i), 160), []byte{byte(i)})
 			}
 			out := ctx(t, k.toCCKey)
 			for i := range 3 {
 				assert.Equal(t, []byte{byte(i)}, openRTP(t, out, recvRaw(t, k.cc.rtpIn)).Payload)
 			}
-			_, err := k.cc.rtp.WriteToUDPAddrPort(seal(t, ctx(t, k.ccKey), hdr(0, 1, 1), []byte("back")), k.toCC)
-			require.NoError(t, err)
+			k.cc.Seal = ctx(t, k.ccKey)
+			k.cc.send(k.toCC, hdr(0, 1, 1), []byte("back"))
 			assert.Equal(t, []byte("back"), openRTP(t, ctx(t, k.toCKey), recvRaw(t, k.c.rtpIn)).Payload)
 		})
 	}
@@ -160,12 +159,12 @@ func TestSRTPReplayAndTamperDropped(t *testing.T) {
 	k := newSRTPCall(t, newTestManager(t, Config{}), "AES_CM_128_HMAC_SHA1_80", nil)
 	pkt := seal(t, ctx(t, k.cKey), hdr(0, 10, 160), []byte("once"))
 	for range 2 {
-		_, err := k.c.rtp.WriteToUDPAddrPort(pkt, k.toC)
+		_, err := k.c.Conn.WriteToUDPAddrPort(pkt, k.toC)
 		require.NoError(t, err)
 	}
 	tampered := seal(t, ctx(t, k.cKey), hdr(0, 11, 320), []byte("evil"))
 	tampered[len(tampered)-12] ^= 1
-	_, err := k.c.rtp.WriteToUDPAddrPort(tampered, k.toC)
+	_, err := k.c.Conn.WriteToUDPAddrPort(tampered, k.toC)
 	require.NoError(t, err)
 	out := ctx(t, k.toCCKey)
 	assert.Equal(t, []byte("once"), openRTP(t, out, recvRaw(t, k.cc.rtpIn)).Payload)
@@ -179,31 +178,31 @@ func TestSRTPReplayAndTamperDropped(t *testing.T) {
 // re-keys both legs and packets keep flowing with continuous numbering.
 func TestSRTPRekeyMidStream(t *testing.T) {
 	k := newSRTPCall(t, newTestManager(t, Config{}), "AES_CM_128_HMAC_SHA1_80", nil)
-	_, err := k.c.rtp.WriteToUDPAddrPort(seal(t, ctx(t, k.cKey), hdr(0, 1, 160), []byte("old key")), k.toC)
-	require.NoError(t, err)
+	k.c.Seal = ctx(t, k.cKey)
+	k.c.send(k.toC, hdr(0, 1, 160), []byte("old key"))
 	out := ctx(t, k.toCCKey)
 	first := openRTP(t, out, recvRaw(t, k.cc.rtpIn))
 
 	// Same key again: tonewall keeps its keys.
 	line := "a=crypto:" + k.cKey.sdpValue()
-	same, err := k.s.Offer(Carrier, sdpAt("127.0.0.1", k.c.port(), "RTP/SAVP", "0", line))
+	same, err := k.s.Offer(Carrier, sdpAt("127.0.0.1", k.c.Port(), "RTP/SAVP", "0", line))
 	require.NoError(t, err)
 	assert.True(t, offeredCrypto(t, same)[0].same(k.toCCKey), "unchanged remote key: no re-key")
 	k.s.Rollback()
 
 	line, newKey := keyLine(t, 5, "AES_CM_128_HMAC_SHA1_80")
-	reoffer, err := k.s.Offer(Carrier, sdpAt("127.0.0.1", k.c.port(), "RTP/SAVP", "0", line))
+	reoffer, err := k.s.Offer(Carrier, sdpAt("127.0.0.1", k.c.Port(), "RTP/SAVP", "0", line))
 	require.NoError(t, err)
 	newCC := offeredCrypto(t, reoffer)
 	require.NotEmpty(t, newCC)
 	assert.False(t, newCC[0].Key.equal(k.toCCKey.Key), "new remote key: new keys toward the other leg")
 	ccLine, _ := keyLine(t, newCC[0].Tag, newCC[0].Suite.Name)
-	answer, err := k.s.Answer(ContactCenter, sdpAt("127.0.0.1", k.cc.port(), "RTP/SAVP", "0", ccLine))
+	answer, err := k.s.Answer(ContactCenter, sdpAt("127.0.0.1", k.cc.Port(), "RTP/SAVP", "0", ccLine))
 	require.NoError(t, err)
 	assert.False(t, offeredCrypto(t, answer)[0].Key.equal(k.toCKey.Key))
 
-	_, err = k.c.rtp.WriteToUDPAddrPort(seal(t, ctx(t, newKey), hdr(0, 2, 320), []byte("new key")), k.toC)
-	require.NoError(t, err)
+	k.c.Seal = ctx(t, newKey)
+	k.c.send(k.toC, hdr(0, 2, 320), []byte("new key"))
 	second := openRTP(t, ctx(t, newCC[0]), recvRaw(t, k.cc.rtpIn))
 	assert.Equal(t, []byte("new key"), second.Payload)
 	assert.Equal(t, first.SequenceNumber+1, second.SequenceNumber)
@@ -226,7 +225,7 @@ func TestSRTPOptionalAcceptsEitherAnswer(t *testing.T) {
 				line, _ := keyLine(t, ours[1].Tag, ours[1].Suite.Name)
 				extra = append(extra, line)
 			}
-			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.port(), "RTP/AVP", "0", extra...))
+			answer, err := s.Answer(ContactCenter, sdpAt("127.0.0.1", cc.Port(), "RTP/AVP", "0", extra...))
 			require.NoError(t, err)
 			c.send(remote(t, answer), hdr(0, 1, 1), []byte("hi"))
 			b := recvRaw(t, cc.rtpIn)

@@ -1,6 +1,6 @@
 // Package sbctest is what tonewall's test suites share: the heavy-suite
 // lock (Heavy), throwaway certificates (NewCA, SelfSigned, ServerCert) and
-// the RTP phone (Phone). Below it:
+// the RTP and SRTP phone (Phone). Below it:
 //
 //   - sipua, the SIP user agent (a carrier's or a contact center's);
 //   - inband, DTMF keyed as audio on a Phone;

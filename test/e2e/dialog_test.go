@@ -146,9 +146,7 @@ func TestDrain(t *testing.T) {
 	go func() { s.App.SIP.Drain(ctx); close(drained) }()
 	waitFor(t, "draining", s.App.SIP.Draining)
 	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if got := statusOf(t, err); got != 503 {
-		t.Fatalf("new call while draining: %d, want 503", got)
-	}
+	wantRefused(t, err, 503, "new call while draining")
 	<-drained
 	waitBye(t, carrier)
 	waitBye(t, cc)

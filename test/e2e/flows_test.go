@@ -20,14 +20,17 @@ func ctx10(t *testing.T) context.Context {
 	return ctx
 }
 
-// statusOf returns the final status of a failed call.
-func statusOf(t *testing.T, err error) int {
+// wantRefused fails the test unless err is a SIP failure response with
+// status want; what says which call.
+func wantRefused(t *testing.T, err error, want int, what string) {
 	t.Helper()
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) {
-		t.Fatalf("want a SIP failure response, got %v", err)
+		t.Fatalf("%s: want a SIP failure response, got %v", what, err)
 	}
-	return de.Res.StatusCode
+	if de.Res.StatusCode != want {
+		t.Fatalf("%s: status %d, want %d", what, de.Res.StatusCode, want)
+	}
 }
 
 func TestBusy(t *testing.T) {
@@ -35,9 +38,7 @@ func TestBusy(t *testing.T) {
 	carrier, cc, s := p.carrier, p.cc, p.s
 	cc.SetPlan(func(*sip.Request) sipua.Plan { return sipua.Plan{Ring: true, Code: 486} })
 	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if got := statusOf(t, err); got != 486 {
-		t.Fatalf("status = %d, want 486", got)
-	}
+	wantRefused(t, err, 486, "a busy contact center")
 	s.WaitCalls(t, 0)
 }
 
@@ -105,21 +106,15 @@ func TestFailoverToSecondTarget(t *testing.T) {
 
 func TestDigestInbound(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{Carrier: sbc.Trunk{InboundAuth: &sbc.Digest{Username: "carrier1", Password: "s3cret"}}})
-	carrier, cc, s := p.carrier, p.cc, p.s
+	carrier, s := p.carrier, p.s
 	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if got := statusOf(t, err); got != 401 {
-		t.Fatalf("without credentials: status %d, want 401", got)
-	}
+	wantRefused(t, err, 401, "without credentials")
 	_, err = carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "wrong"})
 	if err == nil {
 		t.Fatal("wrong password accepted")
 	}
 	sess, err := carrier.CallAuth(ctx10(t), s.Addr("carrier"), carrier.SDP(), sipgo.AnswerOptions{Username: "carrier1", Password: "s3cret"})
-	if err != nil {
-		t.Fatalf("with credentials: %v", err)
-	}
-	defer sess.Close()
-	cc.NextCall(t)
+	p.answered(t, sess, err)
 	p.hangUp(t, ctx10(t), sess)
 }
 
@@ -134,28 +129,44 @@ func TestDigestOutbound(t *testing.T) {
 	p.hangUp(t, ctx10(t), sess)
 }
 
+// TestReinviteHoldResume: hold and resume from either leg; the other leg
+// gets each re-INVITE with the direction.
 func TestReinviteHoldResume(t *testing.T) {
-	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc := p.carrier, p.cc
-	ctx := ctx10(t)
-	sess, _ := p.call(t, ctx)
-	for _, dir := range []string{"sendonly", "sendrecv"} {
-		req := inDialog(sess, sip.INVITE, "application/sdp", sipua.SDP(carrier.Phone.Port(), dir))
-		res, err := sess.Do(ctx, req)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("re-INVITE %s: %v %v", dir, res, err)
-		}
-		ack := sip.NewRequest(sip.ACK, sess.InviteResponse.Contact().Address)
-		ack.AppendHeader(sip.HeaderClone(req.CSeq()))
-		ack.CSeq().MethodName = sip.ACK
-		must(t, sess.WriteRequest(ack))
-		got := cc.Received(sip.INVITE)
-		last := got[len(got)-1]
-		if !strings.Contains(string(last.Body()), "a="+dir) {
-			t.Fatalf("contact center re-INVITE does not carry a=%s:\n%s", dir, last.Body())
-		}
+	for _, from := range []string{"carrier", "contact center"} {
+		t.Run(from, func(t *testing.T) {
+			p := newPeers(t, "udp", sbc.Options{})
+			ctx := ctx10(t)
+			sess, dlg := p.call(t, ctx)
+			var leg dialog = sess
+			to, near, far := sess.InviteResponse.Contact().Address, p.carrier, p.cc
+			if from == "contact center" {
+				leg, to, near, far = dlg, dlg.InviteRequest.Contact().Address, p.cc, p.carrier
+			}
+			for _, dir := range []string{"sendonly", "sendrecv"} {
+				req := sip.NewRequest(sip.INVITE, to)
+				req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+				req.SetBody(sipua.SDP(near.Phone.Port(), dir))
+				res, err := leg.Do(ctx, req)
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("re-INVITE %s: %v %v", dir, res, err)
+				}
+				ack := sip.NewRequest(sip.ACK, to)
+				ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+				must(t, leg.WriteRequest(ack))
+				got := far.Received(sip.INVITE)
+				if len(got) == 0 || !strings.Contains(string(got[len(got)-1].Body()), "a="+dir) {
+					t.Fatalf("the other leg's last INVITE does not carry a=%s", dir)
+				}
+			}
+			p.hangUp(t, ctx, sess)
+		})
 	}
-	p.hangUp(t, ctx, sess)
+}
+
+// dialog is either side's end of a SIP dialog.
+type dialog interface {
+	Do(ctx context.Context, req *sip.Request) (*sip.Response, error)
+	WriteRequest(req *sip.Request) error
 }
 
 // cancelAfterInvite is a context for the carrier's call that is cancelled d
@@ -206,31 +217,6 @@ func TestReliableProvisional(t *testing.T) {
 		t.Fatal("the carrier never got the 183")
 	}
 	p.hangUp(t, ctx10(t), sess)
-}
-
-// TestReinviteFromContactCenter: hold and resume from the agent's side.
-func TestReinviteFromContactCenter(t *testing.T) {
-	p := newPeers(t, "udp", sbc.Options{})
-	carrier, cc := p.carrier, p.cc
-	ctx := ctx10(t)
-	sess, dlg := p.call(t, ctx)
-	for _, dir := range []string{"sendonly", "sendrecv"} {
-		req := sip.NewRequest(sip.INVITE, dlg.InviteRequest.Contact().Address)
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(sipua.SDP(cc.Phone.Port(), dir))
-		res, err := dlg.Do(ctx, req)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("re-INVITE %s from the contact center: %v %v", dir, res, err)
-		}
-		ack := sip.NewRequest(sip.ACK, dlg.InviteRequest.Contact().Address)
-		ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
-		must(t, dlg.WriteRequest(ack))
-		got := carrier.Received(sip.INVITE)
-		if len(got) == 0 || !strings.Contains(string(got[len(got)-1].Body()), "a="+dir) {
-			t.Fatalf("carrier did not get the %s re-INVITE", dir)
-		}
-	}
-	p.hangUp(t, ctx, sess)
 }
 
 // TestCancelBeforeAnyProvisional: the caller cancels before the contact

@@ -88,11 +88,19 @@ func newPeers(t *testing.T, tp string, o sbc.Options) *peers {
 func (p *peers) call(t *testing.T, ctx context.Context, hdrs ...sip.Header) (*sipgo.DialogClientSession, *sipgo.DialogServerSession) {
 	t.Helper()
 	sess, err := p.carrier.Call(ctx, p.s.Addr("carrier"), p.carrier.SDP(), hdrs...)
+	return sess, p.answered(t, sess, err)
+}
+
+// answered fails the test if the carrier's call failed with err, else
+// waits until the contact center answered it; the call is closed when the
+// test ends.
+func (p *peers) answered(t *testing.T, sess *sipgo.DialogClientSession, err error) *sipgo.DialogServerSession {
+	t.Helper()
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
 	t.Cleanup(func() { _ = sess.Close() })
-	return sess, p.cc.NextCall(t)
+	return p.cc.NextCall(t)
 }
 
 // hangUp ends the call with the carrier's BYE and waits until tonewall

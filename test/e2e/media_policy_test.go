@@ -13,14 +13,10 @@ import (
 // comes back.
 func TestPortExhaustion(t *testing.T) {
 	p := newPeers(t, "udp", sbc.Options{Media: sbc.Media{Address: "127.0.0.1", PortMin: 38000, PortMax: 38003, Drain: 10 * time.Millisecond}})
-	carrier, cc, s := p.carrier, p.cc, p.s
-	sess, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	must(t, err)
-	cc.NextCall(t)
-	_, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if got := statusOf(t, err); got != 503 {
-		t.Fatalf("second call with no ports left: %d, want 503", got)
-	}
+	carrier, s := p.carrier, p.s
+	sess, _ := p.call(t, ctx10(t))
+	_, err := carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
+	wantRefused(t, err, 503, "second call with no ports left")
 	if _, m := apiGet(t, s, "", "/metrics"); !strings.Contains(m, "\ntonewall_rtp_ports_exhausted_total 1\n") {
 		t.Error("the refusal for want of ports is not counted in tonewall_rtp_ports_exhausted_total")
 	}
@@ -28,12 +24,7 @@ func TestPortExhaustion(t *testing.T) {
 	_ = sess.Close()
 	s.WaitCalls(t, 0)
 	waitFor(t, "ports back", func() bool { return s.App.PortsInUse() == 0 && s.App.PortsDraining() == 0 })
-	sess, err = carrier.Call(ctx10(t), s.Addr("carrier"), carrier.SDP())
-	if err != nil {
-		t.Fatalf("a call after the ports came back: %v", err)
-	}
-	defer sess.Close()
-	cc.NextCall(t)
+	sess, _ = p.call(t, ctx10(t)) // the ports came back
 	p.hangUp(t, ctx10(t), sess)
 }
 

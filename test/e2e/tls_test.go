@@ -28,9 +28,7 @@ func TestMutualTLS(t *testing.T) {
 
 	anonymous := sipua.New(t, "tls")
 	_, err := anonymous.Call(ctx10(t), s.Addr("carrier"), anonymous.SDP())
-	if got := statusOf(t, err); got != 403 {
-		t.Fatalf("no client certificate: %d, want 403", got)
-	}
+	wantRefused(t, err, 403, "no client certificate")
 	if err := callWithCert(t, s, cc, clientCert); err != nil {
 		t.Fatalf("with a client certificate: %v", err)
 	}

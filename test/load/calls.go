@@ -8,13 +8,13 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 var suites = map[string]struct {
@@ -31,22 +31,19 @@ var suites = map[string]struct {
 // packets, far beyond any latency worth measuring.
 const ringLen = 1024
 
-// phone is one simulated endpoint, in the phones process: it sends 20 ms
-// PCMU packets of speech-like audio and times what it receives. Send times
-// travel out of band: the sender keeps them by sequence number, and the
-// receiver maps the relayed packet's sequence number back to the sender's
-// (the relay renumbers each leg with a constant offset, learned from the
-// first packet, which alone carries the marker bit). The payload is never
-// read, so a stage that rewrites or delays audio does not disturb it.
+// phone is one simulated endpoint, in the phones process: the test kit's
+// Phone sending 20 ms PCMU packets of speech-like audio, timing what it
+// receives. Send times travel out of band: the sender keeps them by
+// sequence number, and the receiver maps the relayed packet's sequence
+// number back to the sender's (the relay renumbers each leg with a
+// constant offset, learned from the first packet, which alone carries the
+// marker bit). The payload is never read, so a stage that rewrites or
+// delays audio does not disturb it.
 type phone struct {
-	conn     *net.UDPConn
-	peer     netip.AddrPort // where its packets go (relay or forwarder)
-	src      *phone         // the phone whose packets it receives
-	ssrc     uint32
-	seq      uint16 // last sent
-	first    uint16 // first sent: the one with the marker bit
+	*sbctest.Phone
+	src      *phone // the phone whose packets it receives
+	first    uint16 // first sequence number sent: the one with the marker bit
 	frame    int    // next frame of speechFrames to send
-	tx, rx   *srtp.Context
 	key      []byte
 	sentAt   [ringLen]atomic.Uint64 // seq<<48 | send time in ns since epoch (48 bits)
 	sent     atomic.Uint64
@@ -60,77 +57,60 @@ var epoch = time.Now()
 const ns48 = 1<<48 - 1
 
 func newPhone(srtpMode string) (*phone, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	kit, err := sbctest.NewPhone()
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(1 << 20)
-	seq := uint16(mrand.Uint32())
-	p := &phone{conn: c, ssrc: mrand.Uint32(), seq: seq, first: seq + 1, frame: mrand.IntN(len(speechFrames))}
+	_ = kit.Conn.SetReadBuffer(1 << 20)
+	kit.SSRC, kit.Seq, kit.TS = mrand.Uint32(), uint16(mrand.Uint32()), mrand.Uint32()
+	p := &phone{Phone: kit, first: kit.Seq + 1, frame: mrand.IntN(len(speechFrames))}
 	if s, ok := suites[srtpMode]; ok {
 		p.key = make([]byte, s.keyLen)
 		_, _ = rand.Read(p.key)
-		if p.tx, err = srtp.CreateContext(p.key[:16], p.key[16:], s.profile); err != nil {
+		if p.Seal, err = srtp.CreateContext(p.key[:16], p.key[16:], s.profile); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
 }
 
-func (p *phone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
-
-// setRxKey installs the key the other side encrypts with toward this phone.
-func (p *phone) setRxKey(srtpMode string, key []byte) error {
+// connect points the phone at peer's port and installs peer's key, the one
+// the other side encrypts with toward this phone.
+func (p *phone) connect(peer endpoint, srtpMode string) error {
+	p.To = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: peer.Port}
 	s, ok := suites[srtpMode]
 	if !ok {
 		return nil
 	}
-	if len(key) != s.keyLen {
-		return fmt.Errorf("receive key of %d bytes for %s", len(key), s.name)
+	if len(peer.Key) != s.keyLen {
+		return fmt.Errorf("receive key of %d bytes for %s", len(peer.Key), s.name)
 	}
 	var err error
-	p.rx, err = srtp.CreateContext(key[:16], key[16:], s.profile, srtp.SRTPReplayProtection(128))
+	p.Open, err = srtp.CreateContext(peer.Key[:16], peer.Key[16:], s.profile, srtp.SRTPReplayProtection(128))
 	return err
 }
 
 func (p *phone) send(buf, sealed []byte) {
-	p.seq++
-	now := uint64(time.Since(epoch))
-	p.sentAt[p.seq%ringLen].Store(uint64(p.seq)<<48 | now&ns48)
+	h := p.Next(0, false, p.TS)
+	h.Marker = h.SequenceNumber == p.first
+	p.TS += 160
+	p.sentAt[h.SequenceNumber%ringLen].Store(uint64(h.SequenceNumber)<<48 | uint64(time.Since(epoch))&ns48)
 	payload := speechFrames[p.frame]
 	p.frame = (p.frame + 1) % len(speechFrames)
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Marker: p.seq == p.first, SequenceNumber: p.seq,
-		Timestamp: uint32(p.seq) * 160, SSRC: p.ssrc}, Payload: payload}
-	n, err := pkt.MarshalTo(buf)
-	if err != nil {
-		return
-	}
-	out := buf[:n]
-	if p.tx != nil {
-		if out, err = p.tx.EncryptRTP(sealed, out, nil); err != nil {
-			return
-		}
-	}
-	if _, err := p.conn.WriteToUDPAddrPort(out, p.peer); err == nil {
+	if p.WriteTo(buf, sealed, h, payload, p.To.AddrPort()) == nil {
 		p.sent.Add(1)
 	}
 }
 
 // receive runs until the socket is closed.
 func (p *phone) receive() {
-	buf, dec := make([]byte, 1500), make([]byte, 1500)
+	buf, opened := make([]byte, 1500), make([]byte, 1500)
 	var offset uint16 // relayed sequence number - sender's
 	learned := false
 	for {
-		n, err := p.conn.Read(buf)
+		b, err := p.Read(buf, opened)
 		if err != nil {
 			return
-		}
-		b := buf[:n]
-		if p.rx != nil {
-			if b, err = p.rx.DecryptRTP(dec, b, nil); err != nil {
-				continue
-			}
 		}
 		if len(b) < 12 {
 			continue

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tonewall/tonewall/internal/media"
+	"github.com/tonewall/tonewall/internal/sbctest"
 	"go.uber.org/zap"
 )
 
@@ -290,14 +291,7 @@ func (f *forwarder) relay(from, to *net.UDPConn, dst netip.AddrPort) {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		buf := make([]byte, 1500)
-		for {
-			n, err := from.Read(buf)
-			if err != nil {
-				return
-			}
-			_, _ = to.WriteToUDPAddrPort(buf[:n], dst)
-		}
+		sbctest.ReadEach(from, func(b []byte) { _, _ = to.WriteToUDPAddrPort(b, dst) })
 	}()
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"sync"
@@ -57,7 +56,7 @@ func runPhones(o options) error {
 			return err
 		}
 		phones[i] = p
-		h.Phones = append(h.Phones, endpoint{Port: p.port(), Key: p.key})
+		h.Phones = append(h.Phones, endpoint{Port: p.Port(), Key: p.key})
 	}
 	for i := 0; i < len(phones); i += 2 {
 		phones[i].src, phones[i+1].src = phones[i+1], phones[i]
@@ -73,8 +72,7 @@ func runPhones(o options) error {
 		return fmt.Errorf("wiring for %d phones, have %d", len(w.Peers), len(phones))
 	}
 	for i, p := range phones {
-		p.peer = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(w.Peers[i].Port))
-		if err := p.setRxKey(o.srtp, w.Peers[i].Key); err != nil {
+		if err := p.connect(w.Peers[i], o.srtp); err != nil {
 			return err
 		}
 	}
@@ -94,7 +92,7 @@ func runPhones(o options) error {
 		return err
 	}
 	for _, p := range phones {
-		p.conn.Close()
+		p.Close()
 	}
 	wg.Wait()
 	r := collect(phones)
