@@ -1,10 +1,16 @@
 // Command sipload measures tonewall's B2BUA: calls per second through it
-// (INVITE → 180 → 200 → ACK → BYE, loopback) and the memory tonewall holds
-// per established call. It starts tonewall as a child process on a
-// generated config, plays the carrier and the contact center itself with
-// sipgo user agents, and prints one line of figures.
+// (INVITE → 180 → 200 → ACK → BYE, loopback), the CPU time and heap
+// allocations tonewall spends per call, and the memory it holds per
+// established call. It starts tonewall as a child process on a generated
+// config, plays the carrier and the contact center itself with sipgo user
+// agents, and prints a line of figures per round and one in summary.
 //
-//	go run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64
+//	go run ./test/sipload -tonewall bin/tonewall -transport udp -calls 5000 -workers 64 -rounds 3
+//
+// CPU per call is the child's utime+stime (/proc/PID/stat, all threads)
+// over a round, setup to teardown with the media sessions' drain, divided
+// by the round's calls; allocations per call are go_memstats_mallocs_total
+// from tonewall's /metrics over the same span.
 package main
 
 import (
@@ -12,13 +18,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,55 +35,129 @@ import (
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
 
+type options struct {
+	bin, tp                      string
+	calls, workers, hold, rounds int
+}
+
 func main() {
-	bin := flag.String("tonewall", "bin/tonewall", "tonewall binary")
-	tp := flag.String("transport", "udp", "udp | tls")
-	calls := flag.Int("calls", 2000, "calls to place for the rate figure")
-	workers := flag.Int("workers", 64, "calls in flight at once")
-	hold := flag.Int("hold", 1000, "calls held up at once for the memory figure")
+	var o options
+	flag.StringVar(&o.bin, "tonewall", "bin/tonewall", "tonewall binary")
+	flag.StringVar(&o.tp, "transport", "udp", "udp | tls")
+	flag.IntVar(&o.calls, "calls", 2000, "calls to place in each round")
+	flag.IntVar(&o.workers, "workers", 64, "calls in flight at once")
+	flag.IntVar(&o.hold, "hold", 1000, "calls held up at once for the memory figure; 0: none")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of -calls calls, each with its own figures")
 	flag.Parse()
 	// The load generator's own sipgo chatter (retransmissions it sees) is noise here.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	slog.SetDefault(quiet)
 	sip.SetDefaultLogger(quiet)
-	if err := run(*bin, *tp, *calls, *workers, *hold); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, tp string, calls, workers, hold int) error {
-	cc, err := newAgent(tp)
+func run(o options) error {
+	cc, err := newAgent(o.tp)
 	if err != nil {
 		return err
 	}
 	defer cc.Close()
-	carrier, err := newAgent(tp)
+	carrier, err := newAgent(o.tp)
 	if err != nil {
 		return err
 	}
 	defer carrier.Close()
-	tw, err := startTonewall(bin, tp, cc.Addr)
+	tw, err := startTonewall(o.bin, o.tp, cc.Addr)
 	if err != nil {
 		return err
 	}
 	defer tw.stop()
 
-	warm := min(200, calls)
-	if _, err := placeCalls(carrier, tw.carrier, warm, workers); err != nil {
+	if _, err := placeCalls(carrier, tw.carrier, min(200, o.calls), o.workers); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	res, err := placeCalls(carrier, tw.carrier, calls, workers)
-	if err != nil {
-		return err
+	var cpu, allocs []float64
+	for r := 1; r <= max(o.rounds, 1); r++ {
+		m, err := measureRound(carrier, tw, o.calls, o.workers)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("round=%d transport=%s calls=%d workers=%d failed=%d calls/s=%.0f setup_p50=%s setup_p99=%s cpu_per_call=%.0fµs allocs_per_call=%s load1=%s\n",
+			r, o.tp, o.calls, o.workers, m.failed, m.rate, m.p50, m.p99, m.cpuPerCall, count(m.allocsPerCall), m.load)
+		cpu, allocs = append(cpu, m.cpuPerCall), append(allocs, m.allocsPerCall)
 	}
-	perCall, err := memoryPerCall(carrier, tw, hold)
-	if err != nil {
-		return err
+	mem := "-"
+	if o.hold > 0 {
+		perCall, err := memoryPerCall(carrier, tw, o.hold)
+		if err != nil {
+			return err
+		}
+		mem = fmt.Sprintf("%.1fKiB (held %d)", perCall/1024, o.hold)
 	}
-	fmt.Printf("transport=%s calls=%d workers=%d failed=%d calls/s=%.0f setup_p50=%s setup_p99=%s rss_per_established_call=%.1fKiB (held %d)\n",
-		tp, calls, workers, res.failed, res.rate, res.p50, res.p99, perCall/1024, hold)
+	fmt.Printf("transport=%s rounds=%d cpu_per_call_µs=%s allocs_per_call=%s rss_per_established_call=%s\n",
+		o.tp, len(cpu), spread(cpu), spread(allocs), mem)
 	return nil
+}
+
+// round is one round's figures.
+type round struct {
+	result
+	cpuPerCall    float64 // µs
+	allocsPerCall float64 // NaN when tonewall has no /metrics
+	load          string
+}
+
+// count prints x rounded, or "-" when it is NaN (not measured).
+func count(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+// settle is how long a round waits after its last call for tonewall to
+// finish tearing it down (the media drain is 100 ms) before reading its CPU.
+const settle = 500 * time.Millisecond
+
+// measureRound places n calls and reads tonewall's CPU time and mallocs
+// on either side of them.
+func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
+	pid := tw.cmd.Process.Pid
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return round{}, err
+	}
+	m0, merr := mallocs(tw.api)
+	res, err := placeCalls(a, tw.carrier, n, workers)
+	if err != nil {
+		return round{}, err
+	}
+	time.Sleep(settle)
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return round{}, err
+	}
+	m1, merr1 := mallocs(tw.api)
+	r := round{result: res, cpuPerCall: float64((cpu1 - cpu0).Microseconds()) / float64(n),
+		allocsPerCall: math.NaN(), load: loadAverage()}
+	if merr == nil && merr1 == nil {
+		r.allocsPerCall = (m1 - m0) / float64(n)
+	}
+	return r, nil
+}
+
+// spread is the median of xs and their range: "1520 (1480–1600)"; "-"
+// when there are none.
+func spread(xs []float64) string {
+	s := slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
+	if len(s) == 0 {
+		return "-"
+	}
+	slices.Sort(s)
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", s[len(s)/2], s[0], s[len(s)-1])
 }
 
 type result struct {
@@ -140,24 +220,10 @@ func memoryPerCall(a *sipua.Agent, tw *tonewall, hold int) (float64, error) {
 	return float64(after-before) / float64(hold), nil
 }
 
-// rss reads a process's resident set size in bytes.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
-}
-
 type tonewall struct {
 	cmd     *exec.Cmd
-	carrier string
+	carrier string // its carrier listener
+	api     string // its API address, for /metrics
 	dir     string
 }
 
@@ -191,11 +257,17 @@ func startTonewall(bin, tp, ccAddr string) (*tonewall, error) {
 	if err != nil {
 		return nil, err
 	}
+	aport, err := freePort("tcp")
+	if err != nil {
+		return nil, err
+	}
+	api := fmt.Sprintf("127.0.0.1:%d", aport)
 	cfg, err := sbc.Options{Transport: tp,
 		CarrierAddr: fmt.Sprintf("127.0.0.1:%d", cport), CCAddr: fmt.Sprintf("127.0.0.1:%d", ccport),
 		SIP:           sbc.SIP{TLS: &sbc.TLS{}},
 		Media:         sbc.Media{Address: "127.0.0.1", PortMin: 40000, PortMax: 59999, Drain: 100 * time.Millisecond},
 		ContactCenter: sbc.Trunk{Targets: []string{ccAddr}},
+		API:           sbc.API{Address: api},
 		LogLevel:      "warn",
 	}.YAML()
 	if err != nil {
@@ -214,7 +286,7 @@ func startTonewall(bin, tp, ccAddr string) (*tonewall, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	t := &tonewall{cmd: cmd, carrier: fmt.Sprintf("127.0.0.1:%d", cport), dir: dir}
+	t := &tonewall{cmd: cmd, carrier: fmt.Sprintf("127.0.0.1:%d", cport), api: api, dir: dir}
 	return t, t.waitUp(network)
 }
 
