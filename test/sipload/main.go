@@ -9,8 +9,9 @@
 //
 // CPU per call is the child's utime+stime (/proc/PID/stat, all threads)
 // over a round, setup to teardown with the media sessions' drain, divided
-// by the round's calls; allocations per call are go_memstats_mallocs_total
-// from tonewall's /metrics over the same span.
+// by the round's calls; allocations and bytes allocated per call are
+// go_memstats_mallocs_total and go_memstats_alloc_bytes_total from
+// tonewall's /metrics over the same span.
 package main
 
 import (
@@ -79,15 +80,15 @@ func run(o options) error {
 	if _, err := placeCalls(carrier, tw.carrier, min(200, o.calls), o.workers); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	var cpu, allocs []float64
+	var cpu, allocs, kib []float64
 	for r := 1; r <= max(o.rounds, 1); r++ {
 		m, err := measureRound(carrier, tw, o.calls, o.workers)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("round=%d transport=%s calls=%d workers=%d failed=%d calls/s=%.0f setup_p50=%s setup_p99=%s cpu_per_call=%.0fµs allocs_per_call=%s load1=%s\n",
-			r, o.tp, o.calls, o.workers, m.failed, m.rate, m.p50, m.p99, m.cpuPerCall, count(m.allocsPerCall), m.load)
-		cpu, allocs = append(cpu, m.cpuPerCall), append(allocs, m.allocsPerCall)
+		fmt.Printf("round=%d transport=%s calls=%d workers=%d failed=%d calls/s=%.0f setup_p50=%s setup_p99=%s cpu_per_call=%.0fµs allocs_per_call=%s alloc_per_call=%sKiB load1=%s\n",
+			r, o.tp, o.calls, o.workers, m.failed, m.rate, m.p50, m.p99, m.cpuPerCall, count(m.allocs), count(m.kib), m.load)
+		cpu, allocs, kib = append(cpu, m.cpuPerCall), append(allocs, m.allocs), append(kib, m.kib)
 	}
 	mem := "-"
 	if o.hold > 0 {
@@ -97,17 +98,17 @@ func run(o options) error {
 		}
 		mem = fmt.Sprintf("%.1fKiB (held %d)", perCall/1024, o.hold)
 	}
-	fmt.Printf("transport=%s rounds=%d cpu_per_call_µs=%s allocs_per_call=%s rss_per_established_call=%s\n",
-		o.tp, len(cpu), spread(cpu), spread(allocs), mem)
+	fmt.Printf("transport=%s rounds=%d cpu_per_call_µs=%s allocs_per_call=%s alloc_per_call_KiB=%s rss_per_established_call=%s\n",
+		o.tp, len(cpu), spread(cpu), spread(allocs), spread(kib), mem)
 	return nil
 }
 
 // round is one round's figures.
 type round struct {
 	result
-	cpuPerCall    float64 // µs
-	allocsPerCall float64 // NaN when tonewall has no /metrics
-	load          string
+	cpuPerCall  float64 // µs
+	allocs, kib float64 // heap objects and KiB allocated per call; NaN when tonewall has no /metrics
+	load        string
 }
 
 // count prints x rounded, or "-" when it is NaN (not measured).
@@ -122,7 +123,7 @@ func count(x float64) string {
 // finish tearing it down (the media drain is 100 ms) before reading its CPU.
 const settle = 500 * time.Millisecond
 
-// measureRound places n calls and reads tonewall's CPU time and mallocs
+// measureRound places n calls and reads tonewall's CPU time and heap totals
 // on either side of them.
 func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
 	pid := tw.cmd.Process.Pid
@@ -130,7 +131,7 @@ func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
 	if err != nil {
 		return round{}, err
 	}
-	m0, merr := mallocs(tw.api)
+	h0, herr := heapTotals(tw.api)
 	res, err := placeCalls(a, tw.carrier, n, workers)
 	if err != nil {
 		return round{}, err
@@ -140,11 +141,12 @@ func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
 	if err != nil {
 		return round{}, err
 	}
-	m1, merr1 := mallocs(tw.api)
+	h1, herr1 := heapTotals(tw.api)
 	r := round{result: res, cpuPerCall: float64((cpu1 - cpu0).Microseconds()) / float64(n),
-		allocsPerCall: math.NaN(), load: loadAverage()}
-	if merr == nil && merr1 == nil {
-		r.allocsPerCall = (m1 - m0) / float64(n)
+		allocs: math.NaN(), kib: math.NaN(), load: loadAverage()}
+	if herr == nil && herr1 == nil {
+		r.allocs = (h1.mallocs - h0.mallocs) / float64(n)
+		r.kib = (h1.bytes - h0.bytes) / 1024 / float64(n)
 	}
 	return r, nil
 }

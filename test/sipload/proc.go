@@ -62,23 +62,36 @@ func loadAverage() string {
 	return "?"
 }
 
-// mallocs reads go_memstats_mallocs_total from tonewall's /metrics: the
-// heap objects it allocated so far. A build without /metrics gives an error.
-func mallocs(api string) (float64, error) {
+// heap is what tonewall allocated on its heap so far.
+type heap struct{ mallocs, bytes float64 }
+
+// heapTotals reads go_memstats_mallocs_total and
+// go_memstats_alloc_bytes_total from tonewall's /metrics. A build without
+// /metrics gives an error.
+func heapTotals(api string) (heap, error) {
 	resp, err := http.Get("http://" + api + "/metrics")
 	if err != nil {
-		return 0, err
+		return heap{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics: %s", resp.Status)
+		return heap{}, fmt.Errorf("/metrics: %s", resp.Status)
 	}
+	var h heap
+	want := map[string]*float64{"go_memstats_mallocs_total": &h.mallocs, "go_memstats_alloc_bytes_total": &h.bytes}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_mallocs_total "); ok {
-			return strconv.ParseFloat(v, 64)
+		name, v, _ := strings.Cut(sc.Text(), " ")
+		if p := want[name]; p != nil {
+			if *p, err = strconv.ParseFloat(v, 64); err != nil {
+				return heap{}, fmt.Errorf("/metrics: %s: %w", name, err)
+			}
+			delete(want, name)
 		}
 	}
-	return 0, fmt.Errorf("/metrics: no go_memstats_mallocs_total")
+	if len(want) > 0 {
+		return heap{}, fmt.Errorf("/metrics: %d of the go_memstats series missing", len(want))
+	}
+	return h, sc.Err()
 }
