@@ -46,3 +46,26 @@ func BenchmarkReadFilterStranger(b *testing.B) {
 		}
 	}
 }
+
+var trunkInvite = []byte("INVITE sip:18005550100@198.51.100.1:5060 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-524287-1;rport\r\n" +
+	"Max-Forwards: 70\r\nFrom: <sip:caller@10.0.0.1>;tag=a73kszlfl\r\nTo: <sip:18005550100@198.51.100.1>\r\n" +
+	"Call-ID: 1-4711@10.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@10.0.0.1:5060>\r\n" +
+	"User-Agent: Carrier SBC 4.2\r\nContent-Type: application/sdp\r\nContent-Length: 129\r\n\r\n" +
+	"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n" +
+	"m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+
+// BenchmarkReadFilterTrunk is what every datagram of a trunk's calls pays
+// in readFilter before sipgo parses it, the parse that tells a malformed
+// message (answered 400 here) from a good one included.
+func BenchmarkReadFilterTrunk(b *testing.B) {
+	s, info := benchEdge(b, "drop")
+	info.RemoteAddr = &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 5060}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(trunkInvite)))
+	for b.Loop() {
+		if out, _ := s.readFilter(info, trunkInvite); out == nil {
+			b.Fatal("a trunk's INVITE was dropped")
+		}
+	}
+}
