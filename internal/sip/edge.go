@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
@@ -110,17 +111,71 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 }
 
 // requestMethod is the method of a request's start line; "" for a response
-// or anything else.
+// or anything else. The start line splits as strings.Fields splits it; an
+// ASCII one, which is every one a SIP peer sends, without allocating.
 func requestMethod(data []byte) string {
-	line := data
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	for _, c := range line {
+		if c >= utf8.RuneSelf {
+			return requestMethodFields(line)
+		}
 	}
+	var f [3][]byte
+	for n := 0; ; n++ {
+		line = bytes.TrimLeft(line, asciiSpace)
+		switch {
+		case len(line) == 0 && n == 3:
+			if string(f[2]) != "SIP/2.0" || bytes.HasPrefix(f[0], []byte("SIP/")) {
+				return ""
+			}
+			return methodName(f[0])
+		case len(line) == 0 || n == 3:
+			return ""
+		}
+		end := bytes.IndexAny(line, asciiSpace)
+		if end < 0 {
+			end = len(line)
+		}
+		f[n], line = line[:end], line[end:]
+	}
+}
+
+// asciiSpace is what unicode.IsSpace finds in ASCII, less the newline
+// that ends a start line.
+const asciiSpace = "\t\v\f\r "
+
+// requestMethodFields is requestMethod for a start line past ASCII, which
+// strings.Fields splits at Unicode spaces too.
+func requestMethodFields(line []byte) string {
 	f := strings.Fields(string(line))
 	if len(f) != 3 || f[2] != "SIP/2.0" || strings.HasPrefix(f[0], "SIP/") {
 		return ""
 	}
 	return f[0]
+}
+
+// methodName is b as a string; the methods tonewall handles without
+// allocating one.
+func methodName(b []byte) string {
+	switch string(b) {
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "INFO":
+		return "INFO"
+	case "UPDATE":
+		return "UPDATE"
+	case "PRACK":
+		return "PRACK"
+	}
+	return string(b)
 }
 
 // outOfDialog reports whether a method is one a stranger could send to
@@ -152,7 +207,9 @@ func (s *Server) scanner(ua string) bool {
 // headerValue is the first value of a header (lower-case name) in raw
 // message bytes, from the lines before the first empty one.
 func headerValue(data []byte, name string) string {
-	for _, line := range bytes.Split(data, []byte("\n")) {
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
 			return ""

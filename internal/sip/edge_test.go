@@ -26,12 +26,48 @@ func TestRequestMethod(t *testing.T) {
 		{"\r\n\r\n", ""},
 		{"", ""},
 		{"\x00\xff\xfe", ""},
+		{"\tINFO\vsip:a\fSIP/2.0\r\n", "INFO"},
+		{"MESSAGE sip:a SIP/2.0 \r\n", "MESSAGE"},
+		{"INVITE sip:a SIP/2.0 x\r\n", ""},
+		{"INV\u0085ITE sip:a SIP/2.0\r\n", ""},      // U+0085 is a space to strings.Fields
+		{"INVITE\u00a0sip:a SIP/2.0\r\n", "INVITE"}, // U+00A0 too
+		{"INVITÉ sip:a SIP/2.0\r\n", "INVITÉ"},      // past ASCII, not a space
+		{"INVITE sip:a\u3000SIP/2.0\r\n", "INVITE"}, // and U+3000
+		{"INVITE sip:a\u3000 x SIP/2.0\r\n", ""},    // four
+		{"INVITE sip:ä SIP/2.0\r\n", "INVITE"},
 	}
 	for _, tt := range tests {
 		if got := requestMethod([]byte(tt.in)); got != tt.want {
 			t.Errorf("requestMethod(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+		if got, want := requestMethod([]byte(tt.in)), requestMethodFields([]byte(strings.SplitN(tt.in, "\n", 2)[0])); got != want {
+			t.Errorf("requestMethod(%q) = %q, strings.Fields makes it %q", tt.in, got, want)
+		}
 	}
+}
+
+// The start lines of a call's requests cost readFilter no allocation.
+func TestRequestMethodAllocates(t *testing.T) {
+	for _, line := range []string{"INVITE sip:a@b SIP/2.0\r\n", "ACK sip:a@b SIP/2.0\r\n", "BYE sip:a@b SIP/2.0\r\n", "SIP/2.0 200 OK\r\n"} {
+		b := []byte(line)
+		if n := testing.AllocsPerRun(100, func() { requestMethod(b) }); n != 0 {
+			t.Errorf("requestMethod(%q): %v allocations", line, n)
+		}
+	}
+}
+
+// FuzzRequestMethod holds the ASCII fast path to what strings.Fields makes
+// of any start line.
+func FuzzRequestMethod(f *testing.F) {
+	for _, s := range []string{"INVITE sip:a SIP/2.0\r\n", "SIP/2.0 200 OK", "A\u0085B c SIP/2.0", "X\tY\vSIP/2.0"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		line, _, _ := strings.Cut(string(data), "\n")
+		if got, want := requestMethod(data), requestMethodFields([]byte(line)); got != want {
+			t.Fatalf("requestMethod(%q) = %q, strings.Fields makes it %q", data, got, want)
+		}
+	})
 }
 
 func TestOutOfDialog(t *testing.T) {
