@@ -80,6 +80,16 @@ func run(o options) error {
 	if _, err := placeCalls(carrier, tw.carrier, min(200, o.calls), o.workers); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
+	// Memory first: after the rounds, the heap has room to spare that the
+	// held calls would fill without growing the RSS.
+	mem := "-"
+	if o.hold > 0 {
+		perCall, err := memoryPerCall(carrier, tw, o.hold)
+		if err != nil {
+			return err
+		}
+		mem = fmt.Sprintf("%.1fKiB (held %d)", perCall/1024, o.hold)
+	}
 	var cpu, allocs, kib []float64
 	for r := 1; r <= max(o.rounds, 1); r++ {
 		m, err := measureRound(carrier, tw, o.calls, o.workers)
@@ -89,14 +99,6 @@ func run(o options) error {
 		fmt.Printf("round=%d transport=%s calls=%d workers=%d failed=%d calls/s=%.0f setup_p50=%s setup_p99=%s cpu_per_call=%.0fµs allocs_per_call=%s alloc_per_call=%sKiB load1=%s\n",
 			r, o.tp, o.calls, o.workers, m.failed, m.rate, m.p50, m.p99, m.cpuPerCall, count(m.allocs), count(m.kib), m.load)
 		cpu, allocs, kib = append(cpu, m.cpuPerCall), append(allocs, m.allocs), append(kib, m.kib)
-	}
-	mem := "-"
-	if o.hold > 0 {
-		perCall, err := memoryPerCall(carrier, tw, o.hold)
-		if err != nil {
-			return err
-		}
-		mem = fmt.Sprintf("%.1fKiB (held %d)", perCall/1024, o.hold)
 	}
 	fmt.Printf("transport=%s rounds=%d cpu_per_call_µs=%s allocs_per_call=%s alloc_per_call_KiB=%s rss_per_established_call=%s\n",
 		o.tp, len(cpu), spread(cpu), spread(allocs), spread(kib), mem)
