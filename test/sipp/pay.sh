@@ -26,12 +26,14 @@ pay_lead_ms=""   # the caller's first key, ms into the audio
 # pay_setup writes the callers' audio (paygen) and starts the contact center.
 pay_setup() {
 	local m
-	for m in tshark dumpcap multimon-ng sox xxd curl jq; do
+	for m in tshark dumpcap multimon-ng sox xxd; do
 		command -v "$m" >/dev/null 2>&1 || die "$m not found: the payment scenarios need it (.ci/run installs it)"
 	done
 	echo "== writing the callers' audio (test/sipp/paygen)"
 	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
 	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
+	(cd "$root" && ${GO:-go} build -o "$logs/opener" ./test/sipp/opener) || die "go build opener failed"
+	(umask 077 && printf '%s\n' "$api_key" >"$logs/api.key")
 	pay_keys=$(cat "$logs/pay/keys") pay_lead_ms=$(cat "$logs/pay/lead_ms")
 	"$sipp" -sf "$here/uas_pay.xml" -i "$ip" -p 15100 -mp "$pay_media_port" -cp 15106 -nostdin \
 		-trace_logs -log_file "$logs/cc.log" -trace_err -error_file "$logs/uas_pay.errors.log" \
@@ -192,55 +194,20 @@ token() {
 
 # opener_start SHARE FILE: in the background, open a capture window through
 # the control API on SHARE % of the new payment calls, spread evenly, as soon
-# as each appears; FILE gets "window ID CC-CALL-ID CAPTURE-ID" or "open ID CC-CALL-ID".
+# as each appears (opener/); FILE gets "decided ID CC-CALL-ID window|open",
+# then "window ID CC-CALL-ID MS CAPTURE-ID" or "refused ID CC-CALL-ID STATUS BODY".
 opener_start() {
 	: >"$2"
-	opener "$@" &
+	"$logs/opener" -api "http://$ip:$api_port" -key-file "$logs/api.key" -share "$1" -out "$2" \
+		2>>"$logs/opener.err" &
 	opener_pid=$!
 	bg_pids+=("$opener_pid")
 }
 
+# opener_stop: SIGTERM; the opener finishes the windows it is opening first
 opener_stop() {
 	kill "$opener_pid" 2>/dev/null
 	wait "$opener_pid" 2>/dev/null
-}
-
-opener() {
-	local share=$1 out=$2 n=0 id cc created
-	local -A decided
-	while :; do
-		while read -r id cc created; do
-			[[ -n ${decided[$id]:-} ]] && continue
-			decided[$id]=open
-			(((n + 1) * share / 100 > n * share / 100)) && decided[$id]=window
-			n=$((n + 1))
-			echo "decided $id $cc ${decided[$id]}" >>"$out"
-			[[ ${decided[$id]} == window ]] && open_window "$id" "$cc" "$created" "$out" &
-		done < <(curl -s -m 2 -H "Authorization: Bearer $api_key" "http://$ip:$api_port/v1/calls" |
-			jq -r '.calls[]? | select(.from_trunk | startswith("pay_carrier")) | "\(.id) \(.contact_center_call_id) \(.created)"')
-		sleep 0.05
-	done
-}
-
-# open_window ID CC-CALL-ID CREATED FILE: POST the capture, again every 0.1 s
-# until it is open (or 20 refusals); FILE gets "window ID CC-CALL-ID MS
-# CAPTURE-ID", MS from the call's creation to the window, or "refused ID
-# CC-CALL-ID STATUS BODY".
-open_window() {
-	local id=$1 cc=$2 created=$3 out=$4 res code try
-	for ((try = 1; try <= 20; try++)); do
-		res=$(curl -s -m 2 -w '\n%{http_code}' -X POST \
-			-H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
-			-d '{"fields":["pan","expiry","cvv"]}' "http://$ip:$api_port/v1/calls/$id/captures")
-		code=${res##*$'\n'} res=${res%$'\n'*}
-		if [[ $code == 201 ]]; then
-			[[ $res =~ \"id\":\"([^\"]+)\" ]]
-			echo "window $id $cc $(($(date +%s%3N) - $(date -d "$created" +%s%3N))) ${BASH_REMATCH[1]}" >>"$out"
-			return
-		fi
-		sleep 0.1
-	done
-	echo "refused $id $cc $code ${res//$'\n'/ }" >>"$out"
 }
 
 # --- the verdict ---------------------------------------------------------------
