@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The payment scenarios of run.sh (sourced by it; uses its ip, api_port,
 # api_key, logs, here, root, sipp, summary, failed, bg_pids, screen_stat,
-# stop_sipp).
+# stop_sipp, write_audio).
 #
 # A caller (uac_pay.xml, from a pay_carrier trunk) keys a whole card; the
 # contact center (uas_pay.xml, behind the pay_cc trunk) answers, logs every
@@ -29,9 +29,7 @@ pay_setup() {
 	for m in tshark dumpcap multimon-ng sox xxd; do
 		command -v "$m" >/dev/null 2>&1 || die "$m not found: the payment scenarios need it (.ci/run installs it)"
 	done
-	echo "== writing the callers' audio (test/sipp/paygen)"
-	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
-	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
+	write_audio
 	(cd "$root" && ${GO:-go} build -o "$logs/opener" ./test/sipp/opener) || die "go build opener failed"
 	(umask 077 && printf '%s\n' "$api_key" >"$logs/api.key")
 	pay_keys=$(cat "$logs/pay/keys") pay_lead_ms=$(cat "$logs/pay/lead_ms")

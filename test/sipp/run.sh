@@ -8,7 +8,8 @@
 # line per run. Exit status: 0 when every run passed (or sipp is not
 # installed), 1 otherwise. SCENARIO is one of:
 #
-#   flows      the call flows: uac_basic (UDP, TCP, TLS), uac_late_offer, uac_cancel
+#   flows      the call flows: uac_basic (UDP, TCP, TLS), uac_late_offer,
+#              uac_cancel, uac_media (UDP, TLS: uac_basic with RTP both ways)
 #   pay        the payment calls (pay.sh): a caller keys a card in-band (µ-law
 #              and A-law), as RFC 4733 events, as SIP INFO (over UDP, and
 #              over TLS), and in-band over SDES-SRTP on both legs, each once
@@ -24,10 +25,10 @@
 #   SIPP=sipp       the sipp to run (a build with TLS for the TLS runs)
 #   SIPP_CALLS=200  calls per flows run (-m)  SIPP_RATE=50   calls/s (-r)
 #   SIPP_LIMIT=100  simultaneous calls (-l)   SIPP_HOLD=1000 talk time, ms (-d)
-#   SIPP_TLS=auto   the TLS runs (basic-tls, pay-info-tls): 1, 0, auto (when
+#   SIPP_TLS=auto   the TLS runs (basic-tls, media-tls, pay-info-tls): 1, 0, auto (when
 #                   sipp has TLS and openssl is installed; else skipped, saying why)
 #   SIPP_TRACE=1    add -trace_msg (every SIP message in the logs directory)
-#   SIPP_FLOWS="basic-udp late-offer-udp cancel-udp basic-tcp basic-tls"
+#   SIPP_FLOWS="basic-udp late-offer-udp cancel-udp basic-tcp basic-tls media-udp media-tls"
 #                   the flows runs to do (default: all)
 #   SIPP_LIMITS='{max_calls: 5000, source_rate: -1}'  tonewall's sip.limits
 #                   (default: tonewall's own: 1000 calls, 2000 requests/s a source)
@@ -91,7 +92,7 @@ limit=${SIPP_LIMIT:-100}
 hold=${SIPP_HOLD:-1000}
 want_tls=${SIPP_TLS:-auto}
 buff=${SIPP_BUFF:-4194304}
-flows_runs=${SIPP_FLOWS:-basic-udp late-offer-udp cancel-udp basic-tcp basic-tls}
+flows_runs=${SIPP_FLOWS:-basic-udp late-offer-udp cancel-udp basic-tcp basic-tls media-udp media-tls}
 media_ports=${SIPP_MEDIA_PORTS:-16000-23999}
 limits_block=""
 [[ -n ${SIPP_LIMITS:-} ]] && limits_block="  limits: $SIPP_LIMITS"
@@ -106,11 +107,12 @@ wanted() { [[ " $flows_runs " == *" $1 "* ]]; }
 sipp_version=$("$sipp" -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -n 1)
 sipp_version=${sipp_version%.}
 
-# The TLS runs (basic-tls, pay-info-tls) need a sipp with TLS: with
+# The TLS runs (basic-tls, media-tls, pay-info-tls) need a sipp with TLS: with
 # SIPP_TLS=auto they run when sipp has it and openssl can make its
 # certificate, and are skipped with one line saying why otherwise.
 tls_runs=() tls_skip=""
 ((want_flows)) && wanted basic-tls && tls_runs+=(basic-tls)
+((want_flows)) && wanted media-tls && tls_runs+=(media-tls)
 [[ " ${pay_ways[*]-} " == *" info-tls "* ]] && tls_runs+=(pay-info-tls)
 if ((!${#tls_runs[@]})); then
 	want_tls=0
@@ -367,12 +369,29 @@ stop_uas() {
 	fi
 }
 
+# write_audio: paygen's callers (the payment ways, and the flows' media)
+# in $logs/pay, once
+write_audio() {
+	[[ -f $logs/pay/keys ]] && return
+	echo "== writing the callers' audio (test/sipp/paygen)"
+	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
+	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
+}
+
 # --- the call flows -----------------------------------------------------------
 
 # flows runs uas_cc.xml as the contact center and each carrier-side scenario
 # through tonewall.
 flows() {
-	"$sipp" -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin -buff_size "$buff" \
+	local echo=()
+	if wanted media-udp || { ((want_tls)) && wanted media-tls; }; then
+		# the media runs: the caller plays 11.2 s of µ-law noise, the
+		# contact center sends every packet back
+		write_audio
+		cp "$logs/pay/info/caller.pcap" "$logs/media.pcap"
+		echo=(-rtp_echo)
+	fi
+	"$sipp" -sf "$here/uas_cc.xml" -i "$ip" -p 15090 -mp 15092 -cp 15098 -nostdin -buff_size "$buff" ${echo[@]+"${echo[@]}"} \
 		-trace_err -error_file "$logs/uas_cc.errors.log" \
 		${SIPP_STATS:+-trace_stat -fd 1 -stf "$logs/uas_cc.stat.csv"} \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_cc.messages.log"} \
@@ -389,34 +408,68 @@ flows() {
 		run basic-tls uac_basic.xml "$ip:15061" -s 18005550100 -t l1 \
 			-tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key"
 	fi
+	wanted media-udp && run media-udp uac_media.xml "$ip:15060" -s 18005550100
+	if ((want_tls)) && wanted media-tls; then
+		run media-tls uac_media.xml "$ip:15061" -s 18005550100 -t l1 \
+			-tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key"
+	fi
 
 	stop_uas uas_cc "$uas_pid"
 	[[ $stopped_rc == "still running" ]] || uas_pid=""
+}
+
+# rtp_counts: tonewall's RTP packets so far, "carrier-in cc-out cc-in
+# carrier-out dropped" (tonewall_rtp_packets_total by leg and direction,
+# tonewall_rtp_dropped_total)
+rtp_counts() {
+	curl -fsS "http://$ip:$api_port/metrics" 2>/dev/null | awk '
+		/^tonewall_rtp_packets_total\{/ {
+			k = ($0 ~ /leg="carrier"/ ? "carrier" : "cc") ($0 ~ /direction="in"/ ? "-in" : "-out"); n[k] += $NF }
+		/^tonewall_rtp_dropped_total\{/ { n["dropped"] += $NF }
+		END { printf "%d %d %d %d %d\n", n["carrier-in"], n["cc-out"], n["cc-in"], n["carrier-out"], n["dropped"] }'
+}
+
+# rtp_relayed BEFORE AFTER: what tonewall relayed between two rtp_counts,
+# one phrase; fails unless media went both ways (the caller's toward the
+# contact center, and its echo back)
+rtp_relayed() {
+	local a b
+	read -ra a <<<"$1"
+	read -ra b <<<"$2"
+	local cin=$((b[0] - a[0])) ccout=$((b[1] - a[1])) ccin=$((b[2] - a[2])) cout=$((b[3] - a[3])) drop=$((b[4] - a[4]))
+	echo "RTP relayed: carrier to cc $ccout of $cin, cc to carrier $cout of $ccin, dropped $drop"
+	((cin > 0 && ccout > 0 && ccin > 0 && cout > 0))
 }
 
 # run LABEL SCENARIO TARGET [sipp args...]: one carrier-side flows run
 run() {
 	local label=$1 xml=$2 target=$3
 	shift 3
-	local out=$logs/$label.out rc ok ko cps
+	local out=$logs/$label.out rc ok ko cps rtp0 media="" media_ok=1
 	echo "== $label: $xml -> $target, $calls calls at $rate/s, at most $limit at once"
+	[[ $label == media-* ]] && rtp0=$(rtp_counts)
 	((stats)) && stats_start "$label"
-	${stats_time[@]+"${stats_time[@]}"} "$sipp" -sf "$here/$xml" -inf "$here/callers.csv" -i "$ip" -p 15080 -mp 15082 -cp 15088 \
+	# from the logs directory: uac_media.xml plays ./media.pcap
+	(cd "$logs" && ${stats_time[@]+"${stats_time[@]}"} "$sipp" -sf "$here/$xml" -inf "$here/callers.csv" -i "$ip" -p 15080 -mp 15082 -cp 15088 \
 		-m "$calls" -r "$rate" -l "$limit" -d "$hold" \
 		-recv_timeout 10000 -timeout "${run_timeout}s" -timeout_error -nostdin -buff_size "$buff" \
 		-trace_err -error_file "$logs/$label.errors.log" \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/$label.messages.log"} \
-		${stats_sipp[@]+"${stats_sipp[@]}"} "$@" "$target" >"$out" 2>&1
+		${stats_sipp[@]+"${stats_sipp[@]}"} "$@" "$target") >"$out" 2>&1
 	rc=$?
 	((stats)) && stats_end "$label"
+	if [[ $label == media-* ]]; then
+		media=$(rtp_relayed "$rtp0" "$(rtp_counts)") || media_ok=0
+		media="; $media"
+	fi
 	ok=$(screen_stat "$out" "Successful call") ko=$(screen_stat "$out" "Failed call")
 	cps=$(screen_stat "$out" "Call Rate")
 	grep -E '^  (Successful call|Failed call) ' "$out" | tail -2
-	if [[ $rc == 0 && ${ok:-0} == "$calls" ]]; then
-		summary+=("$(printf 'PASS  %-22s %4s of %s calls ok, %s failed, %s' "$label" "$ok" "$calls" "${ko:-?}" "$cps")")
+	if [[ $rc == 0 && ${ok:-0} == "$calls" ]] && ((media_ok)); then
+		summary+=("$(printf 'PASS  %-22s %4s of %s calls ok, %s failed, %s%s' "$label" "$ok" "$calls" "${ko:-?}" "$cps" "$media")")
 	else
 		failed=1
-		summary+=("$(printf 'FAIL  %-22s %4s of %s calls ok, %s failed, %s, sipp exit %s' "$label" "${ok:-0}" "$calls" "${ko:-?}" "${cps:-?}" "$rc")")
+		summary+=("$(printf 'FAIL  %-22s %4s of %s calls ok, %s failed, %s, sipp exit %s%s' "$label" "${ok:-0}" "$calls" "${ko:-?}" "${cps:-?}" "$rc" "$media")")
 		if [[ -s $logs/$label.errors.log ]]; then
 			echo "-- first errors ($logs/$label.errors.log):"
 			head -n 12 "$logs/$label.errors.log"
