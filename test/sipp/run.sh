@@ -502,5 +502,5 @@ flows_knobs=""
 ((want_flows)) && flows_knobs="; flows: -m $calls -r $rate -l $limit -d $hold"
 echo "== summary ($sipp_version$flows_knobs)"
 printf '%s\n' ${summary[@]+"${summary[@]}"}
-[[ -n $tls_skip ]] && printf 'SKIP  %-22s %s\n' "${tls_runs[*]}" "$tls_skip"
+[[ -n $tls_skip ]] && printf 'SKIP  %s: %s\n' "${tls_runs[*]}" "$tls_skip"
 exit $failed
