@@ -387,6 +387,7 @@ flows() {
 	if wanted media-udp || { ((want_tls)) && wanted media-tls; }; then
 		# the media runs: the caller plays 11.2 s of µ-law noise, the
 		# contact center sends every packet back
+		command -v curl >/dev/null 2>&1 || die "curl not found: the media runs read tonewall's /metrics with it"
 		write_audio
 		cp "$logs/pay/info/caller.pcap" "$logs/media.pcap"
 		echo=(-rtp_echo)
