@@ -37,7 +37,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-sipp: ## every SIPp scenario against a local build, the payment load included (needs sipp on PATH)
+sipp: ## every SIPp scenario against a local build, the payment load included (needs sipp on PATH, or SIPP=/path/to/sipp; TLS runs need a sipp with TLS)
 	bash test/sipp/run.sh all
 
 hostile: ## the hostile-input suite at full size, with the figures of BENCHMARKS.md "Edge under attack"

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # The payment scenarios of run.sh (sourced by it; uses its ip, api_port,
-# api_key, logs, here, root, summary, failed, bg_pids, screen_stat, stop_sipp).
+# api_key, logs, here, root, sipp, summary, failed, bg_pids, screen_stat,
+# stop_sipp, write_audio).
 #
-# A caller (uac_pay.xml, from the pay_carrier side) keys a whole card; the
+# A caller (uac_pay.xml, from a pay_carrier trunk) keys a whole card; the
 # contact center (uas_pay.xml, behind the pay_cc trunk) answers, logs every
 # INFO it is sent, and dumpcap records every packet toward its media port.
 # After each group of calls the recording is split by the port tonewall sent
@@ -13,9 +14,10 @@
 #   window:    no key in audio, events or INFO, and the token by SIP INFO
 #
 # Ports: uas_pay 15100 (SIP), 15102 (media; +2 video), 15106 (control);
-# payment caller N (0-4) 15110+10N (SIP), +2 (media; +4 video), +6
-# (control); the load caller 15160. The SRTP caller calls tonewall's
-# pay_carrier_srtp listener (15066), the others pay_carrier (15064).
+# payment caller N (0-5) 15110+10N (SIP), +2 (media; +4 video), +6
+# (control); the load caller 15170. The SRTP caller calls tonewall's
+# pay_carrier_srtp listener (15066), the TLS caller pay_carrier_tls
+# (15063/tls), the others pay_carrier (15064).
 
 pay_media_port=15102
 pay_keys=""
@@ -24,14 +26,14 @@ pay_lead_ms=""   # the caller's first key, ms into the audio
 # pay_setup writes the callers' audio (paygen) and starts the contact center.
 pay_setup() {
 	local m
-	for m in tshark dumpcap multimon-ng sox xxd curl jq; do
+	for m in tshark dumpcap multimon-ng sox xxd; do
 		command -v "$m" >/dev/null 2>&1 || die "$m not found: the payment scenarios need it (.ci/run installs it)"
 	done
-	echo "== writing the callers' audio (test/sipp/paygen)"
-	(cd "$root" && ${GO:-go} build -o "$logs/paygen" ./test/sipp/paygen) || die "go build paygen failed"
-	"$logs/paygen" -out "$logs/pay" || die "paygen failed"
+	write_audio
+	(cd "$root" && ${GO:-go} build -o "$logs/opener" ./test/sipp/opener) || die "go build opener failed"
+	(umask 077 && printf '%s\n' "$api_key" >"$logs/api.key")
 	pay_keys=$(cat "$logs/pay/keys") pay_lead_ms=$(cat "$logs/pay/lead_ms")
-	sipp -sf "$here/uas_pay.xml" -i "$ip" -p 15100 -mp "$pay_media_port" -cp 15106 -nostdin \
+	"$sipp" -sf "$here/uas_pay.xml" -i "$ip" -p 15100 -mp "$pay_media_port" -cp 15106 -nostdin \
 		-trace_logs -log_file "$logs/cc.log" -trace_err -error_file "$logs/uas_pay.errors.log" \
 		${SIPP_TRACE:+-trace_msg -message_file "$logs/uas_pay.messages.log"} \
 		>"$logs/uas_pay.out" 2>&1 &
@@ -57,7 +59,7 @@ pay() {
 		opener_start "$share" "$logs/windows-$phase"
 		i=0 pids=()
 		for way in "$@"; do
-			caller "pay-$way-$phase" "$logs/pay/$way" $((15110 + 10 * i)) 1 1 1 0 &
+			caller "pay-$way-$phase" "$way" $((15110 + 10 * i)) 1 1 1 0 &
 			pids+=($!)
 			i=$((i + 1))
 		done
@@ -78,7 +80,7 @@ load() {
 	echo "== load: $n calls, $r calls/s + $ramp every ${step}s up to $max, at most $lim at once, windows on $share %"
 	record_start load
 	opener_start "$share" "$logs/windows-load"
-	caller pay-load "$logs/pay/inband-pcmu" 15160 "$n" "$r" "$lim" "$extra" \
+	caller pay-load inband-pcmu 15170 "$n" "$r" "$lim" "$extra" \
 		-rate_increase "$ramp" -fd "$step" -rate_max "$max" -no_rate_quit
 	opener_stop
 	record_stop
@@ -86,15 +88,20 @@ load() {
 	judge pay-load inband-pcmu load "$n"
 }
 
-# caller LABEL DIR PORT CALLS RATE LIMIT EXTRA_MS [sipp args...]: uac_pay.xml
-# from DIR (its caller.pcap, callers.csv, hold_ms), dialling LABEL; writes
-# $logs/LABEL.out and $logs/LABEL.rc.
+# caller LABEL WAY PORT CALLS RATE LIMIT EXTRA_MS [sipp args...]: uac_pay.xml
+# from paygen's directory of WAY (its caller.pcap, callers.csv, hold_ms; a
+# WAY ending in -tls is that of the way before it, over TLS), dialling
+# LABEL; writes $logs/LABEL.out and $logs/LABEL.rc.
 caller() {
-	local label=$1 dir=$2 port=$3 n=$4 r=$5 lim=$6 extra=$7
+	local label=$1 way=$2 port=$3 n=$4 r=$5 lim=$6 extra=$7
 	shift 7
-	local d=$(($(cat "$dir/hold_ms") + extra)) target=$ip:15064
-	[[ $dir == */srtp ]] && target=$ip:15066
-	(cd "$dir" && sipp -sf "$here/uac_pay.xml" -inf callers.csv -s "$label" \
+	local dir=$logs/pay/${way%-tls} target=$ip:15064 tls=()
+	case $way in
+	srtp) target=$ip:15066 ;;
+	*-tls) target=$ip:15063 tls=(-t l1 -tls_cert "$logs/sipp.crt" -tls_key "$logs/sipp.key") ;;
+	esac
+	local d=$(($(cat "$dir/hold_ms") + extra))
+	(cd "$dir" && "$sipp" -sf "$here/uac_pay.xml" -inf callers.csv -s "$label" ${tls[@]+"${tls[@]}"} \
 		-i "$ip" -p "$port" -mp $((port + 2)) -cp $((port + 6)) \
 		-m "$n" -r "$r" -l "$lim" -d "$d" \
 		-recv_timeout 20000 -timeout "$((n / r + d / 1000 + 60))s" -timeout_error -nostdin \
@@ -185,55 +192,20 @@ token() {
 
 # opener_start SHARE FILE: in the background, open a capture window through
 # the control API on SHARE % of the new payment calls, spread evenly, as soon
-# as each appears; FILE gets "window ID CC-CALL-ID CAPTURE-ID" or "open ID CC-CALL-ID".
+# as each appears (opener/); FILE gets "decided ID CC-CALL-ID window|open",
+# then "window ID CC-CALL-ID MS CAPTURE-ID" or "refused ID CC-CALL-ID STATUS BODY".
 opener_start() {
 	: >"$2"
-	opener "$@" &
+	"$logs/opener" -api "http://$ip:$api_port" -key-file "$logs/api.key" -share "$1" -out "$2" \
+		2>>"$logs/opener.err" &
 	opener_pid=$!
 	bg_pids+=("$opener_pid")
 }
 
+# opener_stop: SIGTERM; the opener finishes the windows it is opening first
 opener_stop() {
 	kill "$opener_pid" 2>/dev/null
 	wait "$opener_pid" 2>/dev/null
-}
-
-opener() {
-	local share=$1 out=$2 n=0 id cc created
-	local -A decided
-	while :; do
-		while read -r id cc created; do
-			[[ -n ${decided[$id]:-} ]] && continue
-			decided[$id]=open
-			(((n + 1) * share / 100 > n * share / 100)) && decided[$id]=window
-			n=$((n + 1))
-			echo "decided $id $cc ${decided[$id]}" >>"$out"
-			[[ ${decided[$id]} == window ]] && open_window "$id" "$cc" "$created" "$out" &
-		done < <(curl -s -m 2 -H "Authorization: Bearer $api_key" "http://$ip:$api_port/v1/calls" |
-			jq -r '.calls[]? | select(.from_trunk | startswith("pay_carrier")) | "\(.id) \(.contact_center_call_id) \(.created)"')
-		sleep 0.05
-	done
-}
-
-# open_window ID CC-CALL-ID CREATED FILE: POST the capture, again every 0.1 s
-# until it is open (or 20 refusals); FILE gets "window ID CC-CALL-ID MS
-# CAPTURE-ID", MS from the call's creation to the window, or "refused ID
-# CC-CALL-ID STATUS BODY".
-open_window() {
-	local id=$1 cc=$2 created=$3 out=$4 res code try
-	for ((try = 1; try <= 20; try++)); do
-		res=$(curl -s -m 2 -w '\n%{http_code}' -X POST \
-			-H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
-			-d '{"fields":["pan","expiry","cvv"]}' "http://$ip:$api_port/v1/calls/$id/captures")
-		code=${res##*$'\n'} res=${res%$'\n'*}
-		if [[ $code == 201 ]]; then
-			[[ $res =~ \"id\":\"([^\"]+)\" ]]
-			echo "window $id $cc $(($(date +%s%3N) - $(date -d "$created" +%s%3N))) ${BASH_REMATCH[1]}" >>"$out"
-			return
-		fi
-		sleep 0.1
-	done
-	echo "refused $id $cc $code ${res//$'\n'/ }" >>"$out"
 }
 
 # --- the verdict ---------------------------------------------------------------
@@ -341,6 +313,6 @@ way_keys() {
 	case $1 in
 	inband-* | srtp) echo "$2" ;;
 	rfc4733) echo "$3" ;;
-	info) echo "$4" ;;
+	info | info-tls) echo "$4" ;;
 	esac
 }
