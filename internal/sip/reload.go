@@ -17,8 +17,13 @@ import (
 type trunkTable struct {
 	trunks []*trunk
 	limits Limits
-	tls    map[*listener]*tls.Config // TLS listeners only
+	tls    map[*listener]listenerConfigs // TLS listeners only
 }
+
+// listenerConfigs are a TLS listener's two handshakes: with a client
+// certificate asked for and verified (peers of a trunk with mutual_tls),
+// and without.
+type listenerConfigs struct{ mutual, plain *tls.Config }
 
 // table is the trunk table in force. Everything that matches a request to
 // a trunk or walks the trunks' targets reads it here, each time, and never
@@ -38,10 +43,10 @@ func (s *Server) buildTable(cfg *Config) (*trunkTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trunkTable{trunks: trunks, limits: cfg.SIP.Limits, tls: map[*listener]*tls.Config{}}
+	t := &trunkTable{trunks: trunks, limits: cfg.SIP.Limits, tls: map[*listener]listenerConfigs{}}
 	for _, l := range s.listeners {
 		if l.cfg.Transport == "tls" {
-			t.tls[l] = listenerTLS(s.serverTLS, trunks, l)
+			t.tls[l] = listenerTLS(s.serverTLS)
 		}
 	}
 	return t, nil

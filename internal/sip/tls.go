@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 )
@@ -59,29 +60,36 @@ var aeadSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// listenerTLS is a TLS listener's configuration, derived from base (the
-// server's) for the trunks in force: a client certificate is asked for only
-// where a trunk of the listener has mutual_tls, and one that does not verify
-// against sip.tls.ca_file fails the handshake. A peer with none still
-// completes it, and the trunk refuses its requests (peerVerified), so a
-// listener can serve trunks with and without mutual TLS.
-func listenerTLS(base *tls.Config, trunks []*trunk, l *listener) *tls.Config {
-	c := base.Clone()
-	for _, t := range trunks {
-		if t.listener == l && t.cfg.MutualTLS {
-			c.ClientAuth = tls.VerifyClientCertIfGiven
-			return c
-		}
-	}
-	c.ClientCAs = nil // nothing asked, no CA names sent
-	return c
+// listenerTLS is a TLS listener's configurations, derived from base (the
+// server's). A client certificate is asked for only from a source that
+// matches a trunk with mutual_tls, and one that does not verify against
+// sip.tls.ca_file fails the handshake; a peer that presents none still
+// completes it, and the trunk refuses its requests (peerVerified). Any
+// other peer is asked for no certificate, and is sent no CA names: a
+// carrier that presents a certificate of its own to a trunk without
+// mutual TLS is not refused for it.
+func listenerTLS(base *tls.Config) listenerConfigs {
+	mutual, plain := base.Clone(), base.Clone()
+	mutual.ClientAuth = tls.VerifyClientCertIfGiven
+	plain.ClientAuth, plain.ClientCAs = tls.NoClientCert, nil
+	return listenerConfigs{mutual: mutual, plain: plain}
 }
 
-// handshakeTLS is what a TLS listener hands each connection: the listener's
-// configuration in the table in force at the handshake.
+// handshakeTLS is what a TLS listener hands each connection: the
+// configuration its source's trunk needs, in the table in force at the
+// handshake.
 func (s *Server) handshakeTLS(l *listener) *tls.Config {
-	return &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		return s.table().tls[l], nil
+	return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		tbl := s.table()
+		cs := tbl.tls[l]
+		src, err := netip.ParseAddrPort(hello.Conn.RemoteAddr().String())
+		if err != nil {
+			return cs.plain, nil
+		}
+		if t := matchTrunk(tbl.trunks, l, src.Addr().Unmap()); t != nil && t.cfg.MutualTLS {
+			return cs.mutual, nil
+		}
+		return cs.plain, nil
 	}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,13 @@ import (
 // handshake runs a TLS handshake over loopback TCP and returns both ends'
 // state and error.
 func handshake(t *testing.T, server, client *tls.Config) (cs, ss tls.ConnectionState, cerr, serr error) {
+	t.Helper()
+	return handshakeFrom(t, "", server, client)
+}
+
+// handshakeFrom is handshake with the client's socket bound to the address
+// from ("": any).
+func handshakeFrom(t *testing.T, from string, server, client *tls.Config) (cs, ss tls.ConnectionState, cerr, serr error) {
 	t.Helper()
 	ln := listenTCP(t)
 	type result struct {
@@ -33,7 +41,11 @@ func handshake(t *testing.T, server, client *tls.Config) (cs, ss tls.ConnectionS
 		err = s.Handshake()
 		done <- result{s.ConnectionState(), err}
 	}()
-	raw, err := net.Dial("tcp", ln.Addr().String())
+	d := net.Dialer{}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	raw, err := d.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,21 +154,24 @@ func caFile(t *testing.T) (string, tls.Certificate) {
 }
 
 // mutualServer has two TLS listeners: "mtls" with a trunk that has
-// mutual_tls (and one that has not), "plain" with none.
+// mutual_tls (peers at 127.0.0.1) and one that has not (127.0.0.2),
+// "plain" with none (all of 127/8).
 func mutualServer(t *testing.T, ca string) (s *Server, mtls, plain *listener) {
 	mtls, plain = &listener{cfg: Listener{Name: "mtls"}}, &listener{cfg: Listener{Name: "plain"}}
 	s = &Server{serverTLS: serverTLS(t, TLS{CAFile: ca})}
+	src := func(p string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(p)} }
+	cs := listenerTLS(s.serverTLS)
 	s.tbl.Store(&trunkTable{trunks: []*trunk{
-		{cfg: Trunk{Name: "a"}, listener: mtls},
-		{cfg: Trunk{Name: "b", MutualTLS: true}, listener: mtls},
-		{cfg: Trunk{Name: "c"}, listener: plain},
-	}})
+		{cfg: Trunk{Name: "a"}, listener: mtls, sources: src("127.0.0.2/32")},
+		{cfg: Trunk{Name: "b", MutualTLS: true}, listener: mtls, sources: src("127.0.0.1/32")},
+		{cfg: Trunk{Name: "c"}, listener: plain, sources: src("127.0.0.0/8")},
+	}, tls: map[*listener]listenerConfigs{mtls: cs, plain: cs}})
 	return s, mtls, plain
 }
 
 func TestListenerTLS(t *testing.T) {
 	ca, caCert := caFile(t)
-	s, mtls, plain := mutualServer(t, ca)
+	s, _, _ := mutualServer(t, ca)
 	want := x509.NewCertPool()
 	leaf, err := x509.ParseCertificate(caCert.Certificate[0])
 	if err != nil {
@@ -164,13 +179,12 @@ func TestListenerTLS(t *testing.T) {
 	}
 	want.AddCert(leaf)
 
-	p := listenerTLS(s.serverTLS, s.table().trunks, plain)
-	m := listenerTLS(s.serverTLS, s.table().trunks, mtls)
-	if p.ClientAuth != tls.NoClientCert || p.ClientCAs != nil {
-		t.Errorf("listener without mutual_tls: ClientAuth %v, ClientCAs set %v", p.ClientAuth, p.ClientCAs != nil)
+	cs := listenerTLS(s.serverTLS)
+	if p := cs.plain; p.ClientAuth != tls.NoClientCert || p.ClientCAs != nil {
+		t.Errorf("without mutual_tls: ClientAuth %v, ClientCAs set %v", p.ClientAuth, p.ClientCAs != nil)
 	}
-	if m.ClientAuth != tls.VerifyClientCertIfGiven || m.ClientCAs == nil || !m.ClientCAs.Equal(want) {
-		t.Errorf("listener with mutual_tls: ClientAuth %v, ClientCAs the CA file's %v", m.ClientAuth, m.ClientCAs != nil && m.ClientCAs.Equal(want))
+	if m := cs.mutual; m.ClientAuth != tls.VerifyClientCertIfGiven || m.ClientCAs == nil || !m.ClientCAs.Equal(want) {
+		t.Errorf("with mutual_tls: ClientAuth %v, ClientCAs the CA file's %v", m.ClientAuth, m.ClientCAs != nil && m.ClientCAs.Equal(want))
 	}
 	if s.serverTLS.ClientCAs == nil || s.serverTLS.ClientAuth != tls.NoClientCert {
 		t.Error("listenerTLS changed the shared server configuration")
@@ -199,23 +213,29 @@ func TestListenerTLSClientCertificates(t *testing.T) {
 	tests := []struct {
 		name     string
 		l        *listener
+		from     string
 		client   *tls.Config
 		ok       bool
 		verified bool
 	}{
-		{"no certificate", mtls, clientTLS(tls.VersionTLS12, tls.VersionTLS13), true, false},
-		{"certificate from the CA", mtls, withCert(caCert), true, true},
-		{"certificate from another CA", mtls, withCert(stranger), false, false},
-		{"listener without mutual_tls asks for none", plain, withCert(stranger), true, false},
+		{"no certificate", mtls, "127.0.0.1", clientTLS(tls.VersionTLS12, tls.VersionTLS13), true, false},
+		{"certificate from the CA", mtls, "127.0.0.1", withCert(caCert), true, true},
+		{"certificate from another CA", mtls, "127.0.0.1", withCert(stranger), false, false},
+		{"a trunk without mutual_tls beside one with it asks for none", mtls, "127.0.0.2", withCert(stranger), true, false},
+		{"a source of no trunk is asked for none", mtls, "127.0.0.3", withCert(stranger), true, false},
+		{"listener without mutual_tls asks for none", plain, "127.0.0.1", withCert(stranger), true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ss, cerr, serr := handshake(t, listenerTLS(s.serverTLS, s.table().trunks, tt.l), tt.client)
+			_, ss, cerr, serr := handshakeFrom(t, tt.from, s.handshakeTLS(tt.l), tt.client)
 			if (serr == nil) != tt.ok || tt.ok && cerr != nil {
 				t.Fatalf("server error %v, client error %v; want success %v", serr, cerr, tt.ok)
 			}
 			if verified := len(ss.VerifiedChains) > 0; tt.ok && verified != tt.verified {
 				t.Errorf("client certificate verified %v, want %v", verified, tt.verified)
+			}
+			if asked := len(ss.PeerCertificates) > 0; tt.ok && !tt.verified && asked {
+				t.Errorf("a certificate was asked for and taken from %s", tt.from)
 			}
 		})
 	}
@@ -230,7 +250,7 @@ func TestHandshakeTLSFollowsTheTable(t *testing.T) {
 	ca, _ := caFile(t)
 	s, mtls, _ := mutualServer(t, ca)
 	withTLS := func(trunks []*trunk) {
-		s.tbl.Store(&trunkTable{trunks: trunks, tls: map[*listener]*tls.Config{mtls: listenerTLS(s.serverTLS, trunks, mtls)}})
+		s.tbl.Store(&trunkTable{trunks: trunks, tls: map[*listener]listenerConfigs{mtls: listenerTLS(s.serverTLS)}})
 	}
 	withTLS(s.table().trunks)
 	stranger, err := selfSignedCert()
@@ -242,7 +262,7 @@ func TestHandshakeTLSFollowsTheTable(t *testing.T) {
 	if _, _, _, serr := handshake(t, s.handshakeTLS(mtls), client); serr == nil {
 		t.Fatal("a certificate from another CA passed a listener with mutual_tls")
 	}
-	withTLS([]*trunk{{cfg: Trunk{Name: "a"}, listener: mtls}})
+	withTLS([]*trunk{{cfg: Trunk{Name: "b"}, listener: mtls, sources: s.table().trunks[1].sources}})
 	if _, ss, cerr, serr := handshake(t, s.handshakeTLS(mtls), client); serr != nil || cerr != nil || len(ss.PeerCertificates) != 0 {
 		t.Fatalf("after the reload: server %v, client %v, certificates asked %d", serr, cerr, len(ss.PeerCertificates))
 	}
