@@ -1,29 +1,22 @@
 package sip
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"slices"
 )
 
 // trunkTable is what a reload replaces as a whole: the trunks with their
-// routes, the limits that can change live, and each TLS listener's server
-// configuration (which asks for client certificates only where a trunk
-// has mutual_tls). It is immutable once published; a request reads the
+// routes and the limits that can change live. A TLS handshake reads it too,
+// to ask for a client certificate only from a mutual_tls trunk's sources
+// (handshakeTLS). It is immutable once published; a request reads the
 // table once (s.table()) and keeps that copy for its whole handling, so a
 // call admitted on a trunk keeps that trunk (its targets, policy and
 // credentials) to its end, and a new call sees the table of the moment.
 type trunkTable struct {
 	trunks []*trunk
 	limits Limits
-	tls    map[*listener]listenerConfigs // TLS listeners only
 }
-
-// listenerConfigs are a TLS listener's two handshakes: with a client
-// certificate asked for and verified (peers of a trunk with mutual_tls),
-// and without.
-type listenerConfigs struct{ mutual, plain *tls.Config }
 
 // table is the trunk table in force. Everything that matches a request to
 // a trunk or walks the trunks' targets reads it here, each time, and never
@@ -43,13 +36,7 @@ func (s *Server) buildTable(cfg *Config) (*trunkTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trunkTable{trunks: trunks, limits: cfg.SIP.Limits, tls: map[*listener]listenerConfigs{}}
-	for _, l := range s.listeners {
-		if l.cfg.Transport == "tls" {
-			t.tls[l] = listenerTLS(s.serverTLS)
-		}
-	}
-	return t, nil
+	return &trunkTable{trunks: trunks, limits: cfg.SIP.Limits}, nil
 }
 
 // ErrNotRunning is returned by Reload before the listeners are bound.

@@ -39,6 +39,7 @@ type Server struct {
 	tbl       atomic.Pointer[trunkTable] // see table()
 	reloadMu  sync.Mutex
 	serverTLS *tls.Config
+	handshake listenerConfigs // what TLS listeners hand their peers (handshakeTLS)
 	nonceKey  []byte
 
 	draining atomic.Bool
@@ -93,7 +94,7 @@ func New(cfg Config, mm *media.Manager, caps *capture.Service, reg prometheus.Re
 	if selfSigned && s.hasTLSListener() {
 		log.Warn("no TLS certificate configured: using a self-signed one (development only)")
 	}
-	s.serverTLS = serverTLS
+	s.serverTLS, s.handshake = serverTLS, listenerTLS(serverTLS)
 	if err := s.buildUA(clientTLS); err != nil {
 		return nil, err
 	}

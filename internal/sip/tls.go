@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 )
@@ -60,6 +59,11 @@ var aeadSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
+// listenerConfigs are a TLS listener's two handshakes: with a client
+// certificate asked for and verified (peers of a trunk with mutual_tls),
+// and without.
+type listenerConfigs struct{ mutual, plain *tls.Config }
+
 // listenerTLS is a TLS listener's configurations, derived from base (the
 // server's). A client certificate is asked for only from a source that
 // matches a trunk with mutual_tls, and one that does not verify against
@@ -80,16 +84,11 @@ func listenerTLS(base *tls.Config) listenerConfigs {
 // handshake.
 func (s *Server) handshakeTLS(l *listener) *tls.Config {
 	return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		tbl := s.table()
-		cs := tbl.tls[l]
-		src, err := netip.ParseAddrPort(hello.Conn.RemoteAddr().String())
-		if err != nil {
-			return cs.plain, nil
+		src := addrPortOf(hello.Conn.RemoteAddr()).Addr()
+		if t := matchTrunk(s.table().trunks, l, src); t != nil && t.cfg.MutualTLS {
+			return s.handshake.mutual, nil
 		}
-		if t := matchTrunk(tbl.trunks, l, src.Addr().Unmap()); t != nil && t.cfg.MutualTLS {
-			return cs.mutual, nil
-		}
-		return cs.plain, nil
+		return s.handshake.plain, nil
 	}}
 }
 

@@ -159,13 +159,13 @@ func caFile(t *testing.T) (string, tls.Certificate) {
 func mutualServer(t *testing.T, ca string) (s *Server, mtls, plain *listener) {
 	mtls, plain = &listener{cfg: Listener{Name: "mtls"}}, &listener{cfg: Listener{Name: "plain"}}
 	s = &Server{serverTLS: serverTLS(t, TLS{CAFile: ca})}
+	s.handshake = listenerTLS(s.serverTLS)
 	src := func(p string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(p)} }
-	cs := listenerTLS(s.serverTLS)
 	s.tbl.Store(&trunkTable{trunks: []*trunk{
 		{cfg: Trunk{Name: "a"}, listener: mtls, sources: src("127.0.0.2/32")},
 		{cfg: Trunk{Name: "b", MutualTLS: true}, listener: mtls, sources: src("127.0.0.1/32")},
 		{cfg: Trunk{Name: "c"}, listener: plain, sources: src("127.0.0.0/8")},
-	}, tls: map[*listener]listenerConfigs{mtls: cs, plain: cs}})
+	}})
 	return s, mtls, plain
 }
 
@@ -249,10 +249,6 @@ func TestHandshakeTLSFollowsTheTable(t *testing.T) {
 	leakCheck(t)
 	ca, _ := caFile(t)
 	s, mtls, _ := mutualServer(t, ca)
-	withTLS := func(trunks []*trunk) {
-		s.tbl.Store(&trunkTable{trunks: trunks, tls: map[*listener]listenerConfigs{mtls: listenerTLS(s.serverTLS)}})
-	}
-	withTLS(s.table().trunks)
 	stranger, err := selfSignedCert()
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +258,7 @@ func TestHandshakeTLSFollowsTheTable(t *testing.T) {
 	if _, _, _, serr := handshake(t, s.handshakeTLS(mtls), client); serr == nil {
 		t.Fatal("a certificate from another CA passed a listener with mutual_tls")
 	}
-	withTLS([]*trunk{{cfg: Trunk{Name: "b"}, listener: mtls, sources: s.table().trunks[1].sources}})
+	s.tbl.Store(&trunkTable{trunks: []*trunk{{cfg: Trunk{Name: "b"}, listener: mtls, sources: s.table().trunks[1].sources}}})
 	if _, ss, cerr, serr := handshake(t, s.handshakeTLS(mtls), client); serr != nil || cerr != nil || len(ss.PeerCertificates) != 0 {
 		t.Fatalf("after the reload: server %v, client %v, certificates asked %d", serr, cerr, len(ss.PeerCertificates))
 	}
