@@ -25,9 +25,8 @@ type outbound struct {
 	offer      []byte       // SDP offer for leg B (nil for a late offer)
 	bReq       *sip.Request // the INVITE in flight to leg B
 	bTx        sip.ClientTransaction
-	lastCode   int  // the last status leg B sent on this attempt; 0: none yet
+	lastCode   int  // the last status leg B sent on this attempt; 0: none yet (see heard)
 	early      bool // a provisional with a To tag arrived
-	heard      bool // any provisional arrived: CANCEL may be sent (RFC 3261 9.1)
 	cancelSent bool
 	authed     bool
 }
@@ -102,7 +101,7 @@ func (o *outbound) observe(i int, err error) {
 // try sends the INVITE to one target and waits for its outcome.
 func (o *outbound) try(target sip.Uri) (*sip.Response, error) {
 	o.bReq, o.bTx, o.lastCode = o.buildInvite(target), nil, 0
-	o.early, o.heard, o.cancelSent, o.authed = false, false, false, false
+	o.early, o.cancelSent, o.authed = false, false, false
 	ctx, cancel := o.c.ctxFor(o.c.srv.cfg.SIP.RingTimeout + o.c.srv.cfg.SIP.InviteTimeout)
 	defer cancel()
 	tx, err := o.c.srv.cli.TransactionRequest(ctx, o.bReq, o.c.b.addVia)
@@ -125,9 +124,9 @@ func (o *outbound) wait(ctx context.Context) (*sip.Response, error) {
 		select {
 		case res := <-o.bTx.Responses():
 			o.c.srv.traffic.response(string(sip.INVITE), res.StatusCode, dirIn)
+			first := !o.heard()
 			o.lastCode = res.StatusCode
-			if !o.heard {
-				o.heard = true
+			if first {
 				noAnswer.Stop()
 				t := time.NewTimer(cfg.RingTimeout)
 				defer t.Stop()
@@ -155,13 +154,17 @@ func (o *outbound) wait(ctx context.Context) (*sip.Response, error) {
 			o.cancelled = nil // fire once; keep waiting for B's final response
 			// RFC 3261 9.1: no CANCEL before a provisional. Until one comes
 			// the no-answer timer still runs; then CANCEL goes out at once.
-			if o.heard {
+			if o.heard() {
 				o.cancelB()
 			}
 			ring = time.After(32 * time.Second) // bound the wait for 487
 		}
 	}
 }
+
+// heard reports whether leg B has answered this attempt at all (a
+// provisional is enough): CANCEL may be sent (RFC 3261 9.1).
+func (o *outbound) heard() bool { return o.lastCode != 0 }
 
 func (o *outbound) isCancelled() bool {
 	return o.cancelled == nil
