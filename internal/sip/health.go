@@ -29,8 +29,15 @@ type pingResult struct {
 	at   time.Time
 	code int           // the final status (of a call's INVITE: the last status); 0: none
 	rtt  time.Duration // from sending to the final status
-	err  string        // with code 0: "timeout" (none within health.timeout) or "transport" (could not be sent)
+	err  string        // with code 0: pingTimeout or pingTransport
 }
+
+// Why a ping or a call's INVITE got no status: the words of the
+// tonewall_trunk_pings_total result label and of /v1/trunks.
+const (
+	pingTimeout   = "timeout"   // none within health.timeout (a call: invite_timeout)
+	pingTransport = "transport" // could not be sent
+)
 
 // alive reports whether a ping's answer shows the target serving: any
 // status but 408 (a proxy in front of it got no answer) and 503 (out of

@@ -91,9 +91,9 @@ func (o *outbound) observe(i int, err error) {
 	case errors.Is(err, errCancelled):
 		return
 	case o.bTx == nil:
-		r.err = "transport"
+		r.err = pingTransport
 	default:
-		r.err = "timeout"
+		r.err = pingTimeout
 	}
 	o.c.srv.health.observe(o.c.b.trunk, i, r)
 }

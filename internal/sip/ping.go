@@ -21,7 +21,7 @@ func (s *Server) ping(ctx context.Context, t *trunk, i int) pingResult {
 		return nil
 	})
 	if err != nil {
-		return pingResult{at: start, err: "transport"}
+		return pingResult{at: start, err: pingTransport}
 	}
 	s.traffic.request(string(sip.OPTIONS), dirOut)
 	defer tx.Terminate()
@@ -30,9 +30,9 @@ func (s *Server) ping(ctx context.Context, t *trunk, i int) pingResult {
 	case res != nil:
 		return pingResult{at: start, code: res.StatusCode, rtt: time.Since(start)}
 	case ctx.Err() != nil:
-		return pingResult{at: start, err: "timeout"}
+		return pingResult{at: start, err: pingTimeout}
 	}
-	return pingResult{at: start, err: "transport"}
+	return pingResult{at: start, err: pingTransport}
 }
 
 // options is an out-of-dialog OPTIONS toward target from listener l.
