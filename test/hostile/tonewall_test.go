@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // tonewall is the binary running as a child process for one test.
@@ -233,14 +235,9 @@ func (tw *tonewall) waitMetric(t *testing.T, series string, within time.Duration
 // cpu is the CPU time tonewall has used, user and system.
 func (tw *tonewall) cpu(t *testing.T) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tw.cmd.Process.Pid))
+	total, _, err := sbctest.ProcCPU(tw.cmd.Process.Pid)
 	must(t, err)
-	// Fields after the command name, which is in parentheses: utime and
-	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	return total
 }
 
 // fds is the number of descriptors tonewall holds open.

@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tonewall/tonewall/internal/sbctest"
 )
 
 // rtpengine is Sipwise's rtpengine daemon (Debian's rtpengine-daemon),
@@ -143,22 +144,10 @@ func (e *rtpengine) sdpCommand(req map[string]any) (string, error) {
 }
 
 // cpuTimes is the daemon's CPU time so far, all threads, and the user-space
-// part of it, from /proc/PID/stat (in USER_HZ ticks, 100 a second on Linux).
+// part of it (zero if it cannot be read).
 func (e *rtpengine) cpuTimes() (total, user time.Duration) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0
-	}
-	// Fields after the command name, which ends at the last ')': state is
-	// field 3, utime 14, stime 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const tick = time.Second / 100
-	return time.Duration(ut+st) * tick, time.Duration(ut) * tick
+	total, user, _ = sbctest.ProcCPU(e.cmd.Process.Pid)
+	return total, user
 }
 
 // Close stops the daemon: SIGTERM, then SIGKILL if it has not exited

@@ -32,6 +32,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/tonewall/tonewall/internal/sbctest"
 	"github.com/tonewall/tonewall/internal/sbctest/sbc"
 	"github.com/tonewall/tonewall/internal/sbctest/sipua"
 )
@@ -129,7 +130,7 @@ const settle = 500 * time.Millisecond
 // on either side of them.
 func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
 	pid := tw.cmd.Process.Pid
-	cpu0, err := cpuTime(pid)
+	cpu0, _, err := sbctest.ProcCPU(pid)
 	if err != nil {
 		return round{}, err
 	}
@@ -139,7 +140,7 @@ func measureRound(a *sipua.Agent, tw *tonewall, n, workers int) (round, error) {
 		return round{}, err
 	}
 	time.Sleep(settle)
-	cpu1, err := cpuTime(pid)
+	cpu1, _, err := sbctest.ProcCPU(pid)
 	if err != nil {
 		return round{}, err
 	}

@@ -7,36 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
-
-// clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ,
-// 100 on every Linux architecture Go runs on.
-const clockTick = 10 * time.Millisecond
-
-// cpuTime is a process's user plus system CPU time so far, all its
-// threads, from /proc/PID/stat.
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, field 2, may hold spaces; fields count from its ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
-	}
-	return time.Duration(utime+stime) * clockTick, nil
-}
 
 // rss reads a process's resident set size in bytes.
 func rss(pid int) (int64, error) {
