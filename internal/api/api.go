@@ -47,6 +47,7 @@ type Server struct {
 	streams *streamGate
 	source  eventSource   // nil without a capture service
 	failer  captureFailer // nil unless the capture service can fail a capture closed
+	routes  []string      // the patterns served, as "METHOD /path"
 }
 
 // New binds nothing; Listen binds, Run serves. /metrics serves reg, in which
@@ -60,7 +61,7 @@ func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry,
 		s.source = caps.Events
 		s.failer, _ = any(caps).(captureFailer) // absent until the capture service has FailClosed
 	}
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if g, ok := st.(Gauges); ok {
@@ -69,12 +70,14 @@ func New(cfg Config, st Status, caps *capture.Service, reg *prometheus.Registry,
 	mux.HandleFunc("GET /v1/calls", s.require(RoleSupervisor, s.listCalls))
 	mux.HandleFunc("GET /v1/calls/{id}", s.require(RoleAgent, s.getCall))
 	mux.HandleFunc("GET /v1/trunks", s.require(RoleAuditor, s.listTrunks))
+	mux.HandleFunc("GET /v1/openapi.yaml", s.require(anyRole, serveOpenAPI))
 	s.routesCaptures(mux)
 	s.routesTokens(mux)
 	if r, ok := st.(Reloader); ok {
 		mux.HandleFunc("POST /v1/reload", s.require(RoleAdmin, reloadHandler(r)))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
+	s.routes = mux.routes
+	mux.ServeMux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "no such endpoint") })
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.http = &http.Server{Handler: s.egress(mux), MaxHeaderBytes: cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,

@@ -14,7 +14,7 @@ import (
 )
 
 // routesCaptures adds the capture endpoints.
-func (s *Server) routesCaptures(mux *http.ServeMux) {
+func (s *Server) routesCaptures(mux *routeMux) {
 	mux.HandleFunc("POST /v1/calls/{id}/captures", s.require(RoleAgent, s.startCapture))
 	mux.HandleFunc("GET /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.getCapture))
 	mux.HandleFunc("DELETE /v1/calls/{id}/captures/{cid}", s.require(RoleAgent, s.cancelCapture))

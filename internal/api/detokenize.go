@@ -46,7 +46,7 @@ func (s *Server) SetDetokenize(fwd *vault.Forwarder, log *audit.Log) {
 	}
 }
 
-func (s *Server) routesTokens(mux *http.ServeMux) {
+func (s *Server) routesTokens(mux *routeMux) {
 	mux.HandleFunc("POST /v1/tokens/{token}/detokenize", s.guard(RoleAdmin, s.detokenize, s.detokenizeDenied))
 }
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,10 +23,7 @@ func apiGet(t *testing.T, s *sbc.SBC, key, path string) (int, string) {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	res, err := http.DefaultClient.Do(req)
-	must(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := apiRoundTrip(t, req)
 	return res.StatusCode, string(b)
 }
 

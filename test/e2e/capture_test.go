@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -102,10 +101,7 @@ func apiDo(t *testing.T, s *sbc.SBC, method, key, path, body string) (int, map[s
 	req, err := http.NewRequest(method, "http://"+s.App.API.Addr()+path, strings.NewReader(body))
 	must(t, err)
 	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	must(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := apiRoundTrip(t, req)
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	if m == nil {

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"flag"
+	"fmt"
 	"os"
 	"testing"
 
@@ -17,5 +19,11 @@ func TestMain(m *testing.M) {
 	release := sbctest.Heavy() // not beside test/hostile's floods
 	code := m.Run()
 	release()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		if left := unexercised(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: the suite reached no answer of these operations of internal/api/openapi.yaml: %v\n", left)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }

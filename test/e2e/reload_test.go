@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,5 +140,38 @@ func TestCDRAfterCapture(t *testing.T) {
 	}
 	if rec["result"] != "answered" || rec["call_id"] != u.callID {
 		t.Fatalf("CDR %v", rec)
+	}
+}
+
+// TestReloadOverAPI: POST /v1/reload reads tonewall's file again: an admin's
+// call puts it in force and names what changed; a broken file is refused
+// 409 with its line, the configuration in force kept; an agent's key is
+// refused 403.
+func TestReloadOverAPI(t *testing.T) {
+	o := sbc.Options{API: apiKeys(), ContactCenter: sbc.Trunk{Targets: []string{"127.0.0.1:9"}}}
+	o.API.Keys = append(o.API.Keys, sbc.Key("ops", "admin-key", "admin"))
+	s := startSBC(t, o)
+	if code, body := apiDo(t, s, "POST", "agent-key", "/v1/reload", ""); code != 403 {
+		t.Fatalf("agent's reload: %d %v", code, body)
+	}
+	if code, body := apiDo(t, s, "POST", "admin-key", "/v1/reload", ""); code != 200 || body["status"] != "reloaded" || len(body["changed"].([]any)) != 0 {
+		t.Fatalf("reload of the same file: %d %v", code, body)
+	}
+
+	file := sbc.ConfigFile(s.DataDir)
+	good, err := os.ReadFile(file)
+	must(t, err)
+	must(t, os.WriteFile(file, append(slices.Clone(good), "bogus: 1\n"...), 0o600))
+	code, body := apiDo(t, s, "POST", "admin-key", "/v1/reload", "")
+	if msg, _ := body["message"].(string); code != 409 || body["error"] != "reload_refused" || !strings.Contains(msg, "tonewall.yaml:") {
+		t.Fatalf("reload of a broken file: %d %v", code, body)
+	}
+
+	o.DataDir, o.SIP.Limits = s.DataDir, &sbc.Limits{MaxCalls: 7}
+	capped, err := e2eDefaults(o).YAML()
+	must(t, err)
+	must(t, os.WriteFile(file, capped, 0o600))
+	if code, body := apiDo(t, s, "POST", "admin-key", "/v1/reload", ""); code != 200 || fmt.Sprint(body["changed"]) != "[sip.limits.max_calls]" {
+		t.Fatalf("reload of a new call cap: %d %v", code, body)
 	}
 }

@@ -36,7 +36,7 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*SBC, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := build(y, log)
+	a, err := build(y, o.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -56,14 +56,26 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*SBC, error) {
 }
 
 // build is the one place the kit turns YAML into a tonewall, through the
-// entry points of production.
-func build(y []byte, log *zap.Logger) (*app.App, error) {
-	cfg, err := app.Parse("test", y)
+// entry points of production. With a data directory the YAML is written
+// there as tonewall.yaml and loaded from it, as tonewall run --config does,
+// so that a reload reads that file again.
+func build(y []byte, dataDir string, log *zap.Logger) (*app.App, error) {
+	var cfg *app.Config
+	var err error
+	if dataDir == "" {
+		cfg, err = app.Parse("test", y)
+	} else if err = os.WriteFile(ConfigFile(dataDir), y, 0o600); err == nil {
+		cfg, err = app.Load(ConfigFile(dataDir))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, y)
 	}
 	return app.New(cfg, log)
 }
+
+// ConfigFile is where a tonewall started with data directory dir reads its
+// configuration from.
+func ConfigFile(dir string) string { return filepath.Join(dir, "tonewall.yaml") }
 
 // Stop ends tonewall and waits up to 15 s for it; it returns what Run
 // returned. Stopping again returns the same.
