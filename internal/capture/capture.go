@@ -38,6 +38,12 @@ type Status struct {
 	Created      time.Time             `json:"created"`
 }
 
+// track copies the machine's progress into the snapshot.
+func (s *Status) track(st collect.Status) {
+	s.State, s.Field, s.Digits = string(st.State), st.Field, st.Digits
+	s.AttemptsLeft, s.Fields = st.AttemptsLeft, st.Fields
+}
+
 // Window is one capture window: it owns a collect.Machine and one goroutine.
 type Window struct {
 	id      string
@@ -178,8 +184,7 @@ func (c *Window) apply(evs []collect.Event) {
 	st := c.m.Status()
 	c.mu.Lock()
 	reason := c.status.Reason
-	c.status.State, c.status.Field, c.status.Digits = string(st.State), st.Field, st.Digits
-	c.status.AttemptsLeft, c.status.Fields = st.AttemptsLeft, st.Fields
+	c.status.track(st)
 	if st.Brand != "" {
 		c.status.Brand, c.status.Last4 = string(st.Brand), st.Last4
 	}

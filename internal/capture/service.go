@@ -166,9 +166,8 @@ func (ctrl *Controller) start(m *collect.Machine, actor, source string) (*Window
 		presses: make(chan collect.Press, 64), cancel: make(chan struct{}), callEnd: make(chan struct{}),
 		retry: make(chan retryReq), fail: make(chan struct{}),
 		done: make(chan struct{})}
-	st := m.Status() // the window's goroutine owns m once started
-	c.status = Status{ID: c.id, CallID: c.callID, State: string(st.State), Field: st.Field,
-		AttemptsLeft: st.AttemptsLeft, Fields: st.Fields, Created: time.Now()}
+	c.status = Status{ID: c.id, CallID: c.callID, Created: time.Now()}
+	c.status.track(m.Status()) // before the window's goroutine owns m
 	ctrl.keep(c)
 	ctrl.presses.Store(&c.presses)
 	ctrl.svc.wg.Add(1)
